@@ -1,0 +1,51 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+)
+
+// logFlags are the logging flags every long-running command takes.
+type logFlags struct {
+	format string
+}
+
+func (l *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&l.format, "log-format", "console", "log output: console (readable, coloured on a terminal) or json (one object per line)")
+}
+
+// logger builds the zerolog logger the flags ask for, writing to w.
+func (l *logFlags) logger(w io.Writer) (zerolog.Logger, error) {
+	switch l.format {
+	case "json":
+		return zerolog.New(w).With().Timestamp().Logger(), nil
+	case "console":
+		return zerolog.New(zerolog.ConsoleWriter{Out: w, NoColor: !isTerminal(w), TimeFormat: time.TimeOnly}).With().Timestamp().Logger(), nil
+	}
+	return zerolog.Nop(), usagef("--log-format %q: want console or json", l.format)
+}
+
+// isTerminal reports whether w is an interactive terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// human formats a rate like 12.3k or 4.56M.
+func human(x float64) string {
+	switch {
+	case x >= 1e9:
+		return fmt.Sprintf("%.2fG", x/1e9)
+	case x >= 1e6:
+		return fmt.Sprintf("%.2fM", x/1e6)
+	case x >= 1e3:
+		return fmt.Sprintf("%.1fk", x/1e3)
+	}
+	return fmt.Sprintf("%.1f", x)
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing mbpo needs, and nothing when it is all present.
+# Debian packages only (apt-get), with sudo when not root. Go itself must already be
+# installed (Go 1.26 or newer; https://go.dev/doc/install).
+set -euo pipefail
+pkgs=(libmujoco-dev libopenblas-dev clang pkg-config)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]} from Debian"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! command -v go >/dev/null 2>&1; then
+  for d in /usr/local/go/bin "$HOME/go/bin"; do [ -x "$d/go" ] && { echo "deps: go is in $d but not on PATH; add it: export PATH=\$PATH:$d" >&2; exit 1; }; done
+  echo "deps: Go 1.26 or newer is needed and was not found; install it from https://go.dev/doc/install" >&2
+  exit 1
+fi

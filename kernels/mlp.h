@@ -1,0 +1,202 @@
+// mlp.h: the dynamics ensemble's forward pass, for host and device: swish,
+// the Gaussian head with soft-bounded log-variance, and the batched forward of
+// all members in one launch, with the parameter layout of
+// trainer/engine/layout.go:
+//
+//   params = for each layer l: W_l [E][K_l][N_l], then b_l [E][N_l];
+//            then MaxLogVar [out], MinLogVar [out]
+//   z      = (x - norm_mean) * (1 / norm_std)   (a std below 1e-12, or NaN, counts as 1)
+//   h      = swish(h W_l + b_l) for the hidden layers, head = h W_L + b_L
+//   mean   = head[0:out]
+//   logvar = MinLogVar + softplus(MaxLogVar - softplus(MaxLogVar - head[out:2out]) - MinLogVar)
+#ifndef MBPO_MLP_H
+#define MBPO_MLP_H
+
+#include "portable.h"
+
+#define MBPO_MAX_LAYERS 8 // weight layers, hidden and head
+#define MBPO_TM 8         // rows of a thread's output tile
+#define MBPO_TN 8         // columns of a thread's output tile
+#define MBPO_ROW_PAD 4    // floats added to each activation row in shared memory
+
+// mbpo_net is the shape of an ensemble member and the rows each block of the
+// forward kernel handles. It is passed to the kernel by value.
+typedef struct mbpo_net {
+	int members; // E
+	int layers;  // weight layers L (hidden layers + 1)
+	int in;      // input width (sizes[0])
+	int out;     // target width; the head has 2*out units
+	int rows;    // rows per block, a multiple of MBPO_TM
+	int sizes[MBPO_MAX_LAYERS + 1];
+} mbpo_net;
+
+// mbpo_swish is x * sigmoid(x).
+KFN float mbpo_swish(float x) { return x / (1.0f + k_exp(-x)); }
+
+// mbpo_softplus is log(1 + e^x), without overflow.
+KFN float mbpo_softplus(float x) { return k_fmax(x, 0.0f) + k_log1p(k_exp(-k_fabs(x))); }
+
+// mbpo_soft_bound bounds a raw log-variance softly into (minlv, maxlv).
+KFN float mbpo_soft_bound(float raw, float maxlv, float minlv) {
+	float lv = maxlv - mbpo_softplus(maxlv - raw);
+	return minlv + mbpo_softplus(lv - minlv);
+}
+
+// mbpo_tile computes one thread's MBPO_TM x MBPO_TN tile of a layer's output
+// before the activation: acc[i][j] = b[c0+j] + sum_k act[k][r0+i] W[k][c0+j].
+// act is the block's activations, transposed ([k][row], row stride rp). W is
+// [K][N]. Columns past N are computed from clamped (valid) addresses and
+// must be ignored by the caller.
+KFN void mbpo_tile(float acc[MBPO_TM][MBPO_TN], const float *act, int rp, int r0,
+                   const float *KRESTRICT W, const float *KRESTRICT b, int K, int N, int c0) {
+	KUNROLL
+	for (int j = 0; j < MBPO_TN; j++) {
+		int c = c0 + j < N ? c0 + j : N - 1;
+		float bj = b[c];
+		KUNROLL
+		for (int i = 0; i < MBPO_TM; i++) acc[i][j] = bj;
+	}
+	const float *a = act + r0;
+	if ((N & 3) == 0 && ((ku64)W & 15) == 0) {
+		// Two 16-byte loads of W per k; the second half of the last column
+		// tile may lie past N, then it repeats the first.
+		const float *w0 = W + c0;
+		const float *w1 = W + (c0 + 4 < N ? c0 + 4 : c0);
+#ifdef MBPO_DEVICE
+#pragma unroll 4
+#endif
+		for (int k = 0; k < K; k++) {
+			kf4 a0 = *(const kf4 *)(a + k * rp);
+			kf4 a1 = *(const kf4 *)(a + k * rp + 4);
+			kf4 v0 = *(const kf4 *)(w0 + k * N);
+			kf4 v1 = *(const kf4 *)(w1 + k * N);
+			KUNROLL
+			for (int j = 0; j < 4; j++) {
+				KUNROLL
+				for (int i = 0; i < 4; i++) {
+					acc[i][j] += a0[i] * v0[j];
+					acc[i + 4][j] += a1[i] * v0[j];
+					acc[i][j + 4] += a0[i] * v1[j];
+					acc[i + 4][j + 4] += a1[i] * v1[j];
+				}
+			}
+		}
+	} else {
+		int cols[MBPO_TN];
+		KUNROLL
+		for (int j = 0; j < MBPO_TN; j++) cols[j] = c0 + j < N ? c0 + j : N - 1;
+		for (int k = 0; k < K; k++) {
+			kf4 a0 = *(const kf4 *)(a + k * rp);
+			kf4 a1 = *(const kf4 *)(a + k * rp + 4);
+			KUNROLL
+			for (int j = 0; j < MBPO_TN; j++) {
+				float w = W[k * N + cols[j]];
+				KUNROLL
+				for (int i = 0; i < 4; i++) {
+					acc[i][j] += a0[i] * w;
+					acc[i + 4][j] += a1[i] * w;
+				}
+			}
+		}
+	}
+}
+
+// mbpo_ensemble_forward runs every member on the same n rows of x ([n][in])
+// and writes mean and logvar, each [E][n][out]. Block (bx, by) handles rows
+// bx*rows .. bx*rows+rows-1 for member by. Thread t computes output tile t of
+// each layer (tiles numbered column-group first), so a block needs at least
+// ceil(N/MBPO_TN) * rows/MBPO_TM threads for its widest layer. Shared memory:
+// max(sizes[0..L-1]) * (rows + MBPO_ROW_PAD) floats.
+KFN void mbpo_ensemble_forward(const kctx *k, float *KRESTRICT mean, float *KRESTRICT logvar,
+                               const float *KRESTRICT x, const float *KRESTRICT params,
+                               const float *KRESTRICT norm_mean, const float *KRESTRICT norm_std,
+                               int n, mbpo_net net) {
+	const int E = net.members, R = net.rows, rp = net.rows + MBPO_ROW_PAD, in = net.in, out = net.out;
+	const int e = (int)k->by;
+	const int row0 = (int)k->bx * R;
+	float *act = k->smem;
+
+	// Normalised inputs, transposed: act[c][r].
+	for (int i = (int)k->tid; i < R * in; i += (int)k->ntid) {
+		int r = i / in, c = i - r * in;
+		float v = 0.0f;
+		if (row0 + r < n) {
+			float sd = norm_std[c];
+			if (!(sd >= 1e-12f)) sd = 1.0f;
+			v = (x[(long long)(row0 + r) * in + c] - norm_mean[c]) * (1.0f / sd);
+		}
+		act[c * rp + r] = v;
+	}
+	KSYNC(k);
+
+	long long woff = 0, total = 0;
+	for (int l = 0; l < net.layers; l++) total += (long long)net.sizes[l] * net.sizes[l + 1] + net.sizes[l + 1];
+	const float *maxlv = params + (long long)E * total;
+	const float *minlv = maxlv + out;
+
+	for (int l = 0; l < net.layers; l++) {
+		const int K = net.sizes[l], N = net.sizes[l + 1];
+		const float *W = params + woff + (long long)e * K * N;
+		const float *b = params + woff + (long long)E * K * N + (long long)e * N;
+		woff += (long long)E * ((long long)K * N + N);
+		const int groups = (N + MBPO_TN - 1) / MBPO_TN;
+		const int task = (int)k->tid;
+		const int active = task < groups * (R / MBPO_TM);
+		const int c0 = (task % groups) * MBPO_TN, r0 = (task / groups) * MBPO_TM;
+		float acc[MBPO_TM][MBPO_TN];
+		if (active) mbpo_tile(acc, act, rp, r0, W, b, K, N, c0);
+		KSYNC(k); // every thread has read this layer's input
+		if (active && l + 1 < net.layers) {
+			KUNROLL
+			for (int j = 0; j < MBPO_TN; j++) {
+				if (c0 + j >= N) break;
+				float *dst = act + (c0 + j) * rp + r0;
+				kf4 lo, hi;
+				KUNROLL
+				for (int i = 0; i < 4; i++) {
+					lo[i] = mbpo_swish(acc[i][j]);
+					hi[i] = mbpo_swish(acc[i + 4][j]);
+				}
+				*(kf4 *)dst = lo;
+				*(kf4 *)(dst + 4) = hi;
+			}
+		} else if (active) {
+			KUNROLL
+			for (int i = 0; i < MBPO_TM; i++) {
+				const int row = row0 + r0 + i;
+				if (row >= n) break;
+				const long long o = ((long long)e * n + row) * out;
+				KUNROLL
+				for (int j = 0; j < MBPO_TN; j++) {
+					const int c = c0 + j;
+					if (c < out) {
+						mean[o + c] = acc[i][j];
+					} else if (c < 2 * out) {
+						logvar[o + c - out] = mbpo_soft_bound(acc[i][j], maxlv[c - out], minlv[c - out]);
+					}
+				}
+			}
+		}
+		KSYNC(k); // the layer's output is in place
+	}
+}
+
+// mbpo_swish_fill writes y[i] = swish(x[i]) for i < n, grid-stride.
+KFN void mbpo_swish_fill(const kctx *k, float *KRESTRICT y, const float *KRESTRICT x, ku64 n) {
+	for (ku64 i = (ku64)k->bx * k->ntid + k->tid; i < n; i += (ku64)k->nbx * k->ntid) y[i] = mbpo_swish(x[i]);
+}
+
+// mbpo_gaussian_head splits head ([rows][2*out]) into mean and the
+// soft-bounded logvar (each [rows][out]), grid-stride over rows*out.
+KFN void mbpo_gaussian_head(const kctx *k, float *KRESTRICT mean, float *KRESTRICT logvar,
+                            const float *KRESTRICT head, const float *KRESTRICT maxlv,
+                            const float *KRESTRICT minlv, ku64 rows, int out) {
+	for (ku64 i = (ku64)k->bx * k->ntid + k->tid; i < rows * (ku64)out; i += (ku64)k->nbx * k->ntid) {
+		ku64 r = i / (ku64)out;
+		int c = (int)(i - r * (ku64)out);
+		mean[i] = head[r * 2 * out + c];
+		logvar[i] = mbpo_soft_bound(head[r * 2 * out + out + c], maxlv[c], minlv[c]);
+	}
+}
+
+#endif

@@ -1,0 +1,416 @@
+// kernels.c: element-wise kernels of the CPU engine (declared in kernels.h).
+//
+// Every exported kernel is compiled three times through GCC/Clang function
+// multiversioning (AVX-512, AVX2+FMA, baseline x86-64) and the loader picks the
+// best one for the processor, so one binary is fast on the development machine
+// and still runs on any x86-64. The transcendental functions are our own
+// branch-free float32 approximations (Cody–Waite range reduction and the
+// classic Cephes minimax polynomials, about 2 ulp), written so the compiler
+// can vectorise the loops that call them; libm's expf/logf calls would not be.
+// Their accuracy is checked against float64 in kernels_test.go.
+#include <math.h>
+#include <string.h>
+#include "kernels.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC's partial-redundancy elimination constant-folds m_exp on the clamped
+// paths of its input and so turns the branch-free clamps into branches, which
+// stops the vectoriser in every loop that calls softplus (GCC 12).
+#pragma GCC optimize("no-tree-pre")
+#endif
+
+#if defined(__x86_64__) && !defined(MBPO_NO_CLONES)
+#define KERNEL __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define KERNEL
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+
+// e^x for x in [-87, 88] (clamped outside: e^-87 ≈ 1.6e-38, e^88 ≈ 1.7e38).
+INLINE float m_exp(float x) {
+	x = x < -87.0f ? -87.0f : x;
+	x = x > 88.0f ? 88.0f : x;
+	// n = round(x / ln 2) by the 1.5·2^23 trick (valid for |x/ln 2| < 2^22).
+	float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+	// r = x - n·ln 2 in two parts (ln 2 = 0.693359375 - 2.12194440e-4).
+	float r = x - n * 0.693359375f;
+	r = r + n * 2.12194440e-4f;
+	float p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * (r * r) + r + 1.0f;
+	int32_t bits = ((int32_t)n + 127) << 23;
+	float scale;
+	memcpy(&scale, &bits, sizeof scale);
+	return p * scale;
+}
+
+// ln x for positive normal x.
+INLINE float m_log(float x) {
+	int32_t bits;
+	memcpy(&bits, &x, sizeof bits);
+	int32_t e = ((bits >> 23) & 0xff) - 126;
+	int32_t mbits = (bits & 0x007fffff) | 0x3f000000;
+	float m; // x = m·2^e, m in [0.5, 1)
+	memcpy(&m, &mbits, sizeof m);
+	int below = m < 0.70710678118654752f;
+	float ef = (float)(e - below);
+	float twice = m + m - 1.0f, once = m - 1.0f; // both computed: a select, not a branch
+	m = below ? twice : once;                     // now x = (1 + m)·2^ef, 1 + m in [√½, √2)
+	float z = m * m;
+	float y = 7.0376836292e-2f;
+	y = y * m - 1.1514610310e-1f;
+	y = y * m + 1.1676998740e-1f;
+	y = y * m - 1.2420140846e-1f;
+	y = y * m + 1.4249322787e-1f;
+	y = y * m - 1.6668057665e-1f;
+	y = y * m + 2.0000714765e-1f;
+	y = y * m - 2.4999993993e-1f;
+	y = y * m + 3.3333331174e-1f;
+	y = y * m * z;
+	y = y - 2.12194440e-4f * ef;
+	y = y - 0.5f * z;
+	return m + y + 0.693359375f * ef;
+}
+
+// ln(1 + t) for t in [0, 1], accurate for tiny t.
+INLINE float m_log1p01(float t) {
+	float w = 1.0f + t;
+	float d = w - 1.0f;
+	// When 1 + t rounds to 1, ln(w) = 0 exactly and the answer is t. Written
+	// as a sum rather than a select so the compiler keeps the loop branch-free
+	// (and so vectorisable) instead of sinking the log into a branch.
+	float l = m_log(w) * (t / (d == 0.0f ? 1.0f : d));
+	return l + (d == 0.0f ? t : 0.0f);
+}
+
+// softplus(x) = ln(1 + e^x) and its derivative sigmoid(x), sharing one exp.
+INLINE float m_softplus_sig(float x, float *sig) {
+	float ax = x < 0 ? -x : x;
+	float e = m_exp(-ax);
+	float inv = 1.0f / (1.0f + e);
+	float einv = e * inv;
+	*sig = x >= 0 ? inv : einv;
+	return (x > 0 ? x : 0.0f) + m_log1p01(e);
+}
+
+INLINE float m_sigmoid(float x) { return 1.0f / (1.0f + m_exp(-x)); }
+
+// √x for x ≥ 0: the bit-shift estimate of 1/√x, two Newton steps, then one
+// correction of √x itself (within an ulp). libm's sqrtf would keep Adam's
+// loop scalar, since it may set errno and cgo does not accept -fno-math-errno.
+INLINE float m_sqrt(float x) {
+	int32_t i;
+	memcpy(&i, &x, sizeof i);
+	i = 0x5f375a86 - (i >> 1);
+	float y;
+	memcpy(&y, &i, sizeof y);
+	float hx = 0.5f * x;
+	y = y * (1.5f - hx * y * y);
+	y = y * (1.5f - hx * y * y);
+	float r = x * y;
+	r = r + 0.5f * y * (x - r * r); // one correction of √x itself: within an ulp
+	return x > 0 ? r : 0.0f;
+}
+
+// tanh u and 1 - tanh² u (= 4t/(1+t)², t = e^{-2|u|}, without cancellation).
+INLINE float m_tanh_sech2(float u, float *sech2) {
+	float a = u < 0 ? -u : u;
+	float t = m_exp(-2.0f * a);
+	float inv = 1.0f / (1.0f + t);
+	float r = (1.0f - t) * inv;
+	float u2 = u * u; // Taylor series near 0, where 1 - t cancels
+	float s = a * (1.0f + u2 * (-0.33333333333f + u2 * (0.13333333333f + u2 * -0.053968253968f)));
+	r = a < 0.0625f ? s : r;
+	*sech2 = 4.0f * t * inv * inv;
+	return copysignf(r, u);
+}
+
+INLINE float m_swish(float a) { return a * m_sigmoid(a); }
+
+INLINE float m_swish_grad(float a) {
+	float s = m_sigmoid(a);
+	return s * (1.0f + a * (1.0f - s));
+}
+
+KERNEL void mbpo_bias_act(float *y, float *pre, const float *b, int64_t n, int64_t d, int act) {
+	for (int64_t i = 0; i < n; i++) {
+		float *row = y + i * d;
+		switch (act) {
+		case MBPO_RELU:
+			for (int64_t j = 0; j < d; j++) {
+				float v = row[j] + b[j];
+				row[j] = v > 0 ? v : 0.0f;
+			}
+			break;
+		case MBPO_SWISH:
+			if (pre) {
+				float *p = pre + i * d;
+				for (int64_t j = 0; j < d; j++) {
+					float v = row[j] + b[j];
+					p[j] = v;
+					row[j] = m_swish(v);
+				}
+			} else {
+				for (int64_t j = 0; j < d; j++)
+					row[j] = m_swish(row[j] + b[j]);
+			}
+			break;
+		default:
+			for (int64_t j = 0; j < d; j++)
+				row[j] += b[j];
+		}
+	}
+}
+
+KERNEL void mbpo_act_backward(float *dy, const float *y, const float *pre, int64_t size, int act) {
+	switch (act) {
+	case MBPO_RELU:
+		for (int64_t i = 0; i < size; i++)
+			dy[i] = y[i] > 0 ? dy[i] : 0.0f;
+		break;
+	case MBPO_SWISH:
+		for (int64_t i = 0; i < size; i++)
+			dy[i] *= m_swish_grad(pre[i]);
+		break;
+	}
+}
+
+KERNEL void mbpo_colsum(float *out, const float *x, int64_t n, int64_t d, int accumulate) {
+	if (!accumulate)
+		memset(out, 0, d * sizeof *out);
+	for (int64_t i = 0; i < n; i++) {
+		const float *row = x + i * d;
+		for (int64_t j = 0; j < d; j++)
+			out[j] += row[j];
+	}
+}
+
+KERNEL void mbpo_adam(float *p, const float *g, float *m, float *v, int64_t size,
+		      float lr, float b1, float b2, float eps, float bc1, float bc2) {
+	float c1 = 1.0f / bc1, c2 = 1.0f / bc2;
+	for (int64_t i = 0; i < size; i++) {
+		float gi = g[i];
+		float mi = b1 * m[i] + (1.0f - b1) * gi;
+		float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+		m[i] = mi;
+		v[i] = vi;
+		p[i] -= lr * (mi * c1) / (m_sqrt(vi * c2) + eps);
+	}
+}
+
+KERNEL void mbpo_polyak(float *t, const float *s, int64_t size, float tau) {
+	float keep = 1.0f - tau;
+	for (int64_t i = 0; i < size; i++)
+		t[i] = tau * s[i] + keep * t[i];
+}
+
+KERNEL void mbpo_axpy(float *y, const float *x, int64_t size, float a) {
+	for (int64_t i = 0; i < size; i++)
+		y[i] += a * x[i];
+}
+
+KERNEL double mbpo_sumsq(const float *x, int64_t size) {
+	float lane[16] = {0};
+	int64_t i = 0;
+	double total = 0;
+	// Blocks of 4096 in 16 float lanes (vectorised), each block's sum in double.
+	while (i + 16 <= size) {
+		int64_t end = i + 4096 < size ? i + 4096 : size;
+		for (; i + 16 <= end; i += 16)
+			for (int k = 0; k < 16; k++)
+				lane[k] += x[i + k] * x[i + k];
+		for (int k = 0; k < 16; k++) {
+			total += lane[k];
+			lane[k] = 0;
+		}
+	}
+	for (; i < size; i++)
+		total += (double)x[i] * x[i];
+	return total;
+}
+
+KERNEL void mbpo_normalize(float *z, const float *x, const float *mean, const float *invstd, int64_t n, int64_t d) {
+	for (int64_t i = 0; i < n; i++)
+		for (int64_t j = 0; j < d; j++)
+			z[i * d + j] = (x[i * d + j] - mean[j]) * invstd[j];
+}
+
+// Soft-bounded log-variance from raw ρ; also the two sigmoids of its gradient:
+// s1 = d(first bound)/dρ, s2 = d(second bound)/d(first bound).
+INLINE float m_bound_logvar(float rho, float hi, float lo, float *s1, float *s2) {
+	float t = hi - m_softplus_sig(hi - rho, s1);
+	return lo + m_softplus_sig(t - lo, s2);
+}
+
+KERNEL void mbpo_gauss_head(float *mean, float *logvar, const float *head, const int32_t *rows,
+			    const float *maxlv, const float *minlv, int64_t n, int64_t out) {
+	for (int64_t i = 0; i < n; i++) {
+		int64_t r = rows ? rows[i] : i;
+		const float *h = head + i * 2 * out;
+		float *mu = mean + r * out, *lv = logvar + r * out;
+		for (int64_t j = 0; j < out; j++) {
+			float s1, s2;
+			mu[j] = h[j];
+			lv[j] = m_bound_logvar(h[out + j], maxlv[j], minlv[j], &s1, &s2);
+		}
+	}
+}
+
+KERNEL double mbpo_gauss_nll_grad(float *restrict dhead, float *restrict dmax, float *restrict dmin,
+				  const float *restrict head, const float *restrict y,
+				  const float *restrict maxlv, const float *restrict minlv, int64_t n, int64_t out,
+				  double *restrict acc) {
+	float scale = 1.0f / (float)(n * out);
+	for (int64_t j = 0; j < out; j++)
+		acc[j] = 0;
+	for (int64_t i = 0; i < n; i++) {
+		const float *h = head + i * 2 * out, *yi = y + i * out;
+		float *dh = dhead + i * 2 * out;
+		for (int64_t j = 0; j < out; j++) {
+			float s1, s2;
+			float lv = m_bound_logvar(h[out + j], maxlv[j], minlv[j], &s1, &s2);
+			float diff = h[j] - yi[j];
+			float inv = m_exp(-lv);
+			float sq = diff * diff * inv;
+			acc[j] += (double)(sq + lv);
+			float dlv = scale * (1.0f - sq);
+			dh[j] = scale * 2.0f * diff * inv;
+			dh[out + j] = dlv * s2 * s1;
+			dmax[j] += dlv * s2 * (1.0f - s1);
+			dmin[j] += dlv * (1.0f - s2);
+		}
+	}
+	double total = 0;
+	for (int64_t j = 0; j < out; j++)
+		total += acc[j];
+	return total;
+}
+
+KERNEL void mbpo_gauss_eval(double *sse, double *snll, const float *head, const float *y, const float *maxlv,
+			    const float *minlv, int64_t n, int64_t out, double *acc) {
+	for (int64_t j = 0; j < 2 * out; j++)
+		acc[j] = 0;
+	for (int64_t i = 0; i < n; i++) {
+		const float *h = head + i * 2 * out, *yi = y + i * out;
+		for (int64_t j = 0; j < out; j++) {
+			float s1, s2;
+			float lv = m_bound_logvar(h[out + j], maxlv[j], minlv[j], &s1, &s2);
+			float diff = h[j] - yi[j];
+			float sq = diff * diff;
+			acc[j] += sq;
+			acc[out + j] += (double)(sq * m_exp(-lv) + lv);
+		}
+	}
+	for (int64_t j = 0; j < out; j++) {
+		*sse += acc[j];
+		*snll += acc[out + j];
+	}
+}
+
+INLINE float m_clip(float v, float lo, float hi) {
+	v = v < lo ? lo : v;
+	return v > hi ? hi : v;
+}
+
+KERNEL void mbpo_policy_act(float *act, const float *head, const float *eps, int64_t n, int64_t a, float lsmin,
+			    float lsmax) {
+	for (int64_t i = 0; i < n; i++) {
+		const float *h = head + i * 2 * a;
+		float *ai = act + i * a;
+		float sech2;
+		if (eps) {
+			const float *e = eps + i * a;
+			for (int64_t j = 0; j < a; j++)
+				ai[j] = m_tanh_sech2(h[j] + m_exp(m_clip(h[a + j], lsmin, lsmax)) * e[j], &sech2);
+		} else {
+			for (int64_t j = 0; j < a; j++)
+				ai[j] = m_tanh_sech2(h[j], &sech2);
+		}
+	}
+}
+
+KERNEL void mbpo_policy_sample(float *act, float *logp, const float *head, const float *eps, int64_t n, int64_t a,
+			       float lsmin, float lsmax) {
+	const float half_log_2pi = 0.91893853320467274f, log2 = 0.69314718055994531f;
+	float term[64]; // per-dimension log-density terms, summed after the vector loop
+	for (int64_t i = 0; i < n; i++) {
+		const float *h = head + i * 2 * a, *e = eps + i * a;
+		float *ai = act + i * a;
+		float lp = 0;
+		for (int64_t j0 = 0; j0 < a; j0 += 64) {
+			int64_t m = a - j0 < 64 ? a - j0 : 64;
+			for (int64_t j = 0; j < m; j++) {
+				float ls = m_clip(h[a + j0 + j], lsmin, lsmax);
+				float ej = e[j0 + j];
+				float u = h[j0 + j] + m_exp(ls) * ej;
+				float sech2, sig;
+				ai[j0 + j] = m_tanh_sech2(u, &sech2);
+				float log_sech2 = 2.0f * (log2 - u - m_softplus_sig(-2.0f * u, &sig));
+				term[j] = -0.5f * ej * ej - ls - half_log_2pi - log_sech2;
+			}
+			for (int64_t j = 0; j < m; j++)
+				lp += term[j];
+		}
+		logp[i] = lp;
+	}
+}
+
+KERNEL void mbpo_policy_backward(float *dhead, const float *head, const float *eps, const float *dact, float coef,
+				 int64_t n, int64_t a, float lsmin, float lsmax) {
+	for (int64_t i = 0; i < n; i++) {
+		const float *h = head + i * 2 * a, *e = eps + i * a;
+		float *dh = dhead + i * 2 * a;
+		for (int64_t j = 0; j < a; j++) {
+			float raw = h[a + j];
+			float sigma = m_exp(m_clip(raw, lsmin, lsmax));
+			float u = h[j] + sigma * e[j];
+			float sech2;
+			float t = m_tanh_sech2(u, &sech2);
+			// d logπ/du = 2 tanh u (from -log(1 - tanh² u)); dact/du = sech² u.
+			float du = coef * 2.0f * t + (dact ? dact[i * a + j] * sech2 : 0.0f);
+			dh[j] = du;
+			// d/dlogσ: through u (du·σ·eps) and the -log σ term (-coef).
+			dh[a + j] = (raw >= lsmin && raw <= lsmax) ? du * sigma * e[j] - coef : 0.0f;
+		}
+	}
+}
+
+KERNEL void mbpo_math(float *y, const float *x, int64_t size, int fn) {
+	float s;
+	switch (fn) {
+	case 0:
+		for (int64_t i = 0; i < size; i++)
+			y[i] = m_exp(x[i]);
+		break;
+	case 1:
+		for (int64_t i = 0; i < size; i++)
+			y[i] = m_log(x[i]);
+		break;
+	case 2:
+		for (int64_t i = 0; i < size; i++)
+			y[i] = m_softplus_sig(x[i], &s);
+		break;
+	case 3:
+		for (int64_t i = 0; i < size; i++)
+			y[i] = m_sigmoid(x[i]);
+		break;
+	case 4:
+		for (int64_t i = 0; i < size; i++)
+			y[i] = m_tanh_sech2(x[i], &s);
+		break;
+	case 5:
+		for (int64_t i = 0; i < size; i++) {
+			m_tanh_sech2(x[i], &s);
+			y[i] = s;
+		}
+		break;
+	default:
+		for (int64_t i = 0; i < size; i++)
+			y[i] = m_sqrt(x[i]);
+	}
+}

@@ -29,15 +29,15 @@ type agent struct {
 	policy, critic network
 
 	// The buffers of layout.go, by field.
-	pol, q1, q2, q1t, q2t, logAlpha     []float32
-	polM, polV, q1M, q1V, q2M, q2V      []float32
-	alphaM, alphaV                      []float32
-	gPol, gQ1, gQ2, gAlpha              []float32 // gradients
-	vPol, vQ1, vQ2, vQ1t, vQ2t          netView
-	gvPol, gvQ1, gvQ2                   netView
-	step                                int64 // Adam steps taken (shared by all four optimisers)
-	upd                                 *updateScratch
-	act                                 *actScratch
+	pol, q1, q2, q1t, q2t, logAlpha []float32
+	polM, polV, q1M, q1V, q2M, q2V  []float32
+	alphaM, alphaV                  []float32
+	gPol, gQ1, gQ2, gAlpha          []float32 // gradients
+	vPol, vQ1, vQ2, vQ1t, vQ2t      netView
+	gvPol, gvQ1, gvQ2               netView
+	step                            int64 // Adam steps taken (shared by all four optimisers)
+	upd                             *updateScratch
+	act                             *actScratch
 }
 
 // updateScratch is Update's scratch for batches of up to rows rows.

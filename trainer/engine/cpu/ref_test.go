@@ -219,7 +219,7 @@ func refActorLoss(spec engine.AgentSpec, pol, q1, q2, obs, eps []float64, n int,
 
 // refBatch is an engine.Batch in float64.
 type refBatch struct {
-	n                          int
+	n                         int
 	obs, act, rew, next, done []float64
 }
 

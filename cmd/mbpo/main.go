@@ -29,6 +29,8 @@ type command struct {
 // commands lists every subcommand, in the order "mbpo help" shows them.
 func commands() []command {
 	return []command{
+		{"train", "[flags]", "train MBPO (or SAC) on one environment; --resume continues a run", runTrain},
+		{"eval", "[flags] RUN_DIR", "evaluate the policy of a run's checkpoint", runEval},
 		{"envs", "", "list the benchmark environments", runEnvs},
 		{"bench", "WHAT [flags]", "measure throughput (" + strings.Join(benchNames(), ", ") + ")", runBench},
 	}

@@ -54,20 +54,22 @@ type Purpose uint32
 
 // The purposes used by the trainer.
 const (
-	EnvReset     Purpose = 1  // reset noise of environment i (step = episode counter)
-	Init         Purpose = 2  // network weight initialisation
-	Bootstrap    Purpose = 3  // bootstrap resampling of the ensemble's training set
-	Holdout      Purpose = 4  // holdout split of the ensemble's data
-	ModelShuffle Purpose = 5  // per-epoch shuffles of the ensemble's minibatches
-	RolloutStart Purpose = 6  // start states of branched rollouts
-	RolloutElite Purpose = 7  // elite chosen per sample and rollout step
-	RolloutNoise Purpose = 8  // Gaussian noise of the model's next-state sample
-	PolicyNoise  Purpose = 9  // tanh-Gaussian action noise
-	SACBatch     Purpose = 10 // indices of SAC minibatches
-	SACNoise     Purpose = 11 // action noise inside a SAC update
-	Exploration  Purpose = 12 // uniform random actions of the initial exploration phase
-	Eval         Purpose = 13 // evaluation episodes' reset noise
-	Test         Purpose = 99 // tests only
+	EnvReset      Purpose = 1  // reset noise of environment i (step = episode counter)
+	Init          Purpose = 2  // network weight initialisation
+	Bootstrap     Purpose = 3  // bootstrap resampling of the ensemble's training set
+	Holdout       Purpose = 4  // holdout split of the ensemble's data
+	ModelShuffle  Purpose = 5  // per-epoch shuffles of the ensemble's minibatches
+	RolloutStart  Purpose = 6  // start states of branched rollouts
+	RolloutElite  Purpose = 7  // elite chosen per sample and rollout step
+	RolloutNoise  Purpose = 8  // Gaussian noise of the model's next-state sample
+	PolicyNoise   Purpose = 9  // tanh-Gaussian action noise
+	SACBatch      Purpose = 10 // indices of SAC minibatches
+	SACNoise      Purpose = 11 // action noise inside a SAC update
+	Exploration   Purpose = 12 // uniform random actions of the initial exploration phase
+	Eval          Purpose = 13 // evaluation episodes' reset noise
+	RolloutPolicy Purpose = 14 // policy action noise inside branched rollouts
+	ModelReturn   Purpose = 15 // elites and noise of the model-vs-real return check
+	Test          Purpose = 99 // tests only
 )
 
 // Key names one stream of numbers: the run's seed, the purpose and a step

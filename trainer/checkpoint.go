@@ -1,0 +1,390 @@
+// checkpoint.go: saving and resuming a run. One file, checkpoint.mbpo, in
+// the run directory, written to a temporary file and renamed into place, so
+// a crash never leaves a half-written checkpoint:
+//
+//	"MBPOCKPT" | u32 version | u64 header length | header (JSON) |
+//	sections, in the header's order | u32 CRC-32 (IEEE) of all before
+//
+// The header holds the config, the loop's counters, the elites, the data
+// env's physics and noise state and the section list; the sections are the
+// engine states' named float32 buffers (layouts in trainer/engine) and the
+// replay buffers. Buffers are engine-independent, so a checkpoint from the
+// CPU engine resumes on a GPU engine and back.
+package trainer
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/trainer/engine"
+)
+
+// CheckpointFile is the checkpoint's name inside a run directory.
+const CheckpointFile = "checkpoint.mbpo"
+
+const (
+	checkpointMagic   = "MBPOCKPT"
+	checkpointVersion = 1
+)
+
+// checkpointHeader is the JSON header of a checkpoint.
+type checkpointHeader struct {
+	Config      Config       `json:"config"`
+	Engine      string       `json:"engine"`
+	Saved       time.Time    `json:"saved"`
+	EnvSteps    int          `json:"env_steps"`
+	Updates     int64        `json:"updates"`
+	Retrains    uint64       `json:"retrains"`
+	EpRet       float64      `json:"episode_return"`
+	EpLen       int          `json:"episode_length"`
+	Obs         []float32    `json:"obs"`
+	K           int          `json:"k"`
+	WallSec     float64      `json:"wall_s"`
+	Elites      []int        `json:"elites,omitempty"`
+	LastModel   ModelStats   `json:"last_model"`
+	LastRollout RolloutStats `json:"last_rollout"`
+	Env         env.State    `json:"env"`
+	AgentStep   int64        `json:"agent_step"`
+	ModelStep   int64        `json:"model_step"`
+	// ModelBufferSaved is false when the model buffer was too large to save:
+	// resume then refills it with one fresh round of rollouts.
+	ModelBufferSaved bool      `json:"model_buffer_saved"`
+	Sections         []section `json:"sections"`
+}
+
+// section names one payload after the header: a float32 buffer of Len
+// values, or a replay buffer of Len bytes.
+type section struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"` // "f32" or "replay"
+	Len  int64  `json:"len"`
+}
+
+// SaveCheckpoint writes the run's complete state to RunDir/checkpoint.mbpo.
+func (t *Trainer) SaveCheckpoint() error {
+	h := checkpointHeader{
+		Config: t.Cfg, Engine: t.eng.Name(), Saved: time.Now().UTC(),
+		EnvSteps: t.envSteps, Updates: t.updates, Retrains: t.retrains,
+		EpRet: t.epRet, EpLen: t.epLen, Obs: t.obs, K: t.k,
+		WallSec:   t.wallBefore + time.Since(t.sessionStart).Seconds(),
+		LastModel: t.lastModel, LastRollout: t.lastRollout, Env: t.env.State(),
+	}
+	type payload struct {
+		sec  section
+		f32  []float32
+		repl *Replay
+	}
+	var pays []payload
+	addState := func(prefix string, st engine.State) {
+		for _, name := range sortedNames(st.Buffers) {
+			b := st.Buffers[name]
+			pays = append(pays, payload{sec: section{Name: prefix + name, Kind: "f32", Len: int64(len(b))}, f32: b})
+		}
+	}
+	as := t.agent.State()
+	h.AgentStep = as.Step
+	addState("agent/", as)
+	pays = append(pays, payload{sec: section{Name: "real", Kind: "replay"}, repl: t.real})
+	if t.model != nil {
+		ms := t.model.Ens.State()
+		h.ModelStep = ms.Step
+		h.Elites = t.model.Elites
+		addState("model/", ms)
+		rowBytes := int64(4 * (2*t.spec.ObsDim + t.spec.ActDim + 2))
+		if int64(t.modelBuf.Len())*rowBytes <= int64(t.Cfg.CheckpointModelBufferMiB)<<20 {
+			h.ModelBufferSaved = true
+			pays = append(pays, payload{sec: section{Name: "model_buffer", Kind: "replay"}, repl: t.modelBuf})
+		}
+	}
+	// A replay section's byte length is known only once serialised: count it
+	// with a pass into io.Discard.
+	for i := range pays {
+		if pays[i].repl != nil {
+			n, err := pays[i].repl.WriteTo(io.Discard)
+			if err != nil {
+				return err
+			}
+			pays[i].sec.Len = n
+		}
+		h.Sections = append(h.Sections, pays[i].sec)
+	}
+
+	path := filepath.Join(t.RunDir, CheckpointFile)
+	tmp, err := os.CreateTemp(t.RunDir, ".checkpoint-*.tmp")
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	crc := crc32.NewIEEE()
+	bw := bufio.NewWriterSize(io.MultiWriter(tmp, crc), 1<<20)
+	hdr, err := json.Marshal(h)
+	if err != nil {
+		tmp.Close()
+		return fmt.Errorf("checkpoint header: %w", err)
+	}
+	bw.WriteString(checkpointMagic)
+	binary.Write(bw, binary.LittleEndian, uint32(checkpointVersion))
+	binary.Write(bw, binary.LittleEndian, uint64(len(hdr)))
+	bw.Write(hdr)
+	for _, p := range pays {
+		if p.repl != nil {
+			if _, err := p.repl.WriteTo(bw); err != nil {
+				tmp.Close()
+				return fmt.Errorf("checkpoint %s: %w", p.sec.Name, err)
+			}
+			continue
+		}
+		writeFloats(bw, p.f32)
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	binary.Write(tmp, binary.LittleEndian, crc.Sum32())
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Resume reopens the run in runDir at its checkpoint, on eng. The config is
+// the checkpoint's; steps, if positive, extends or shortens the run's total.
+func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*Trainer, error) {
+	path := filepath.Join(runDir, CheckpointFile)
+	h, secs, err := readCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg := h.Config
+	if steps > 0 {
+		cfg.Steps = steps
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: config: %w", path, err)
+	}
+	t, err := build(cfg, eng, runDir, log)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Trainer, error) {
+		t.Close()
+		return nil, fmt.Errorf("%s: %w (the checkpoint does not match this build or config)", path, err)
+	}
+	if len(h.Obs) != t.spec.ObsDim {
+		return fail(fmt.Errorf("observation of length %d, env %s has %d", len(h.Obs), cfg.Env, t.spec.ObsDim))
+	}
+	if err := t.agent.SetState(engine.State{Buffers: secs.f32["agent/"], Step: h.AgentStep}); err != nil {
+		return fail(fmt.Errorf("agent: %w", err))
+	}
+	if secs.replay["real"] == nil {
+		return fail(fmt.Errorf("no real buffer"))
+	}
+	t.real = secs.replay["real"]
+	if t.real.obsDim != t.spec.ObsDim || t.real.actDim != t.spec.ActDim {
+		return fail(fmt.Errorf("real buffer of obs %d act %d, env has %d and %d", t.real.obsDim, t.real.actDim, t.spec.ObsDim, t.spec.ActDim))
+	}
+	if t.real.Cap() != cfg.ReplaySize {
+		t.real.Resize(cfg.ReplaySize)
+	}
+	t.k = h.K
+	if t.model != nil {
+		if err := t.model.Ens.SetState(engine.State{Buffers: secs.f32["model/"], Step: h.ModelStep}); err != nil {
+			return fail(fmt.Errorf("ensemble: %w", err))
+		}
+		for _, e := range h.Elites {
+			if e < 0 || e >= cfg.EnsembleSize {
+				return fail(fmt.Errorf("elite %d outside the ensemble of %d", e, cfg.EnsembleSize))
+			}
+		}
+		t.model.Elites = append([]int(nil), h.Elites...)
+		if mb := secs.replay["model_buffer"]; mb != nil {
+			t.modelBuf = mb
+			t.modelBuf.Resize(t.modelCapacity(t.k))
+		} else {
+			t.modelBuf = NewReplay(t.spec.ObsDim, t.spec.ActDim, t.modelCapacity(t.k))
+		}
+		t.rollouts = NewRollouts(t.model, t.agent, t.spec.Terminal, t.spec.ObsDim, t.spec.ActDim, cfg.Seed)
+	}
+	t.sac = newSACBatcher(t.agent, t.real, t.modelBuf, cfg.BatchSize, cfg.RealRatio, cfg.Seed)
+	if err := t.env.SetState(h.Env); err != nil {
+		return fail(fmt.Errorf("env: %w", err))
+	}
+	t.envSteps, t.updates, t.retrains = h.EnvSteps, h.Updates, h.Retrains
+	t.epRet, t.epLen, t.wallBefore = h.EpRet, h.EpLen, h.WallSec
+	copy(t.obs, h.Obs)
+	t.lastModel, t.lastRollout = h.LastModel, h.LastRollout
+	if t.model != nil && !h.ModelBufferSaved && t.retrains > 0 {
+		log.Warn().Msg("the checkpoint holds no model buffer (too large to save): refilling it with one round of rollouts, so the run will not repeat an uninterrupted one exactly")
+		if _, err := t.rollouts.Run(t.real, t.modelBuf, cfg.RolloutBatch, t.k, t.retrains-1); err != nil {
+			return fail(err)
+		}
+	}
+	return t, nil
+}
+
+// checkpointSections holds a checkpoint's payloads by name: float buffers
+// grouped by prefix ("agent/", "model/"), replay buffers by name.
+type checkpointSections struct {
+	f32    map[string]map[string][]float32
+	replay map[string]*Replay
+}
+
+// ReadCheckpointConfig returns the config saved in a run's checkpoint.
+func ReadCheckpointConfig(runDir string) (Config, error) {
+	h, _, err := readCheckpoint(filepath.Join(runDir, CheckpointFile))
+	return h.Config, err
+}
+
+// readCheckpoint reads and verifies a checkpoint file.
+func readCheckpoint(path string) (checkpointHeader, checkpointSections, error) {
+	var h checkpointHeader
+	secs := checkpointSections{f32: map[string]map[string][]float32{}, replay: map[string]*Replay{}}
+	f, err := os.Open(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return h, secs, fmt.Errorf("no checkpoint at %s: is this a run directory of mbpo train?", path)
+		}
+		return h, secs, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return h, secs, err
+	}
+	corrupt := func(format string, args ...any) error {
+		return fmt.Errorf("%s is corrupt or truncated: %s", path, fmt.Sprintf(format, args...))
+	}
+	if st.Size() < int64(len(checkpointMagic))+16 {
+		return h, secs, corrupt("only %d bytes", st.Size())
+	}
+	crc := crc32.NewIEEE()
+	body := io.TeeReader(bufio.NewReaderSize(io.LimitReader(f, st.Size()-4), 1<<20), crc)
+	magic := make([]byte, len(checkpointMagic))
+	if _, err := io.ReadFull(body, magic); err != nil || string(magic) != checkpointMagic {
+		return h, secs, fmt.Errorf("%s is not an mbpo checkpoint (bad magic)", path)
+	}
+	var version uint32
+	var hlen uint64
+	binary.Read(body, binary.LittleEndian, &version)
+	if version != checkpointVersion {
+		return h, secs, fmt.Errorf("%s has checkpoint version %d; this mbpo reads version %d", path, version, checkpointVersion)
+	}
+	if err := binary.Read(body, binary.LittleEndian, &hlen); err != nil || hlen > uint64(st.Size()) {
+		return h, secs, corrupt("header length %d", hlen)
+	}
+	hdr := make([]byte, hlen)
+	if _, err := io.ReadFull(body, hdr); err != nil {
+		return h, secs, corrupt("header: %v", err)
+	}
+	if err := json.Unmarshal(hdr, &h); err != nil {
+		return h, secs, corrupt("header: %v", err)
+	}
+	for _, s := range h.Sections {
+		switch s.Kind {
+		case "f32":
+			if s.Len < 0 || s.Len*4 > st.Size() {
+				return h, secs, corrupt("section %s of %d floats", s.Name, s.Len)
+			}
+			buf, err := readFloats(body, int(s.Len))
+			if err != nil {
+				return h, secs, corrupt("section %s: %v", s.Name, err)
+			}
+			prefix, name := splitSection(s.Name)
+			if secs.f32[prefix] == nil {
+				secs.f32[prefix] = map[string][]float32{}
+			}
+			secs.f32[prefix][name] = buf
+		case "replay":
+			r, err := ReadReplay(io.LimitReader(body, s.Len))
+			if err != nil {
+				return h, secs, corrupt("section %s: %v", s.Name, err)
+			}
+			secs.replay[s.Name] = r
+		default:
+			return h, secs, corrupt("section %s of unknown kind %q", s.Name, s.Kind)
+		}
+	}
+	want := crc.Sum32()
+	var got uint32
+	if err := binary.Read(f, binary.LittleEndian, &got); err != nil {
+		return h, secs, corrupt("checksum: %v", err)
+	}
+	if got != want {
+		return h, secs, corrupt("checksum %08x, contents give %08x", got, want)
+	}
+	return h, secs, nil
+}
+
+func splitSection(name string) (prefix, rest string) {
+	for i := 0; i < len(name); i++ {
+		if name[i] == '/' {
+			return name[:i+1], name[i+1:]
+		}
+	}
+	return "", name
+}
+
+func sortedNames(m map[string][]float32) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func writeFloats(w io.Writer, v []float32) {
+	buf := make([]byte, 0, 4096)
+	for _, x := range v {
+		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+		if len(buf) == cap(buf) {
+			w.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	w.Write(buf)
+}
+
+func readFloats(r io.Reader, n int) ([]float32, error) {
+	raw := make([]byte, 4*n)
+	if _, err := io.ReadFull(r, raw); err != nil {
+		return nil, err
+	}
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return v, nil
+}
+
+// writeJSONAtomic writes v as indented JSON to path through a temp file.
+func writeJSONAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,264 @@
+// config.go: every setting of a training run in one struct, with MBPO's
+// published values as defaults (../shared/reference/mbpo-hyperparameters.md).
+package trainer
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mbpogo/mbpo/env"
+)
+
+// Config holds every setting of a training run. PaperConfig fills it with the
+// published values for an environment; each field is a flag of `mbpo train`.
+type Config struct {
+	Env  string `json:"env"`  // environment id (mbpo envs lists them)
+	Algo string `json:"algo"` // mbpo, or sac for model-free SAC (G=1, real data only)
+	// Ablation: none, or no-model (SAC at the same G on real data only).
+	Ablation string `json:"ablation"`
+	Seed     uint64 `json:"seed"`
+
+	Steps       int `json:"steps"`        // total env steps, the initial random ones included
+	EpochLength int `json:"epoch_length"` // env steps per epoch (evaluation and metrics row)
+	InitSteps   int `json:"init_steps"`   // env steps with uniform random actions before learning starts
+	ReplaySize  int `json:"replay_size"`  // capacity of the real replay buffer
+
+	// SAC.
+	G             int     `json:"G"`              // SAC updates per env step
+	BatchSize     int     `json:"batch_size"`     // SAC minibatch
+	RealRatio     float64 `json:"real_ratio"`     // fraction of each SAC batch drawn from real data
+	Hidden        int     `json:"hidden"`         // width of the two hidden layers of policy and critics
+	Gamma         float64 `json:"gamma"`          // discount
+	Tau           float64 `json:"tau"`            // soft target update rate
+	LR            float64 `json:"lr"`             // SAC learning rate
+	TargetEntropy float64 `json:"target_entropy"` // temperature target
+
+	// Model.
+	EnsembleSize    int     `json:"ensemble_size"`     // bootstrap ensemble members
+	Elites          int     `json:"elites"`            // members used for rollouts, best by holdout MSE
+	ModelHidden     int     `json:"model_hidden"`      // width of the four swish layers
+	ModelLR         float64 `json:"model_lr"`          // Adam learning rate of the ensemble
+	ModelBatch      int     `json:"model_batch"`       // ensemble minibatch
+	HoldoutRatio    float64 `json:"holdout_ratio"`     // share of real data held out
+	MaxHoldout      int     `json:"max_holdout"`       // cap on the holdout size
+	EarlyStop       int     `json:"early_stop"`        // epochs without >1% holdout improvement before stopping
+	ModelMaxEpochs  int     `json:"model_max_epochs"`  // cap on epochs per retrain (0: none, as published)
+	ModelTrainFreq  int     `json:"model_train_freq"`  // env steps between retrains (and rollouts)
+	RolloutBatch    int     `json:"rollout_batch"`     // rollouts started per retrain
+	RolloutSchedule [4]int  `json:"rollout_schedule"`  // [a, b, kmin, kmax]: k = kmin until epoch a, linear to kmax at epoch b
+	RolloutLength   int     `json:"rollout_length"`    // fixed k (0: use the schedule)
+	RetainEpochs    int     `json:"retain_epochs"`     // epochs of rollouts the model buffer holds
+	ModelReturnHorz int     `json:"model_return_horz"` // horizon of the model-vs-real return check (0: off)
+
+	// Run.
+	EvalEpisodes    int    `json:"eval_episodes"`    // deterministic evaluation episodes per epoch, run in parallel
+	CheckpointEvery int    `json:"checkpoint_every"` // epochs between checkpoints (0: only at the end)
+	Device          string `json:"device"`           // auto, cpu or cuda
+	Threads         int    `json:"threads"`          // CPU threads for the engine (0: all)
+	// CheckpointModelBufferMiB caps the model buffer's size in checkpoints;
+	// above it, resume refills the buffer with a fresh rollout instead.
+	CheckpointModelBufferMiB int `json:"checkpoint_model_buffer_mib"`
+}
+
+// paper holds the per-environment rows of the published table.
+type paper struct {
+	epochs, g, trainFreq, retain, hidden int
+	schedule                             [4]int
+	targetEntropy                        float64
+	published                            bool // from the paper; false for the project's own choices
+}
+
+// paperRow returns the published settings for id's environment family.
+func paperRow(id string) paper {
+	switch id {
+	case "Hopper-v4":
+		return paper{125, 20, 250, 1, 200, [4]int{20, 150, 1, 15}, -1, true}
+	case "Walker2d-v4":
+		return paper{300, 20, 250, 1, 200, [4]int{20, 150, 1, 1}, -3, true}
+	case "HalfCheetah-v4":
+		return paper{400, 40, 250, 1, 200, [4]int{20, 150, 1, 1}, -3, true}
+	case "Ant-v4":
+		return paper{300, 20, 250, 1, 200, [4]int{20, 100, 1, 25}, -4, true}
+	case "HumanoidTruncatedObs-v4", "Humanoid-v4":
+		return paper{300, 20, 1000, 5, 400, [4]int{20, 300, 1, 20}, -2, true}
+	case "InvertedPendulum-v4":
+		return paper{15, 20, 250, 1, 200, [4]int{1, 15, 1, 1}, 0, false}
+	}
+	// InvertedDoublePendulum, Swimmer: Hopper-like defaults, entropy -|A|.
+	return paper{100, 20, 250, 1, 200, [4]int{20, 100, 1, 1}, 0, false}
+}
+
+// PaperConfig returns the published MBPO configuration for an environment
+// (Hopper, Walker2d, HalfCheetah, Ant, Humanoid); for the others it returns
+// the project's defaults, reported by FromPaper.
+func PaperConfig(id string) (Config, error) {
+	spec, err := env.Lookup(id)
+	if err != nil {
+		return Config{}, err
+	}
+	p := paperRow(id)
+	te := p.targetEntropy
+	if te == 0 {
+		te = -float64(spec.ActDim)
+	}
+	return Config{
+		Env: id, Algo: "mbpo", Ablation: "none",
+		Steps: p.epochs * 1000, EpochLength: 1000, InitSteps: 5000, ReplaySize: 1_000_000,
+		G: p.g, BatchSize: 256, RealRatio: 0.05, Hidden: 256, Gamma: 0.99, Tau: 5e-3, LR: 3e-4, TargetEntropy: te,
+		EnsembleSize: 7, Elites: 5, ModelHidden: p.hidden, ModelLR: 1e-3, ModelBatch: 256,
+		HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 5, ModelTrainFreq: p.trainFreq,
+		RolloutBatch: 100_000, RolloutSchedule: p.schedule, RetainEpochs: p.retain, ModelReturnHorz: 1000,
+		EvalEpisodes: 10, CheckpointEvery: 5, Device: "auto", CheckpointModelBufferMiB: 1024,
+	}, nil
+}
+
+// FromPaper reports whether PaperConfig(id) is the published configuration.
+func FromPaper(id string) bool { return paperRow(id).published }
+
+// RegisterFlags binds every field of c to a flag of fs, with c's current
+// values as defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Algo, "algo", c.Algo, "algorithm: mbpo, or sac (model-free SAC: G=1, real data only)")
+	fs.StringVar(&c.Ablation, "ablation", c.Ablation, "ablation: none, or no-model (SAC at the same G on real data only)")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "random seed (every random number is a function of it)")
+	fs.IntVar(&c.Steps, "steps", c.Steps, "total env steps, the initial random ones included")
+	fs.IntVar(&c.EpochLength, "epoch-length", c.EpochLength, "env steps per epoch (one evaluation and metrics row each)")
+	fs.IntVar(&c.InitSteps, "init-steps", c.InitSteps, "initial env steps with uniform random actions")
+	fs.IntVar(&c.ReplaySize, "replay-size", c.ReplaySize, "capacity of the real replay buffer")
+	fs.IntVar(&c.G, "G", c.G, "SAC updates per env step")
+	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "SAC minibatch size")
+	fs.Float64Var(&c.RealRatio, "real-ratio", c.RealRatio, "fraction of each SAC batch from real data (the rest from model rollouts)")
+	fs.IntVar(&c.Hidden, "hidden", c.Hidden, "width of the two hidden layers of the SAC policy and critics")
+	fs.Float64Var(&c.Gamma, "gamma", c.Gamma, "discount")
+	fs.Float64Var(&c.Tau, "tau", c.Tau, "soft target update rate")
+	fs.Float64Var(&c.LR, "lr", c.LR, "SAC learning rate (policy, critics, temperature)")
+	fs.Float64Var(&c.TargetEntropy, "target-entropy", c.TargetEntropy, "entropy target of the automatic temperature")
+	fs.IntVar(&c.EnsembleSize, "ensemble-size", c.EnsembleSize, "members of the bootstrap ensemble")
+	fs.IntVar(&c.Elites, "elites", c.Elites, "members used in rollouts (best holdout MSE)")
+	fs.IntVar(&c.ModelHidden, "model-hidden", c.ModelHidden, "width of the ensemble's four swish layers")
+	fs.Float64Var(&c.ModelLR, "model-lr", c.ModelLR, "ensemble learning rate")
+	fs.IntVar(&c.ModelBatch, "model-batch", c.ModelBatch, "ensemble minibatch size")
+	fs.Float64Var(&c.HoldoutRatio, "holdout-ratio", c.HoldoutRatio, "share of real data held out to rank members and stop training")
+	fs.IntVar(&c.MaxHoldout, "max-holdout", c.MaxHoldout, "cap on the holdout size")
+	fs.IntVar(&c.EarlyStop, "early-stop", c.EarlyStop, "stop a retrain after this many epochs without a >1% holdout improvement")
+	fs.IntVar(&c.ModelMaxEpochs, "model-max-epochs", c.ModelMaxEpochs, "cap on epochs per retrain (0: none, as published)")
+	fs.IntVar(&c.ModelTrainFreq, "model-train-freq", c.ModelTrainFreq, "env steps between model retrains and rollouts")
+	fs.IntVar(&c.RolloutBatch, "rollout-batch", c.RolloutBatch, "branched rollouts started per retrain")
+	fs.Var(scheduleFlag{&c.RolloutSchedule}, "rollout-schedule", "rollout length schedule a,b,kmin,kmax: k = kmin until epoch a, then linear to kmax at epoch b")
+	fs.IntVar(&c.RolloutLength, "rollout-length", c.RolloutLength, "fixed rollout length k (0: follow --rollout-schedule)")
+	fs.IntVar(&c.RetainEpochs, "retain-epochs", c.RetainEpochs, "epochs of rollouts kept in the model buffer")
+	fs.IntVar(&c.ModelReturnHorz, "model-return-horizon", c.ModelReturnHorz, "horizon of the per-epoch model-vs-real return check (0: off)")
+	fs.IntVar(&c.EvalEpisodes, "eval-episodes", c.EvalEpisodes, "deterministic evaluation episodes per epoch (run in parallel)")
+	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "epochs between checkpoints (0: only at the end)")
+	fs.StringVar(&c.Device, "device", c.Device, "engine: auto (GPU if one is usable, else CPU), cpu or cuda")
+	fs.IntVar(&c.Threads, "threads", c.Threads, "CPU threads of the engine (0: all)")
+	fs.IntVar(&c.CheckpointModelBufferMiB, "checkpoint-model-buffer-mib", c.CheckpointModelBufferMiB, "largest model buffer saved in checkpoints; a larger one is refilled by a fresh rollout on resume")
+}
+
+// scheduleFlag parses "a,b,kmin,kmax".
+type scheduleFlag struct{ s *[4]int }
+
+func (f scheduleFlag) String() string {
+	if f.s == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d,%d,%d,%d", f.s[0], f.s[1], f.s[2], f.s[3])
+}
+
+func (f scheduleFlag) Set(v string) error {
+	parts := strings.Split(v, ",")
+	if len(parts) != 4 {
+		return fmt.Errorf("want four comma-separated integers a,b,kmin,kmax, got %q", v)
+	}
+	var s [4]int
+	for i, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return fmt.Errorf("want four comma-separated integers a,b,kmin,kmax: %q is not an integer", p)
+		}
+		s[i] = n
+	}
+	*f.s = s
+	return nil
+}
+
+// Model reports whether the run learns and uses a dynamics model.
+func (c Config) Model() bool { return c.Algo == "mbpo" && c.Ablation == "none" }
+
+// Normalize applies what the algorithm and ablation imply: SAC runs G = 1 on
+// real data only; the no-model ablation keeps G but uses only real data.
+func (c *Config) Normalize() {
+	if c.Algo == "sac" {
+		c.G = 1
+	}
+	if !c.Model() {
+		c.RealRatio = 1
+	}
+}
+
+// Validate reports the first setting that cannot work, in words that say
+// which flag to change.
+func (c Config) Validate() error {
+	if _, err := env.Lookup(c.Env); err != nil {
+		return err
+	}
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(c.Algo == "mbpo" || c.Algo == "sac", "--algo %q: want mbpo or sac", c.Algo)
+	check(c.Ablation == "none" || c.Ablation == "no-model", "--ablation %q: want none or no-model", c.Ablation)
+	check(c.Steps > 0, "--steps %d: want > 0", c.Steps)
+	check(c.EpochLength > 0, "--epoch-length %d: want > 0", c.EpochLength)
+	check(c.InitSteps >= 0, "--init-steps %d: want >= 0", c.InitSteps)
+	check(c.ReplaySize >= c.BatchSize, "--replay-size %d: want at least the batch size %d", c.ReplaySize, c.BatchSize)
+	check(c.G >= 1, "--G %d: want >= 1", c.G)
+	check(c.BatchSize >= 1, "--batch-size %d: want >= 1", c.BatchSize)
+	check(c.RealRatio >= 0 && c.RealRatio <= 1, "--real-ratio %v: want within [0, 1]", c.RealRatio)
+	check(c.Hidden >= 1, "--hidden %d: want >= 1", c.Hidden)
+	check(c.Gamma >= 0 && c.Gamma <= 1, "--gamma %v: want within [0, 1]", c.Gamma)
+	check(c.Tau > 0 && c.Tau <= 1, "--tau %v: want within (0, 1]", c.Tau)
+	check(c.LR > 0, "--lr %v: want > 0", c.LR)
+	check(c.EvalEpisodes >= 1, "--eval-episodes %d: want >= 1", c.EvalEpisodes)
+	check(c.CheckpointEvery >= 0, "--checkpoint-every %d: want >= 0", c.CheckpointEvery)
+	check(c.Device == "auto" || c.Device == "cpu" || c.Device == "cuda", "--device %q: want auto, cpu or cuda", c.Device)
+	check(c.Threads >= 0, "--threads %d: want >= 0", c.Threads)
+	if c.Model() {
+		check(c.EnsembleSize >= 1, "--ensemble-size %d: want >= 1", c.EnsembleSize)
+		check(c.Elites >= 1 && c.Elites <= c.EnsembleSize, "--elites %d: want within [1, --ensemble-size %d]", c.Elites, c.EnsembleSize)
+		check(c.ModelHidden >= 1, "--model-hidden %d: want >= 1", c.ModelHidden)
+		check(c.ModelLR > 0, "--model-lr %v: want > 0", c.ModelLR)
+		check(c.ModelBatch >= 1, "--model-batch %d: want >= 1", c.ModelBatch)
+		check(c.HoldoutRatio > 0 && c.HoldoutRatio < 1, "--holdout-ratio %v: want within (0, 1)", c.HoldoutRatio)
+		check(c.MaxHoldout >= 1, "--max-holdout %d: want >= 1", c.MaxHoldout)
+		check(c.EarlyStop >= 1, "--early-stop %d: want >= 1", c.EarlyStop)
+		check(c.ModelMaxEpochs >= 0, "--model-max-epochs %d: want >= 0", c.ModelMaxEpochs)
+		check(c.ModelTrainFreq >= 1, "--model-train-freq %d: want >= 1", c.ModelTrainFreq)
+		check(c.RolloutBatch >= 1, "--rollout-batch %d: want >= 1", c.RolloutBatch)
+		check(c.RetainEpochs >= 1, "--retain-epochs %d: want >= 1", c.RetainEpochs)
+		check(c.RolloutLength >= 0, "--rollout-length %d: want >= 0 (0 follows the schedule)", c.RolloutLength)
+		check(c.ModelReturnHorz >= 0, "--model-return-horizon %d: want >= 0", c.ModelReturnHorz)
+		s := c.RolloutSchedule
+		check(s[0] >= 0 && s[1] >= s[0] && s[2] >= 1 && s[3] >= 1,
+			"--rollout-schedule %d,%d,%d,%d: want 0 <= a <= b and kmin, kmax >= 1", s[0], s[1], s[2], s[3])
+		check(c.RealRatio < 1, "--real-ratio 1 leaves no room for model data: use --ablation no-model instead")
+		if c.Env != "" {
+			check(c.ModelTrainFreq <= c.EpochLength, "--model-train-freq %d: want at most --epoch-length %d", c.ModelTrainFreq, c.EpochLength)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Schedule returns the rollout schedule in effect: a fixed k when
+// RolloutLength is set, else RolloutSchedule.
+func (c Config) Schedule() Schedule {
+	if c.RolloutLength > 0 {
+		return Schedule{0, 0, c.RolloutLength, c.RolloutLength}
+	}
+	return Schedule(c.RolloutSchedule)
+}

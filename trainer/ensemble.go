@@ -1,0 +1,240 @@
+// ensemble.go: the dynamics model stage (real buffer → ensemble). Fits the
+// bootstrap ensemble to the real transitions with MBPO's procedure: a fresh
+// holdout split, input normalisation, one bootstrap resample per member,
+// minibatch epochs until the holdout MSE stops improving, and the elites.
+package trainer
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/rng"
+)
+
+// Model is the learned dynamics: an engine ensemble predicting [Δs, r] from
+// [s, a], and the elite members used for rollouts.
+type Model struct {
+	Ens    engine.Ensemble
+	Spec   engine.EnsembleSpec
+	Elites []int // member ids, best holdout MSE first
+
+	obsDim, actDim int
+	seed           uint64
+}
+
+// ModelSettings are the training settings of Model.Train.
+type ModelSettings struct {
+	Batch        int     // minibatch rows per member (256)
+	HoldoutRatio float64 // share of the data held out (0.2)
+	MaxHoldout   int     // cap on the holdout size (5000)
+	EarlyStop    int     // stop after this many epochs without a > Improvement gain (5)
+	Improvement  float64 // relative holdout gain that counts (0.01)
+	MaxEpochs    int     // 0: no cap
+	Elites       int     // members kept for rollouts (5)
+}
+
+// ModelStats reports one retrain.
+type ModelStats struct {
+	Epochs     int       // training epochs run
+	TrainLoss  float32   // training loss of the last minibatch
+	HoldoutMSE []float32 // per member, after training
+	HoldoutNLL []float32 // per member, after training
+	Elites     []int     // chosen elites, best first
+	Rows       int64     // member-rows trained on (for throughput)
+	Train      int       // training rows
+	Holdout    int       // holdout rows
+}
+
+// NewModel creates an untrained model on eng.
+func NewModel(eng engine.Engine, spec engine.EnsembleSpec, obsDim, actDim int, seed uint64) (*Model, error) {
+	ens, err := eng.NewEnsemble(spec, seed)
+	if err != nil {
+		return nil, err
+	}
+	elites := make([]int, spec.Members)
+	for i := range elites {
+		elites[i] = i
+	}
+	return &Model{Ens: ens, Spec: spec, Elites: elites, obsDim: obsDim, actDim: actDim, seed: seed}, nil
+}
+
+// dataset builds the model's inputs [s, a] and targets [s' - s, r] from rows
+// of the replay buffer.
+func (m *Model) dataset(buf *Replay, rows []int) (x, y []float32) {
+	in, out := m.Spec.In, m.Spec.Out
+	x = make([]float32, len(rows)*in)
+	y = make([]float32, len(rows)*out)
+	for j, i := range rows {
+		o, a, r, n, _ := buf.Row(i)
+		copy(x[j*in:], o)
+		copy(x[j*in+m.obsDim:], a)
+		for d := 0; d < m.obsDim; d++ {
+			y[j*out+d] = n[d] - o[d]
+		}
+		y[j*out+m.obsDim] = r
+	}
+	return x, y
+}
+
+// Train fits the ensemble to every transition of buf. call numbers the
+// retrains of a run; it keys this retrain's random numbers.
+func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, error) {
+	n := buf.Len()
+	E, in, out := m.Spec.Members, m.Spec.In, m.Spec.Out
+	if n < 2 {
+		return ModelStats{}, fmt.Errorf("model: %d real transitions, need at least 2 to train", n)
+	}
+
+	// Fresh holdout split: a random permutation, the first nHold rows held out.
+	perm := permutation(n, rng.NewStream(rng.Key{Seed: m.seed, Purpose: rng.Holdout, Step: call}))
+	nHold := min(int(float64(n)*st.HoldoutRatio), st.MaxHoldout)
+	nHold = max(nHold, 1)
+	nTrain := n - nHold
+	xHold, yHold := m.dataset(buf, perm[:nHold])
+	xTrain, yTrain := m.dataset(buf, perm[nHold:])
+
+	// Input normalisation from the training rows.
+	mean, std := columnStats(xTrain, in)
+	m.Ens.SetNormalizer(mean, std)
+
+	// One bootstrap resample per member: nTrain rows drawn with replacement.
+	boot := make([][]int32, E)
+	bk := rng.Key{Seed: m.seed, Purpose: rng.Bootstrap, Step: call}
+	for e := range boot {
+		boot[e] = make([]int32, nTrain)
+		for i := range boot[e] {
+			boot[e][i] = int32(bk.Intn(uint64(e*nTrain+i), nTrain))
+		}
+	}
+
+	batch := min(st.Batch, nTrain)
+	xb := make([]float32, E*batch*in)
+	yb := make([]float32, E*batch*out)
+	mse := make([]float32, E)
+	nll := make([]float32, E)
+	best := make([]float64, E)
+	for e := range best {
+		best[e] = math.Inf(1)
+	}
+	stats := ModelStats{Train: nTrain, Holdout: nHold}
+	sinceUpdate := 0
+	for epoch := 0; st.MaxEpochs == 0 || epoch < st.MaxEpochs; epoch++ {
+		// Each member visits its bootstrap rows in a new order every epoch.
+		shuffle := rng.NewStream(rng.Key{Seed: m.seed, Purpose: rng.ModelShuffle, Step: call<<20 | uint64(epoch)})
+		for e := range boot {
+			shuffleInt32(boot[e], shuffle)
+		}
+		for start := 0; start < nTrain; start += batch {
+			b := min(batch, nTrain-start)
+			for e := 0; e < E; e++ {
+				for r := 0; r < b; r++ {
+					i := int(boot[e][start+r])
+					copy(xb[(e*b+r)*in:(e*b+r+1)*in], xTrain[i*in:(i+1)*in])
+					copy(yb[(e*b+r)*out:(e*b+r+1)*out], yTrain[i*out:(i+1)*out])
+				}
+			}
+			loss, err := m.Ens.TrainStep(xb[:E*b*in], yb[:E*b*out], b)
+			if err != nil {
+				return stats, err
+			}
+			if !isFinite32(loss) {
+				return stats, fmt.Errorf("model training loss is %v at epoch %d (retrain %d): lower --model-lr or check the data", loss, epoch, call)
+			}
+			stats.TrainLoss = loss
+			stats.Rows += int64(E * b)
+		}
+		stats.Epochs = epoch + 1
+		if err := m.Ens.Evaluate(xHold, yHold, nHold, mse, nll); err != nil {
+			return stats, err
+		}
+		// Early stopping: any member improving its best holdout MSE by more
+		// than st.Improvement (relative) resets the patience counter.
+		improved := false
+		for e := range mse {
+			cur := float64(mse[e])
+			if math.IsInf(best[e], 1) || (best[e]-cur)/best[e] > st.Improvement {
+				best[e] = cur
+				improved = true
+			}
+		}
+		if improved {
+			sinceUpdate = 0
+		} else if sinceUpdate++; sinceUpdate >= st.EarlyStop {
+			break
+		}
+	}
+	for e := range mse {
+		if !isFinite32(mse[e]) {
+			return stats, fmt.Errorf("model holdout MSE of member %d is %v after retrain %d", e, mse[e], call)
+		}
+	}
+	stats.HoldoutMSE = append([]float32(nil), mse...)
+	stats.HoldoutNLL = append([]float32(nil), nll...)
+	m.Elites = bestMembers(mse, st.Elites)
+	stats.Elites = append([]int(nil), m.Elites...)
+	return stats, nil
+}
+
+// bestMembers returns the k member ids with the lowest loss, best first.
+func bestMembers(loss []float32, k int) []int {
+	ids := make([]int, len(loss))
+	for i := range ids {
+		ids[i] = i
+	}
+	sort.SliceStable(ids, func(a, b int) bool { return loss[ids[a]] < loss[ids[b]] })
+	return ids[:min(k, len(ids))]
+}
+
+// columnStats returns the mean and standard deviation of each column of the
+// row-major matrix x with width columns.
+func columnStats(x []float32, width int) (mean, std []float32) {
+	rows := len(x) / width
+	sum := make([]float64, width)
+	sq := make([]float64, width)
+	for r := 0; r < rows; r++ {
+		for c, v := range x[r*width : (r+1)*width] {
+			sum[c] += float64(v)
+		}
+	}
+	mean = make([]float32, width)
+	std = make([]float32, width)
+	for c := range sum {
+		sum[c] /= float64(rows)
+		mean[c] = float32(sum[c])
+	}
+	for r := 0; r < rows; r++ {
+		for c, v := range x[r*width : (r+1)*width] {
+			d := float64(v) - sum[c]
+			sq[c] += d * d
+		}
+	}
+	for c := range sq {
+		std[c] = float32(math.Sqrt(sq[c] / float64(rows)))
+	}
+	return mean, std
+}
+
+// permutation returns a uniformly random permutation of 0..n-1.
+func permutation(n int, s *rng.Stream) []int {
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
+	}
+	for i := n - 1; i > 0; i-- {
+		j := s.Intn(i + 1)
+		p[i], p[j] = p[j], p[i]
+	}
+	return p
+}
+
+// shuffleInt32 permutes v in place (Fisher–Yates).
+func shuffleInt32(v []int32, s *rng.Stream) {
+	for i := len(v) - 1; i > 0; i-- {
+		j := s.Intn(i + 1)
+		v[i], v[j] = v[j], v[i]
+	}
+}
+
+func isFinite32(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }

@@ -1,0 +1,386 @@
+// mbpo.go: the MBPO training loop, readable top to bottom.
+//
+// Data flows env → real buffer → ensemble → rollouts → model buffer → SAC →
+// policy → env:
+//
+//	for every env step:
+//	    every ModelTrainFreq steps (after the random phase):
+//	        retrain the ensemble on the real buffer            (ensemble.go)
+//	        set k from the schedule, resize the model buffer   (schedule.go)
+//	        branch RolloutBatch k-step rollouts into it        (rollout.go)
+//	    act in the real env, store the transition              (replay.go)
+//	    G SAC updates on batches of RealRatio real data        (sac.go)
+//	    every EpochLength steps: evaluate, write metrics, checkpoint
+//
+// Package trainer owns the algorithm; the arithmetic runs on an
+// engine.Engine (CPU or GPU) and the physics in package env.
+package trainer
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/rng"
+)
+
+// Hooks let the caller follow a run; any may be nil.
+type Hooks struct {
+	Step  func(envSteps, total int) // after every env step
+	Epoch func(m Metrics)           // after every epoch's metrics are written
+}
+
+// Trainer is one MBPO (or SAC) training run.
+type Trainer struct {
+	Cfg    Config
+	RunDir string
+	spec   env.Spec
+	eng    engine.Engine
+	log    zerolog.Logger
+
+	agent    engine.Agent
+	model    *Model // nil without a model (SAC, no-model ablation)
+	rollouts *Rollouts
+	real     *Replay
+	modelBuf *Replay // nil without a model
+	sac      *sacBatcher
+	env      *env.Env
+
+	// Progress, all of it checkpointed.
+	envSteps     int
+	updates      int64
+	retrains     uint64
+	epRet        float64
+	epLen        int
+	obs          []float32
+	k            int
+	wallBefore   float64 // wall seconds of earlier sessions of this run
+	lastModel    ModelStats
+	lastRollout  RolloutStats
+	epochAcc     epochAccumulator
+	sessionStart time.Time
+}
+
+// epochAccumulator gathers one epoch's statistics.
+type epochAccumulator struct {
+	sac                                             engine.UpdateStats
+	sacSums                                         [7]float64
+	sacCount                                        int
+	trainReturns                                    []float64
+	timeEnv, timeModel, timeRollout, tSAC, timeEval float64
+	modelRows, rolloutSteps                         int64
+	envStepsAtStart                                 int
+	wallAtStart                                     time.Time
+	nonFinite                                       int
+}
+
+// New prepares a fresh run of cfg on eng, writing into runDir (created).
+func New(cfg Config, eng engine.Engine, runDir string, log zerolog.Logger) (*Trainer, error) {
+	cfg.Normalize()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	t, err := build(cfg, eng, runDir, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeJSONAtomic(filepath.Join(runDir, "config.json"), cfg); err != nil {
+		return nil, err
+	}
+	t.env.Reset(t.obs)
+	return t, nil
+}
+
+// build creates the networks, buffers and env of cfg (the state a checkpoint
+// then overwrites on resume).
+func build(cfg Config, eng engine.Engine, runDir string, log zerolog.Logger) (*Trainer, error) {
+	spec, err := env.Lookup(cfg.Env)
+	if err != nil {
+		return nil, err
+	}
+	od, ad := spec.ObsDim, spec.ActDim
+	t := &Trainer{Cfg: cfg, RunDir: runDir, spec: spec, eng: eng, log: log, obs: make([]float32, od), k: cfg.Schedule().K(0)}
+	if t.agent, err = eng.NewAgent(agentSpec(cfg, spec), cfg.Seed); err != nil {
+		return nil, err
+	}
+	t.real = NewReplay(od, ad, cfg.ReplaySize)
+	if cfg.Model() {
+		es := engine.PaperEnsemble(od, ad, cfg.ModelHidden)
+		es.Members = cfg.EnsembleSize
+		es.LR = float32(cfg.ModelLR)
+		if t.model, err = NewModel(eng, es, od, ad, cfg.Seed); err != nil {
+			return nil, err
+		}
+		t.rollouts = NewRollouts(t.model, t.agent, spec.Terminal, od, ad, cfg.Seed)
+		t.modelBuf = NewReplay(od, ad, t.modelCapacity(t.k))
+	}
+	t.sac = newSACBatcher(t.agent, t.real, t.modelBuf, cfg.BatchSize, cfg.RealRatio, cfg.Seed)
+	if t.env, err = env.Make(cfg.Env); err != nil {
+		return nil, err
+	}
+	t.env.Seed(rng.Key{Seed: cfg.Seed, Purpose: rng.EnvReset})
+	return t, nil
+}
+
+// agentSpec is the SAC agent of cfg on spec's env.
+func agentSpec(cfg Config, spec env.Spec) engine.AgentSpec {
+	as := engine.PaperAgent(spec.ObsDim, spec.ActDim, float32(cfg.TargetEntropy))
+	as.Hidden = []int{cfg.Hidden, cfg.Hidden}
+	as.Gamma, as.Tau, as.LR = float32(cfg.Gamma), float32(cfg.Tau), float32(cfg.LR)
+	return as
+}
+
+func (t *Trainer) modelCapacity(k int) int {
+	c := t.Cfg
+	return ModelBufferCapacity(c.RetainEpochs, k, c.RolloutBatch, c.EpochLength, c.ModelTrainFreq)
+}
+
+// Close frees the env and engine objects of the run (not the engine).
+func (t *Trainer) Close() error { return t.env.Close() }
+
+// EnvSteps is the number of real env steps taken so far.
+func (t *Trainer) EnvSteps() int { return t.envSteps }
+
+// Run trains until Cfg.Steps env steps, or until ctx is cancelled; either way
+// it leaves a checkpoint of where it stopped. A non-finite loss stops it with
+// an error naming the quantity, keeping the last good checkpoint.
+func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
+	c := t.Cfg
+	t.sessionStart = time.Now()
+	t.epochAcc.begin(t.envSteps)
+	mw, err := OpenMetrics(filepath.Join(t.RunDir, "metrics.jsonl"), filepath.Join(t.RunDir, "metrics.csv"), c.EnsembleSize)
+	if err != nil {
+		return err
+	}
+	defer mw.Close()
+
+	act := make([]float32, t.spec.ActDim)    // policy action in [-1, 1], what the buffers store
+	envAct := make([]float32, t.spec.ActDim) // the same in the env's ctrlrange
+	next := make([]float32, t.spec.ObsDim)
+	for t.envSteps < c.Steps {
+		if ctx.Err() != nil {
+			t.log.Info().Int("env_steps", t.envSteps).Msg("interrupted: saving a checkpoint")
+			return t.SaveCheckpoint()
+		}
+		learning := t.envSteps >= c.InitSteps
+
+		// Model stage: retrain, reschedule k, resize the model buffer, roll out.
+		if t.model != nil && learning && (t.envSteps-c.InitSteps)%c.ModelTrainFreq == 0 && t.real.Len() >= 2 {
+			if err := t.trainModelAndRollout(); err != nil {
+				return err
+			}
+		}
+
+		// Env stage: random actions first, then the stochastic policy.
+		t0 := time.Now()
+		if !learning {
+			key := rng.Key{Seed: c.Seed, Purpose: rng.Exploration, Step: uint64(t.envSteps)}
+			for j := range act {
+				act[j] = 2*key.Uniform(uint64(j)) - 1
+			}
+		} else if err := t.agent.Act(t.obs, 1, false, rng.Key{Seed: c.Seed, Purpose: rng.PolicyNoise, Step: uint64(t.envSteps)}, act); err != nil {
+			return err
+		}
+		t.spec.ActionFromUnit(envAct, act)
+		st, err := t.env.Step(envAct, next)
+		if err != nil {
+			return fmt.Errorf("env step %d: %w", t.envSteps, err)
+		}
+		// Only termination stops bootstrapping; a time-limit truncation does not.
+		t.real.AddOne(t.obs, act, float32(st.Reward), next, st.Terminated)
+		t.epRet += st.Reward
+		t.epLen++
+		copy(t.obs, next)
+		if st.Info.NonFinite {
+			t.epochAcc.nonFinite++
+			t.log.Warn().Int("env_steps", t.envSteps).Msg("simulation became non-finite: episode ended as terminated")
+		}
+		if st.Terminated || st.Truncated {
+			t.epochAcc.trainReturns = append(t.epochAcc.trainReturns, t.epRet)
+			t.epRet, t.epLen = 0, 0
+			t.env.Reset(t.obs)
+		}
+		t.envSteps++
+		t.epochAcc.timeEnv += time.Since(t0).Seconds()
+
+		// SAC stage: G updates per env step once learning has started.
+		if learning && t.real.Len() >= c.BatchSize {
+			t0 = time.Now()
+			for g := 0; g < c.G; g++ {
+				s, err := t.sac.update(t.updates)
+				if err != nil {
+					return err
+				}
+				if err := checkFinite(s); err != nil {
+					return fmt.Errorf("SAC update %d (env step %d): %w; the last good checkpoint is in %s", t.updates, t.envSteps, err, t.RunDir)
+				}
+				t.epochAcc.addSAC(s)
+				t.updates++
+			}
+			t.epochAcc.tSAC += time.Since(t0).Seconds()
+		}
+
+		if hooks.Step != nil {
+			hooks.Step(t.envSteps, c.Steps)
+		}
+		if t.envSteps%c.EpochLength == 0 || t.envSteps == c.Steps {
+			m, err := t.endEpoch()
+			if err != nil {
+				return err
+			}
+			if err := mw.Write(m); err != nil {
+				return fmt.Errorf("metrics: %w", err)
+			}
+			epoch := t.envSteps / c.EpochLength
+			if t.envSteps == c.Steps || (c.CheckpointEvery > 0 && epoch%c.CheckpointEvery == 0) {
+				if err := t.SaveCheckpoint(); err != nil {
+					return err
+				}
+			}
+			if hooks.Epoch != nil {
+				hooks.Epoch(m)
+			}
+			t.epochAcc.begin(t.envSteps)
+		}
+	}
+	return nil
+}
+
+// trainModelAndRollout is the model stage of the loop.
+func (t *Trainer) trainModelAndRollout() error {
+	c := t.Cfg
+	t0 := time.Now()
+	ms, err := t.model.Train(t.real, ModelSettings{
+		Batch: c.ModelBatch, HoldoutRatio: c.HoldoutRatio, MaxHoldout: c.MaxHoldout,
+		EarlyStop: c.EarlyStop, Improvement: 0.01, MaxEpochs: c.ModelMaxEpochs, Elites: c.Elites,
+	}, t.retrains)
+	if err != nil {
+		return err
+	}
+	t.lastModel = ms
+	t.epochAcc.timeModel += time.Since(t0).Seconds()
+	t.epochAcc.modelRows += ms.Rows
+
+	// k follows the schedule in MBPO's epochs, counted from the end of the
+	// random phase; the model buffer holds RetainEpochs epochs of rollouts at
+	// the current k, keeping its newest transitions when it is resized.
+	t.k = c.Schedule().K((t.envSteps - c.InitSteps) / c.EpochLength)
+	t.modelBuf.Resize(t.modelCapacity(t.k))
+
+	t0 = time.Now()
+	rs, err := t.rollouts.Run(t.real, t.modelBuf, c.RolloutBatch, t.k, t.retrains)
+	if err != nil {
+		return err
+	}
+	t.lastRollout = rs
+	t.epochAcc.timeRollout += time.Since(t0).Seconds()
+	t.epochAcc.rolloutSteps += rs.Steps
+	t.retrains++
+	t.log.Debug().Int("env_steps", t.envSteps).Int("model_epochs", ms.Epochs).Ints("elites", ms.Elites).
+		Int("k", t.k).Int64("rollout_steps", rs.Steps).Int("model_buffer", t.modelBuf.Len()).Msg("model retrained")
+	return nil
+}
+
+// endEpoch evaluates the policy and assembles the epoch's metrics row.
+func (t *Trainer) endEpoch() (Metrics, error) {
+	c := t.Cfg
+	a := &t.epochAcc
+	epoch := (t.envSteps + c.EpochLength - 1) / c.EpochLength
+	t0 := time.Now()
+	ev, err := t.Evaluate(c.EvalEpisodes, uint64(epoch))
+	if err != nil {
+		return Metrics{}, err
+	}
+	m := Metrics{
+		Epoch: epoch, EnvSteps: t.envSteps,
+		EvalReturnMean: ev.ReturnMean, EvalReturnStd: ev.ReturnStd, EvalLengthMean: ev.LengthMean,
+		TrainReturnMean: mean(a.trainReturns), TrainEpisodes: len(a.trainReturns),
+		RolloutK: t.k, Updates: t.updates,
+		ModelReturnMean: math.NaN(), RealReturnMean: math.NaN(),
+	}
+	if t.model != nil && t.retrains > 0 {
+		m.ModelHoldoutMSE, m.ModelHoldoutNLL = t.lastModel.HoldoutMSE, t.lastModel.HoldoutNLL
+		m.ModelElites, m.ModelEpochs, m.ModelTrainLoss = t.lastModel.Elites, t.lastModel.Epochs, t.lastModel.TrainLoss
+		m.ModelBufSize, m.ModelBufCap, m.RolloutMeanLen = t.modelBuf.Len(), t.modelBuf.Cap(), t.lastRollout.MeanLen
+		if c.ModelReturnHorz > 0 {
+			mr, err := t.rollouts.ModelReturns(ev.Start, len(ev.Returns), c.ModelReturnHorz, uint64(epoch))
+			if err != nil {
+				return Metrics{}, err
+			}
+			m.ModelReturnMean, m.RealReturnMean = mean(mr), mean(ev.ReturnsWithin(c.ModelReturnHorz))
+		}
+	}
+	a.timeEval = time.Since(t0).Seconds()
+	if a.sacCount > 0 {
+		n := float64(a.sacCount)
+		m.Q1Loss, m.Q2Loss, m.PolicyLoss = a.sacSums[0]/n, a.sacSums[1]/n, a.sacSums[2]/n
+		m.AlphaLoss, m.Alpha, m.Entropy, m.QMean = a.sacSums[3]/n, a.sacSums[4]/n, a.sacSums[5]/n, a.sacSums[6]/n
+	} else {
+		m.Q1Loss, m.Q2Loss, m.PolicyLoss, m.AlphaLoss = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		m.Alpha, m.Entropy, m.QMean = math.NaN(), math.NaN(), math.NaN()
+	}
+	m.TimeEnv, m.TimeModel, m.TimeRollout, m.TimeSAC, m.TimeEval = a.timeEnv, a.timeModel, a.timeRollout, a.tSAC, a.timeEval
+	m.WallSec = t.wallBefore + time.Since(t.sessionStart).Seconds()
+	m.EnvStepsPerSec = rate(float64(t.envSteps-a.envStepsAtStart), time.Since(a.wallAtStart).Seconds())
+	m.SACUpdatesPerSec = rate(float64(a.sacCount), a.tSAC)
+	m.ModelStepsPerSec = rate(float64(a.rolloutSteps), a.timeRollout)
+	m.ModelTrainRowsPerS = rate(float64(a.modelRows), a.timeModel)
+	if !isFinite64(m.EvalReturnMean) {
+		return m, fmt.Errorf("evaluation return is %v at env step %d", m.EvalReturnMean, t.envSteps)
+	}
+	return m, nil
+}
+
+func (a *epochAccumulator) begin(envSteps int) {
+	*a = epochAccumulator{envStepsAtStart: envSteps, wallAtStart: time.Now()}
+}
+
+func (a *epochAccumulator) addSAC(s engine.UpdateStats) {
+	for i, v := range []float32{s.Q1Loss, s.Q2Loss, s.PolicyLoss, s.AlphaLoss, s.Alpha, s.Entropy, s.QMean} {
+		a.sacSums[i] += float64(v)
+	}
+	a.sacCount++
+}
+
+// checkFinite names the first non-finite quantity of a SAC update.
+func checkFinite(s engine.UpdateStats) error {
+	for _, q := range []struct {
+		name string
+		v    float32
+	}{{"critic 1 loss", s.Q1Loss}, {"critic 2 loss", s.Q2Loss}, {"policy loss", s.PolicyLoss}, {"temperature loss", s.AlphaLoss}, {"alpha", s.Alpha}} {
+		if !isFinite32(q.v) {
+			return fmt.Errorf("%s is %v", q.name, q.v)
+		}
+	}
+	return nil
+}
+
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func rate(n, sec float64) float64 {
+	if sec <= 0 {
+		return 0
+	}
+	return n / sec
+}
+
+func isFinite64(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

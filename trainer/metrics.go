@@ -1,0 +1,257 @@
+// metrics.go: the per-epoch metrics row, with fixed names, and its writers
+// (metrics.jsonl, one JSON object per epoch, and metrics.csv).
+package trainer
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// Metrics is one epoch's row. The JSON names are the metric names used in
+// metrics.jsonl, metrics.csv and reports; their meaning is fixed.
+type Metrics struct {
+	Epoch    int     `json:"epoch"`     // epochs completed (1-based)
+	EnvSteps int     `json:"env_steps"` // real env steps taken, random exploration included
+	WallSec  float64 `json:"wall_s"`    // wall time since the run started (resumed runs continue the count)
+
+	EvalReturnMean float64 `json:"eval/return_mean"` // deterministic policy, mean over the evaluation episodes
+	EvalReturnStd  float64 `json:"eval/return_std"`
+	EvalLengthMean float64 `json:"eval/length_mean"`
+
+	TrainReturnMean float64 `json:"train/return_mean"` // episodes of the data-collecting env that ended this epoch (NaN if none)
+	TrainEpisodes   int     `json:"train/episodes"`
+
+	ModelHoldoutMSE []float32 `json:"model/holdout_mse"`  // per member, last retrain of the epoch
+	ModelHoldoutNLL []float32 `json:"model/holdout_nll"`  // per member
+	ModelElites     []int     `json:"model/elites"`       // elite member ids, best first
+	ModelEpochs     int       `json:"model/train_epochs"` // epochs of the last retrain
+	ModelTrainLoss  float32   `json:"model/train_loss"`
+
+	RolloutK       int     `json:"rollout/k"`           // rollout length in force
+	ModelBufSize   int     `json:"rollout/buffer_size"` // transitions in the model buffer
+	ModelBufCap    int     `json:"rollout/buffer_capacity"`
+	RolloutMeanLen float64 `json:"rollout/mean_length"` // mean steps per rollout of the last round
+
+	Q1Loss     float64 `json:"sac/q1_loss"` // means over the epoch's updates
+	Q2Loss     float64 `json:"sac/q2_loss"`
+	PolicyLoss float64 `json:"sac/policy_loss"`
+	AlphaLoss  float64 `json:"sac/alpha_loss"`
+	Alpha      float64 `json:"sac/alpha"`
+	Entropy    float64 `json:"sac/entropy"`
+	QMean      float64 `json:"sac/q_mean"`
+	Updates    int64   `json:"sac/updates"` // SAC updates so far
+
+	ModelReturnMean float64 `json:"exploit/model_return_mean"` // deterministic policy in the model from the evaluation start states
+	RealReturnMean  float64 `json:"exploit/real_return_mean"`  // the same policy in the real env from the same states (= eval return)
+
+	TimeEnv     float64 `json:"time/env_s"` // seconds this epoch in each stage
+	TimeModel   float64 `json:"time/model_s"`
+	TimeRollout float64 `json:"time/rollout_s"`
+	TimeSAC     float64 `json:"time/sac_s"`
+	TimeEval    float64 `json:"time/eval_s"`
+
+	EnvStepsPerSec     float64 `json:"perf/env_steps_per_s"`        // real env steps per wall second, this epoch
+	SACUpdatesPerSec   float64 `json:"perf/sac_updates_per_s"`      // per second of SAC time
+	ModelStepsPerSec   float64 `json:"perf/model_steps_per_s"`      // rollout transitions per second of rollout time
+	ModelTrainRowsPerS float64 `json:"perf/model_train_rows_per_s"` // member-rows per second of model-training time
+}
+
+// Columns returns the CSV header for an ensemble of members: the scalar
+// metrics in the order of the JSON, with per-member lists flattened as
+// NAME_0 ... NAME_{members-1} and the elites as one "a;b;c" column.
+func Columns(members int) []string {
+	var cols []string
+	for _, f := range metricFields() {
+		switch f {
+		case "model/holdout_mse", "model/holdout_nll":
+			for e := 0; e < members; e++ {
+				cols = append(cols, fmt.Sprintf("%s_%d", f, e))
+			}
+		default:
+			cols = append(cols, f)
+		}
+	}
+	return cols
+}
+
+// metricFields lists the JSON names of Metrics in declaration order.
+func metricFields() []string {
+	t := reflect.TypeOf(Metrics{})
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i] = t.Field(i).Tag.Get("json")
+	}
+	return names
+}
+
+// MarshalJSON writes the fields in declaration order, with NaN and Inf as
+// null so every line is valid JSON.
+func (m Metrics) MarshalJSON() ([]byte, error) {
+	v := reflect.ValueOf(m)
+	b := []byte{'{'}
+	for i, name := range metricFields() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, name)
+		b = append(b, ':')
+		f := v.Field(i)
+		if f.Kind() == reflect.Float64 || f.Kind() == reflect.Float32 {
+			x := f.Float()
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				b = append(b, "null"...)
+				continue
+			}
+		}
+		enc, err := json.Marshal(f.Interface())
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, enc...)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads a row; a null or missing number reads as NaN.
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	type plain Metrics
+	p := plain(*m)
+	v := reflect.ValueOf(&p).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if k := v.Field(i).Kind(); k == reflect.Float64 || k == reflect.Float32 {
+			v.Field(i).SetFloat(math.NaN())
+		}
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*m = Metrics(p)
+	return nil
+}
+
+// row formats m as CSV cells matching Columns(members).
+func (m Metrics) row(members int) []string {
+	var cells []string
+	v := reflect.ValueOf(m)
+	for i, f := range metricFields() {
+		switch f {
+		case "model/holdout_mse", "model/holdout_nll":
+			vals := m.ModelHoldoutMSE
+			if f == "model/holdout_nll" {
+				vals = m.ModelHoldoutNLL
+			}
+			for e := 0; e < members; e++ {
+				if e < len(vals) {
+					cells = append(cells, formatFloat(float64(vals[e])))
+				} else {
+					cells = append(cells, "")
+				}
+			}
+		case "model/elites":
+			parts := make([]string, len(m.ModelElites))
+			for i, e := range m.ModelElites {
+				parts[i] = strconv.Itoa(e)
+			}
+			cells = append(cells, strings.Join(parts, ";"))
+		default:
+			switch fv := v.Field(i); fv.Kind() {
+			case reflect.Float64, reflect.Float32:
+				cells = append(cells, formatFloat(fv.Float()))
+			default:
+				cells = append(cells, fmt.Sprint(fv.Interface()))
+			}
+		}
+	}
+	return cells
+}
+
+func formatFloat(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', 7, 64)
+}
+
+// MetricsWriter appends rows to a run's metrics.jsonl and metrics.csv.
+type MetricsWriter struct {
+	jsonl, csvf *os.File
+	members     int
+}
+
+// OpenMetrics opens (appending) the metrics files of runDir; a new CSV gets
+// its header.
+func OpenMetrics(jsonlPath, csvPath string, members int) (*MetricsWriter, error) {
+	j, err := os.OpenFile(jsonlPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	c, err := os.OpenFile(csvPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		j.Close()
+		return nil, err
+	}
+	w := &MetricsWriter{jsonl: j, csvf: c, members: members}
+	if st, err := c.Stat(); err == nil && st.Size() == 0 {
+		cw := csv.NewWriter(c)
+		cw.Write(Columns(members))
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// Write appends one row to both files and flushes them.
+func (w *MetricsWriter) Write(m Metrics) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := w.jsonl.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w.csvf)
+	cw.Write(m.row(w.members))
+	cw.Flush()
+	return cw.Error()
+}
+
+// Close closes both files.
+func (w *MetricsWriter) Close() error {
+	e1 := w.jsonl.Close()
+	e2 := w.csvf.Close()
+	if e1 != nil {
+		return e1
+	}
+	return e2
+}
+
+// ReadMetrics reads every row of a metrics.jsonl file. A line that is not a
+// valid row is an error naming the file and line.
+func ReadMetrics(r io.Reader, name string) ([]Metrics, error) {
+	var rows []Metrics
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		var m Metrics
+		if err := json.Unmarshal([]byte(text), &m); err != nil {
+			return rows, fmt.Errorf("%s:%d: not a metrics row: %v", name, line, err)
+		}
+		rows = append(rows, m)
+	}
+	return rows, sc.Err()
+}

@@ -1,0 +1,188 @@
+// rollout.go: the branched rollouts stage (ensemble → model buffer). From
+// states of the real buffer, the current policy acts in the learned model for
+// k steps; every step uses one randomly chosen elite per sample, samples the
+// Gaussian prediction, applies the environment's termination function, and
+// stores the transitions. Samples whose rollout terminated drop out.
+package trainer
+
+import (
+	"math"
+	"time"
+
+	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/rng"
+)
+
+// Rollouts runs branched model rollouts with reusable scratch memory.
+type Rollouts struct {
+	model    *Model
+	agent    engine.Agent
+	terminal env.TerminalFunc
+	seed     uint64
+	od, ad   int
+
+	obs, act, x, mean, logvar, next, rew, done []float32
+	members                                    []int32
+	noise                                      []float32
+}
+
+// RolloutStats reports one round of rollouts.
+type RolloutStats struct {
+	Started   int     // rollouts started
+	Steps     int64   // model transitions made (stored)
+	MeanLen   float64 // mean steps per rollout before it terminated or reached k
+	Finished  int     // rollouts ended by the termination function
+	MeanRew   float64 // mean predicted reward over all transitions
+	PolicySec float64 // time in policy forward passes
+	ModelSec  float64 // time in ensemble forward passes and sampling
+}
+
+// NewRollouts prepares rollouts of the model under the agent's policy.
+func NewRollouts(model *Model, agent engine.Agent, terminal env.TerminalFunc, obsDim, actDim int, seed uint64) *Rollouts {
+	return &Rollouts{model: model, agent: agent, terminal: terminal, seed: seed, od: obsDim, ad: actDim}
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// Run starts batch rollouts from states drawn uniformly from real, runs them
+// for up to k steps and adds every transition to out. call numbers the rounds
+// of a run; it keys this round's random numbers.
+func (r *Rollouts) Run(real *Replay, out *Replay, batch, k int, call uint64) (RolloutStats, error) {
+	st := RolloutStats{Started: batch}
+	r.obs = grow(r.obs, batch*r.od)
+	startKey := rng.Key{Seed: r.seed, Purpose: rng.RolloutStart, Step: call}
+	for i := 0; i < batch; i++ {
+		copy(r.obs[i*r.od:(i+1)*r.od], real.Obs(startKey.Intn(uint64(i), real.Len())))
+	}
+	n := batch
+	var rewSum float64
+	for step := 0; step < k && n > 0; step++ {
+		key := call<<16 | uint64(step)
+		pk := rng.Key{Seed: r.seed, Purpose: rng.RolloutPolicy, Step: key}
+		ek := rng.Key{Seed: r.seed, Purpose: rng.RolloutElite, Step: key}
+		nk := rng.Key{Seed: r.seed, Purpose: rng.RolloutNoise, Step: key}
+		if err := r.step(n, false, pk, ek, nk, &st); err != nil {
+			return st, err
+		}
+		out.Add(r.obs[:n*r.od], r.act[:n*r.ad], r.rew[:n], r.next[:n*r.od], r.done[:n])
+		st.Steps += int64(n)
+		// Keep the samples that did not terminate: their next state is the
+		// next step's state.
+		live := 0
+		for i := 0; i < n; i++ {
+			rewSum += float64(r.rew[i])
+			if r.done[i] != 0 {
+				st.Finished++
+				continue
+			}
+			copy(r.obs[live*r.od:(live+1)*r.od], r.next[i*r.od:(i+1)*r.od])
+			live++
+		}
+		n = live
+	}
+	if st.Steps > 0 {
+		st.MeanLen = float64(st.Steps) / float64(batch)
+		st.MeanRew = rewSum / float64(st.Steps)
+	}
+	return st, nil
+}
+
+// step advances the first n states in r.obs by one model step: policy action
+// (deterministic or noisy), a random elite per sample, a Gaussian sample of
+// [Δs, r], the termination function. It fills r.act, r.next, r.rew, r.done.
+func (r *Rollouts) step(n int, deterministic bool, policyKey, eliteKey, noiseKey rng.Key, st *RolloutStats) error {
+	od, ad := r.od, r.ad
+	in, outW := r.model.Spec.In, r.model.Spec.Out
+	r.act = grow(r.act, n*ad)
+	r.x = grow(r.x, n*in)
+	r.mean = grow(r.mean, n*outW)
+	r.logvar = grow(r.logvar, n*outW)
+	r.next = grow(r.next, n*od)
+	r.rew = grow(r.rew, n)
+	r.done = grow(r.done, n)
+	r.noise = grow(r.noise, n*outW)
+	if cap(r.members) < n {
+		r.members = make([]int32, n)
+	}
+	r.members = r.members[:n]
+
+	t0 := now()
+	if err := r.agent.Act(r.obs[:n*od], n, deterministic, policyKey, r.act); err != nil {
+		return err
+	}
+	t1 := now()
+	for i := 0; i < n; i++ {
+		copy(r.x[i*in:], r.obs[i*od:(i+1)*od])
+		copy(r.x[i*in+od:], r.act[i*ad:(i+1)*ad])
+	}
+	elites := r.model.Elites
+	for i := range r.members {
+		r.members[i] = int32(elites[eliteKey.Intn(uint64(i), len(elites))])
+	}
+	if err := r.model.Ens.Predict(r.x, r.members, n, r.mean, r.logvar); err != nil {
+		return err
+	}
+	noiseKey.FillNormal(r.noise)
+	for i := 0; i < n; i++ {
+		for j := 0; j < outW; j++ {
+			o := i*outW + j
+			v := r.mean[o] + float32(math.Exp(0.5*float64(r.logvar[o])))*r.noise[o]
+			if j < od {
+				r.next[i*od+j] = r.obs[i*od+j] + v
+			} else {
+				r.rew[i] = v
+			}
+		}
+		r.done[i] = 0
+		if r.terminal(r.obs[i*od:(i+1)*od], r.act[i*ad:(i+1)*ad], r.next[i*od:(i+1)*od]) {
+			r.done[i] = 1
+		}
+	}
+	st.PolicySec += t1.Sub(t0).Seconds()
+	st.ModelSec += now().Sub(t1).Seconds()
+	return nil
+}
+
+// ModelReturns runs the deterministic policy in the model from each of the n
+// start states for up to horizon steps (each step: a random elite per sample
+// and a Gaussian sample, as in training rollouts) and returns each sample's
+// undiscounted return. call keys the random numbers.
+func (r *Rollouts) ModelReturns(start []float32, n, horizon int, call uint64) ([]float64, error) {
+	r.obs = grow(r.obs, n*r.od)
+	copy(r.obs, start[:n*r.od])
+	ret := make([]float64, n)
+	alive := make([]int, n) // alive[j] = original sample of live row j
+	for i := range alive {
+		alive[i] = i
+	}
+	var st RolloutStats
+	for step := 0; step < horizon && len(alive) > 0; step++ {
+		m := len(alive)
+		key := (call<<16 | uint64(step)) << 1
+		ek := rng.Key{Seed: r.seed, Purpose: rng.ModelReturn, Step: key}
+		nk := rng.Key{Seed: r.seed, Purpose: rng.ModelReturn, Step: key | 1}
+		if err := r.step(m, true, ek, ek, nk, &st); err != nil {
+			return nil, err
+		}
+		live := 0
+		for j := 0; j < m; j++ {
+			ret[alive[j]] += float64(r.rew[j])
+			if r.done[j] != 0 {
+				continue
+			}
+			copy(r.obs[live*r.od:(live+1)*r.od], r.next[j*r.od:(j+1)*r.od])
+			alive[live] = alive[j]
+			live++
+		}
+		alive = alive[:live]
+	}
+	return ret, nil
+}
+
+func now() time.Time { return time.Now() }

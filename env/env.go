@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/mbpogo/mbpo/env/mujoco"
 	"github.com/mbpogo/mbpo/trainer/rng"
@@ -47,8 +48,9 @@ type Env struct {
 	qpos0     []float64
 
 	noise   rng.Stream
-	steps   int  // steps in the current episode
-	running bool // Reset was called and the episode has not ended
+	steps   int     // steps in the current episode
+	running bool    // Reset was called and the episode has not ended
+	x       float64 // forward progress at the end of the last step or reset
 }
 
 // Make builds environment id, seeded with the zero key of rng.EnvReset
@@ -123,8 +125,18 @@ func (e *Env) Reset(obs []float32) {
 	}
 	d.Forward()
 	e.phys.observe(obs)
+	e.x = e.progress()
 	e.steps = 0
 	e.running = true
+}
+
+// progress is the x coordinate whose rate is the forward velocity, 0 for
+// tasks without a forward term.
+func (e *Env) progress() float64 {
+	if e.phys.progress == nil {
+		return 0
+	}
+	return e.phys.progress()
 }
 
 // ErrEpisodeOver is returned by Step when the episode has ended (or never
@@ -147,10 +159,6 @@ func (e *Env) Step(action, obs []float32) (Step, error) {
 		return Step{}, fmt.Errorf("env: %s: %w", e.spec.ID, ErrEpisodeOver)
 	}
 	p, w := &e.phys, e.task.weights
-	before := 0.0
-	if p.progress != nil {
-		before = p.progress()
-	}
 	ctrl := e.data.Ctrl()
 	for i, a := range action {
 		ctrl[i] = float64(a)
@@ -160,8 +168,12 @@ func (e *Env) Step(action, obs []float32) (Step, error) {
 
 	var info Info
 	if p.progress != nil {
-		info.XVelocity = (p.progress() - before) / e.spec.Dt
+		// Nothing moves between steps: the position before this step is
+		// the one after the last (or after Reset).
+		x := p.progress()
+		info.XVelocity = (x - e.x) / e.spec.Dt
 		info.Forward = w.forward * info.XVelocity
+		e.x = x
 	}
 	if w.control != 0 {
 		sum := 0.0
@@ -205,27 +217,87 @@ func (e *Env) checkAction(action []float32) error {
 // EpisodeSteps is the number of steps taken in the current episode.
 func (e *Env) EpisodeSteps() int { return e.steps }
 
-// State copies the simulator's position and velocity coordinates into qpos
-// (nq values) and qvel (nv values), and returns them.
-func (e *Env) State(qpos, qvel []float64) ([]float64, []float64) {
-	return append(qpos[:0], e.data.Qpos()...), append(qvel[:0], e.data.Qvel()...)
+// Joints returns copies of the simulator's position and velocity
+// coordinates (qpos, nq values; qvel, nv values).
+func (e *Env) Joints() (qpos, qvel []float64) {
+	return slices.Clone(e.data.Qpos()), slices.Clone(e.data.Qvel())
 }
 
-// SetState sets the simulator's position and velocity coordinates (as
-// Gymnasium's set_state: the derived quantities are recomputed, the episode's
-// step count is kept) and writes the resulting observation into obs. It
-// starts an episode if none is running.
-func (e *Env) SetState(qpos, qvel []float64, obs []float32) error {
+// SetJoints sets the simulator's position and velocity coordinates, as
+// Gymnasium's set_state: the derived quantities are recomputed and the
+// episode's step count is kept. It writes the resulting observation into obs
+// and starts an episode if none is running.
+func (e *Env) SetJoints(qpos, qvel []float64, obs []float32) error {
 	m := e.model
 	if len(qpos) != m.NQ() || len(qvel) != m.NV() || len(obs) != e.spec.ObsDim {
-		return fmt.Errorf("env: %s: SetState with %d qpos, %d qvel, %d obs values; want %d, %d, %d",
+		return fmt.Errorf("env: %s: SetJoints with %d qpos, %d qvel, %d obs values; want %d, %d, %d",
 			e.spec.ID, len(qpos), len(qvel), len(obs), m.NQ(), m.NV(), e.spec.ObsDim)
 	}
 	copy(e.data.Qpos(), qpos)
 	copy(e.data.Qvel(), qvel)
 	e.data.Forward()
 	e.phys.observe(obs)
+	e.x = e.progress()
 	e.running = true
+	return nil
+}
+
+// State is everything that decides how an Env continues: the simulator
+// state, the episode's progress and the position in the reset-noise stream.
+// It encodes to JSON, for checkpoints.
+type State struct {
+	ID            string     `json:"id"`
+	Qpos          []float64  `json:"qpos"`
+	Qvel          []float64  `json:"qvel"`
+	QaccWarmstart []float64  `json:"qacc_warmstart"` // the constraint solver's starting point
+	Time          float64    `json:"time"`
+	X             float64    `json:"x"` // forward position the next step's velocity is measured from
+	EpisodeSteps  int        `json:"episode_steps"`
+	Running       bool       `json:"running"`
+	Noise         rng.Stream `json:"noise"`
+}
+
+// State captures the environment's state. An Env of the same id given it
+// with SetState continues bit for bit as this one would.
+func (e *Env) State() State {
+	d := e.data
+	return State{
+		ID:            e.spec.ID,
+		Qpos:          slices.Clone(d.Qpos()),
+		Qvel:          slices.Clone(d.Qvel()),
+		QaccWarmstart: slices.Clone(d.QaccWarmstart()),
+		Time:          d.Time(),
+		X:             e.x,
+		EpisodeSteps:  e.steps,
+		Running:       e.running,
+		Noise:         e.noise,
+	}
+}
+
+// SetState restores a state captured by State on an Env of the same id. The
+// observation of the restored state is the one the Env returned last (keep it
+// with the state); the simulator's derived quantities are recomputed by the
+// next Step.
+func (e *Env) SetState(s State) error {
+	m := e.model
+	switch {
+	case s.ID != e.spec.ID:
+		return fmt.Errorf("env: %s: SetState with a state of %q", e.spec.ID, s.ID)
+	case len(s.Qpos) != m.NQ() || len(s.Qvel) != m.NV() || len(s.QaccWarmstart) != m.NV():
+		return fmt.Errorf("env: %s: SetState with %d qpos, %d qvel, %d qacc_warmstart values; want %d, %d, %d",
+			e.spec.ID, len(s.Qpos), len(s.Qvel), len(s.QaccWarmstart), m.NQ(), m.NV(), m.NV())
+	case s.EpisodeSteps < 0 || s.EpisodeSteps > e.spec.MaxEpisodeSteps:
+		return fmt.Errorf("env: %s: SetState at episode step %d, outside [0, %d]", e.spec.ID, s.EpisodeSteps, e.spec.MaxEpisodeSteps)
+	case !finite64(s.Qpos) || !finite64(s.Qvel) || !finite64(s.QaccWarmstart):
+		return fmt.Errorf("env: %s: SetState with a non-finite simulator state", e.spec.ID)
+	}
+	d := e.data
+	d.Reset()
+	copy(d.Qpos(), s.Qpos)
+	copy(d.Qvel(), s.Qvel)
+	copy(d.QaccWarmstart(), s.QaccWarmstart)
+	d.SetTime(s.Time)
+	e.x, e.steps, e.running, e.noise = s.X, s.EpisodeSteps, s.Running, s.Noise
 	return nil
 }
 

@@ -90,14 +90,14 @@ func TestObservationLayout(t *testing.T) {
 				}
 			}
 			// Large velocities show where the observation clips them.
-			qpos, qvel := e.State(nil, nil)
+			qpos, qvel := e.Joints()
 			for i := range qvel {
 				qvel[i] = 50 * float64(1-2*(i%2))
 			}
-			if err := e.SetState(qpos, qvel, obs); err != nil {
+			if err := e.SetJoints(qpos, qvel, obs); err != nil {
 				t.Fatal(err)
 			}
-			checkLayout(t, e, obs, "after SetState with |qvel| = 50")
+			checkLayout(t, e, obs, "after SetJoints with |qvel| = 50")
 		})
 	}
 }
@@ -322,9 +322,9 @@ func TestTerminationConditions(t *testing.T) {
 				s := e.Spec()
 				obs, next, act := buffers(s)
 				e.Reset(obs)
-				qpos, qvel := e.State(nil, nil)
+				qpos, qvel := e.Joints()
 				c.set(qpos, qvel)
-				if err := e.SetState(qpos, qvel, obs); err != nil {
+				if err := e.SetJoints(qpos, qvel, obs); err != nil {
 					t.Fatal(err)
 				}
 				st, err := e.Step(act, next)
@@ -334,7 +334,7 @@ func TestTerminationConditions(t *testing.T) {
 				if st.Terminated != c.want || st.Info.NonFinite {
 					t.Fatalf("terminated %v (non-finite %v), want %v", st.Terminated, st.Info.NonFinite, c.want)
 				}
-				if q, v := e.State(nil, nil); !c.cause(q, v) {
+				if q, v := e.Joints(); !c.cause(q, v) {
 					t.Errorf("the state after the step does not show the condition under test: qpos %v", q)
 				}
 				// The pure rule agrees, except where Hopper's blind spot
@@ -366,9 +366,9 @@ func TestNonFiniteStateTerminates(t *testing.T) {
 				e := makeEnv(t, id, 8)
 				obs, next, act := buffers(e.Spec())
 				e.Reset(obs)
-				qpos, qvel := e.State(nil, nil)
+				qpos, qvel := e.Joints()
 				c.set(qpos, qvel)
-				if err := e.SetState(qpos, qvel, obs); err != nil {
+				if err := e.SetJoints(qpos, qvel, obs); err != nil {
 					t.Fatal(err)
 				}
 				st, err := e.Step(act, next)
@@ -416,7 +416,7 @@ func TestResetNoiseRange(t *testing.T) {
 			for range 300 {
 				e.Reset(obs)
 				checkLayout(t, e, obs, "after Reset")
-				qpos, qvel := e.State(nil, nil)
+				qpos, qvel := e.Joints()
 				for i, q := range qpos {
 					if !quat(i) {
 						maxQpos = math.Max(maxQpos, math.Abs(q-qpos0[i]))
@@ -475,9 +475,9 @@ func TestTerminatedAndTruncatedTogether(t *testing.T) {
 	e := makeEnv(t, "Hopper-v4", 11)
 	obs, next, act := buffers(e.Spec())
 	e.Reset(obs)
-	qpos, qvel := e.State(nil, nil)
+	qpos, qvel := e.Joints()
 	for i := 1; i < 1000; i++ {
-		if err := e.SetState(qpos, qvel, obs); err != nil { // stay upright
+		if err := e.SetJoints(qpos, qvel, obs); err != nil { // stay upright
 			t.Fatal(err)
 		}
 		if st, err := e.Step(act, next); err != nil || st.Terminated || st.Truncated {
@@ -486,7 +486,7 @@ func TestTerminatedAndTruncatedTogether(t *testing.T) {
 	}
 	fallen := slices.Clone(qpos)
 	fallen[2] = 0.5
-	if err := e.SetState(fallen, qvel, obs); err != nil {
+	if err := e.SetJoints(fallen, qvel, obs); err != nil {
 		t.Fatal(err)
 	}
 	st, err := e.Step(act, next)
@@ -536,7 +536,7 @@ func TestBadActionsLeaveTheSimulationUntouched(t *testing.T) {
 		t.Errorf("Step before Reset: error %v, want ErrEpisodeOver", err)
 	}
 	e.Reset(obs)
-	qpos, qvel := e.State(nil, nil)
+	qpos, qvel := e.Joints()
 	time0 := e.data.Time()
 	nan, inf := float32(math.NaN()), float32(math.Inf(1))
 	for _, c := range []struct {
@@ -558,7 +558,7 @@ func TestBadActionsLeaveTheSimulationUntouched(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "Hopper-v4") {
 				t.Fatalf("error %v, want one saying %q", err, c.want)
 			}
-			q, v := e.State(nil, nil)
+			q, v := e.Joints()
 			if !slices.Equal(q, qpos) || !slices.Equal(v, qvel) || e.data.Time() != time0 || e.EpisodeSteps() != 0 {
 				t.Fatal("a rejected action moved the simulation")
 			}

@@ -4,6 +4,7 @@
 package env
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,24 +28,28 @@ func (s PhysicsSpeed) EnvStepsPerSecond() float64 {
 	return s.MjStepsPerSecond() / float64(s.FrameSkip)
 }
 
-// MeasurePhysics measures how fast MuJoCo alone steps environment id's model.
-// It first plays steps environment steps of a uniformly random policy
-// (actions from rng.Key{seed, rng.Exploration, 0}) through an Env, recording
-// the actions and the reset states, then times a replay of exactly the same
-// simulation in one call into C: mj_step FrameSkip times per action, the same
-// resets, no observations, rewards or checks. The replay sees the states an
-// env pool running a random policy sees, so the two speeds compare.
-func MeasurePhysics(id string, steps int, seed uint64) (PhysicsSpeed, error) {
+// PhysicsRecording is a random-policy run of one environment, kept so that
+// MuJoCo alone can replay it to measure the raw physics speed.
+type PhysicsRecording struct {
+	env  *Env
+	rec  *mujoco.Recording
+	data *mujoco.Data
+}
+
+// RecordPhysics plays steps environment steps of a uniformly random policy
+// (actions from rng.Key{seed, rng.Exploration, 0}, reset noise from
+// rng.Key{seed, rng.EnvReset, 0}) through environment id, recording the
+// actions and the states it was reset to. Close it when done.
+func RecordPhysics(id string, steps int, seed uint64) (*PhysicsRecording, error) {
 	if steps < 1 {
-		return PhysicsSpeed{}, fmt.Errorf("env: measure physics with %d steps: want at least 1", steps)
+		return nil, fmt.Errorf("env: record %d steps: want at least 1", steps)
 	}
 	e, err := Make(id)
 	if err != nil {
-		return PhysicsSpeed{}, err
+		return nil, err
 	}
-	defer e.Close()
 	s := e.Spec()
-	rec := mujoco.Recording{FrameSkip: s.FrameSkip, Reset: make([]bool, steps), Ctrl: make([]float64, 0, steps*s.ActDim)}
+	rec := &mujoco.Recording{FrameSkip: s.FrameSkip, Reset: make([]bool, steps), Ctrl: make([]float64, 0, steps*s.ActDim)}
 	obs := make([]float32, s.ObsDim)
 	act, unit := make([]float32, s.ActDim), make([]float32, s.ActDim)
 	key := rng.Key{Seed: seed, Purpose: rng.Exploration}
@@ -66,26 +71,43 @@ func MeasurePhysics(id string, steps int, seed uint64) (PhysicsSpeed, error) {
 		}
 		st, err := e.Step(act, obs)
 		if err != nil {
-			return PhysicsSpeed{}, err
+			e.Close()
+			return nil, err
 		}
 		ended = st.Terminated || st.Truncated
 	}
-
 	d, err := mujoco.NewData(e.model)
 	if err != nil {
-		return PhysicsSpeed{}, err
+		e.Close()
+		return nil, err
 	}
-	defer d.Close()
+	return &PhysicsRecording{env: e, rec: rec, data: d}, nil
+}
+
+// Steps is the number of environment steps recorded.
+func (r *PhysicsRecording) Steps() int { return r.rec.Steps() }
+
+// Measure replays the recording in one call into C, on the calling
+// goroutine: mj_step FrameSkip times per recorded action, the same resets,
+// no observations, rewards or checks. The replay visits exactly the states
+// of the recorded run, those an env pool running a random policy visits, so
+// the speeds compare.
+func (r *PhysicsRecording) Measure() (PhysicsSpeed, error) {
 	start := time.Now()
-	if err := d.Replay(&rec); err != nil {
+	if err := r.data.Replay(r.rec); err != nil {
 		return PhysicsSpeed{}, err
 	}
 	elapsed := time.Since(start)
 	// The replay must have simulated exactly what the Env did.
-	for i, q := range e.data.Qpos() {
-		if d.Qpos()[i] != q {
-			return PhysicsSpeed{}, fmt.Errorf("env: %s: the physics replay diverged from the recorded episode at qpos[%d]", id, i)
+	for i, q := range r.env.data.Qpos() {
+		if r.data.Qpos()[i] != q {
+			return PhysicsSpeed{}, fmt.Errorf("env: %s: the physics replay diverged from the recorded run at qpos[%d]", r.env.spec.ID, i)
 		}
 	}
-	return PhysicsSpeed{MjSteps: steps * s.FrameSkip, Elapsed: elapsed, FrameSkip: s.FrameSkip}, nil
+	return PhysicsSpeed{MjSteps: r.Steps() * r.rec.FrameSkip, Elapsed: elapsed, FrameSkip: r.rec.FrameSkip}, nil
+}
+
+// Close frees the recording's simulations.
+func (r *PhysicsRecording) Close() error {
+	return errors.Join(r.data.Close(), r.env.Close())
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mbpogo/mbpo/env/mujoco"
 	"github.com/mbpogo/mbpo/trainer/rng"
@@ -48,19 +49,22 @@ type Pool struct {
 	finalReturn []float64
 	finalLength []int
 
-	actions []float32 // the actions of the Step in progress, read by the workers
-	op      poolOp    // the operation in progress, read by the workers
+	actions []float32    // the actions of the Step in progress, read by the workers
+	op      poolOp       // the operation in progress, read by the workers
+	cursor  atomic.Int64 // the next environment a worker takes
 	wg      sync.WaitGroup
 	started bool // Reset has been called
 	closed  bool
 }
 
-// poolWorker owns the environments [lo, hi). Worker 0 runs on the caller's
-// goroutine; the others wait on start.
+// poolWorker is one goroutine stepping environments. Worker 0 is the
+// caller's goroutine; the others wait on start. Workers take environments one
+// at a time from a shared cursor, so that a worker whose environments are
+// cheap this step (no contacts) takes more of them; which worker steps an
+// environment never changes its results.
 type poolWorker struct {
-	lo, hi int
-	start  chan struct{}
-	err    error
+	start chan struct{}
+	err   error
 }
 
 type poolOp int
@@ -112,13 +116,10 @@ func NewPool(id string, n int, cfg PoolConfig) (*Pool, error) {
 	}
 	w = min(w, n)
 	p.workers = make([]poolWorker, w)
-	for k := range p.workers {
+	for k := 1; k < w; k++ {
 		pw := &p.workers[k]
-		pw.lo, pw.hi = k*n/w, (k+1)*n/w
-		if k > 0 {
-			pw.start = make(chan struct{})
-			go p.serve(pw)
-		}
+		pw.start = make(chan struct{})
+		go p.serve(pw)
 	}
 	return p, nil
 }
@@ -135,6 +136,7 @@ func (p *Pool) serve(w *poolWorker) {
 // error of a worker.
 func (p *Pool) run(op poolOp) error {
 	p.op = op
+	p.cursor.Store(0)
 	p.wg.Add(len(p.workers) - 1)
 	for k := 1; k < len(p.workers); k++ {
 		p.workers[k].start <- struct{}{}
@@ -149,11 +151,16 @@ func (p *Pool) run(op poolOp) error {
 	return nil
 }
 
-// work performs the current operation on w's environments.
+// work performs the current operation on environments taken from the
+// cursor until none is left.
 func (p *Pool) work(w *poolWorker) {
 	w.err = nil
-	od, ad := p.spec.ObsDim, p.spec.ActDim
-	for i := w.lo; i < w.hi; i++ {
+	od, ad, n := p.spec.ObsDim, p.spec.ActDim, len(p.envs)
+	for {
+		i := int(p.cursor.Add(1) - 1)
+		if i >= n {
+			return
+		}
 		obs := p.obs[i*od : (i+1)*od]
 		if p.op == opReset {
 			p.envs[i].Reset(obs)
@@ -166,7 +173,7 @@ func (p *Pool) work(w *poolWorker) {
 		st, err := p.envs[i].Step(p.actions[i*ad:(i+1)*ad], next)
 		if err != nil {
 			w.err = fmt.Errorf("env %d: %w", i, err)
-			return
+			continue
 		}
 		p.rewards[i] = float32(st.Reward)
 		p.terminated[i], p.truncated[i], p.nonFinite[i] = st.Terminated, st.Truncated, st.Info.NonFinite

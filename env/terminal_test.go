@@ -130,10 +130,10 @@ func TestDoublePendulumTipHeightMatchesTheModel(t *testing.T) {
 	obs := make([]float32, 11)
 	for range 50 {
 		e.Reset(obs)
-		qpos, qvel := e.State(nil, nil)
+		qpos, qvel := e.Joints()
 		qpos[1] *= 10 // spread the angles over ±1 rad
 		qpos[2] *= 10
-		if err := e.SetState(qpos, qvel, obs); err != nil {
+		if err := e.SetJoints(qpos, qvel, obs); err != nil {
 			t.Fatal(err)
 		}
 		if y, want := doublePendulumTipHeight(obs), e.data.SiteXpos()[2]; math.Abs(y-want) > 1e-6 {

@@ -20,10 +20,10 @@ type Data struct {
 	model *Model
 	d     *C.mjData
 
-	qpos, qvel, ctrl             []float64
-	xpos, xipos, siteXpos        []float64
-	cinert, cvel, cfrcExt        []float64
-	qfrcActuator, qfrcConstraint []float64
+	qpos, qvel, ctrl, qaccWarmstart []float64
+	xpos, xipos, siteXpos           []float64
+	cinert, cvel, cfrcExt           []float64
+	qfrcActuator, qfrcConstraint    []float64
 }
 
 // NewData allocates a simulation state for m, at the model's reference
@@ -41,6 +41,7 @@ func NewData(m *Model) (*Data, error) {
 		qpos:           doubles(d.qpos, nq),
 		qvel:           doubles(d.qvel, nv),
 		ctrl:           doubles(d.ctrl, nu),
+		qaccWarmstart:  doubles(d.qacc_warmstart, nv),
 		xpos:           doubles(d.xpos, 3*nb),
 		xipos:          doubles(d.xipos, 3*nb),
 		siteXpos:       doubles(d.site_xpos, 3*ns),
@@ -76,6 +77,11 @@ func (d *Data) Qvel() []float64 { return d.qvel }
 // the control range when it uses them, without changing Ctrl.
 func (d *Data) Ctrl() []float64 { return d.ctrl }
 
+// QaccWarmstart is the view of the accelerations the constraint solver
+// starts from at the next step (nv): part of the state to save for an exact
+// continuation.
+func (d *Data) QaccWarmstart() []float64 { return d.qaccWarmstart }
+
 // Xpos is the view of the Cartesian positions of the body frames (nbody × 3).
 func (d *Data) Xpos() []float64 { return d.xpos }
 
@@ -106,6 +112,9 @@ func (d *Data) QfrcConstraint() []float64 { return d.qfrcConstraint }
 
 // Time is the simulation time in seconds.
 func (d *Data) Time() float64 { return float64(d.ptr().time) }
+
+// SetTime sets the simulation time in seconds.
+func (d *Data) SetTime(t float64) { d.ptr().time = C.mjtNum(t) }
 
 // Reset restores the reference state (mj_resetData): qpos = qpos0, zero
 // velocities, controls and forces, time 0, warning counters cleared.

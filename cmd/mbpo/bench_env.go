@@ -1,0 +1,140 @@
+// bench_env.go is "mbpo bench env": env pool throughput for 1..W workers
+// against the raw MuJoCo speed of the same model, measured in the same run.
+
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/trainer/rng"
+)
+
+// runBenchEnv measures env steps/s of an env pool running a uniformly random
+// policy, for 1 to --workers workers, and the raw physics speed (mj_step/s ÷
+// frame skip, one thread, replaying a random-policy run of the same model).
+// Measurements are interleaved and repeated; the best of each is reported,
+// which keeps other load on the machine out of the comparison.
+func runBenchEnv(a *app, args []string) error {
+	fs := a.newFlags("bench env", "[flags]", "Measure env pool throughput (env steps/s) for 1..W workers against the raw physics\n"+
+		"speed of the same model (mj_step calls/s ÷ frame_skip on one thread), in the same run.")
+	id := fs.String("env", "Humanoid-v4", "environment id (see 'mbpo envs')")
+	numEnvs := fs.Int("num-envs", 64, "environments in the pool")
+	steps := fs.Int("steps", 20000, "env steps per measurement (all environments together)")
+	workers := fs.Int("workers", runtime.NumCPU(), "largest worker count to measure")
+	repeat := fs.Int("repeat", 3, "rounds of measurements; the best of each is reported")
+	seed := fs.Uint64("seed", 1, "seed of the random actions and reset noise")
+	var lf logFlags
+	lf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usagef("unexpected arguments %q", fs.Args())
+	case *numEnvs < 1:
+		return usagef("--num-envs %d: want at least 1", *numEnvs)
+	case *steps < *numEnvs:
+		return usagef("--steps %d: want at least --num-envs (%d)", *steps, *numEnvs)
+	case *workers < 1:
+		return usagef("--workers %d: want at least 1", *workers)
+	case *repeat < 1:
+		return usagef("--repeat %d: want at least 1", *repeat)
+	}
+	log, err := lf.logger(a.stderr)
+	if err != nil {
+		return err
+	}
+	spec, err := env.Lookup(*id)
+	if err != nil {
+		return usagef("%v", err)
+	}
+
+	log.Info().Str("env", spec.ID).Int("num_envs", *numEnvs).Int("steps", *steps).Int("workers", *workers).
+		Int("repeat", *repeat).Uint64("seed", *seed).Int("cpus", runtime.NumCPU()).Msg("bench env")
+	rec, err := env.RecordPhysics(spec.ID, *steps, *seed)
+	if err != nil {
+		return err
+	}
+	defer rec.Close()
+
+	pools := make([]*env.Pool, *workers)
+	for w := range pools {
+		p, err := env.NewPool(spec.ID, *numEnvs, env.PoolConfig{Workers: w + 1, Seed: *seed})
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		p.Reset()
+		pools[w] = p
+	}
+	actions := randomActions(spec, *steps, *seed)
+
+	var raw env.PhysicsSpeed
+	best := make([]time.Duration, *workers)
+	poolSteps := *steps / *numEnvs
+	for r := range *repeat {
+		s, err := rec.Measure()
+		if err != nil {
+			return err
+		}
+		if r == 0 || s.Elapsed < raw.Elapsed {
+			raw = s
+		}
+		log.Info().Int("round", r+1).Float64("mj_step_per_s", s.MjStepsPerSecond()).Msg("raw physics")
+		for w, p := range pools {
+			d, err := timePool(p, actions, poolSteps)
+			if err != nil {
+				return err
+			}
+			if r == 0 || d < best[w] {
+				best[w] = d
+			}
+			log.Info().Int("round", r+1).Int("workers", w+1).
+				Float64("env_steps_per_s", float64(poolSteps**numEnvs)/d.Seconds()).Msg("pool")
+		}
+	}
+
+	rawEnv := raw.EnvStepsPerSecond()
+	fmt.Fprintf(a.stdout, "%s: %d envs, %d env steps a measurement, frame_skip %d, best of %d, %d CPUs\n",
+		spec.ID, *numEnvs, poolSteps**numEnvs, spec.FrameSkip, *repeat, runtime.NumCPU())
+	fmt.Fprintf(a.stdout, "raw physics, one thread: %.0f mj_step/s = %.0f env steps/s\n\n", raw.MjStepsPerSecond(), rawEnv)
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workers\tenv steps/s\tper worker\traw env steps/s\tratio\t")
+	for w, d := range best {
+		rate := float64(poolSteps**numEnvs) / d.Seconds()
+		perWorker := rate / float64(w+1)
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.2f\t\n", w+1, rate, perWorker, rawEnv, perWorker/rawEnv)
+	}
+	return tw.Flush()
+}
+
+// randomActions returns n uniformly random actions over spec's range, one
+// row each, drawn before any timing.
+func randomActions(spec env.Spec, n int, seed uint64) []float32 {
+	key := rng.Key{Seed: seed, Purpose: rng.Exploration, Step: 1}
+	out := make([]float32, n*spec.ActDim)
+	unit := make([]float32, spec.ActDim)
+	for i := range n {
+		for j := range unit {
+			unit[j] = 2*key.Uniform(uint64(i*spec.ActDim+j)) - 1
+		}
+		spec.ActionFromUnit(out[i*spec.ActDim:(i+1)*spec.ActDim], unit)
+	}
+	return out
+}
+
+// timePool times steps pool steps, taking actions row after row.
+func timePool(p *env.Pool, actions []float32, steps int) (time.Duration, error) {
+	row := p.N() * p.Spec().ActDim
+	start := time.Now()
+	for i := range steps {
+		if err := p.Step(actions[i*row : (i+1)*row]); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start), nil
+}

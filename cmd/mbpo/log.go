@@ -14,19 +14,29 @@ import (
 // logFlags are the logging flags every long-running command takes.
 type logFlags struct {
 	format string
+	level  string
 }
 
 func (l *logFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.format, "log-format", "console", "log output: console (readable, coloured on a terminal) or json (one object per line)")
+	fs.StringVar(&l.level, "log-level", "info", "least severe level logged: debug, info, warn or error")
 }
 
 // logger builds the zerolog logger the flags ask for, writing to w.
 func (l *logFlags) logger(w io.Writer) (zerolog.Logger, error) {
+	level := zerolog.InfoLevel
+	if l.level != "" {
+		var err error
+		if level, err = zerolog.ParseLevel(l.level); err != nil || level < zerolog.DebugLevel || level > zerolog.ErrorLevel {
+			return zerolog.Nop(), usagef("--log-level %q: want debug, info, warn or error", l.level)
+		}
+	}
 	switch l.format {
 	case "json":
-		return zerolog.New(w).With().Timestamp().Logger(), nil
+		return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
 	case "console":
-		return zerolog.New(zerolog.ConsoleWriter{Out: w, NoColor: !isTerminal(w), TimeFormat: time.TimeOnly}).With().Timestamp().Logger(), nil
+		cw := zerolog.ConsoleWriter{Out: w, NoColor: !isTerminal(w), TimeFormat: time.TimeOnly}
+		return zerolog.New(cw).Level(level).With().Timestamp().Logger(), nil
 	}
 	return zerolog.Nop(), usagef("--log-format %q: want console or json", l.format)
 }

@@ -110,7 +110,8 @@ func runTrain(a *app, args []string) error {
 		ev := log.Info().Str("run_dir", *runDir).Str("env", cfg.Env).Str("algo", cfg.Algo).Str("ablation", cfg.Ablation).
 			Uint64("seed", cfg.Seed).Int("steps", cfg.Steps).Int("G", cfg.G).Float64("real_ratio", cfg.RealRatio)
 		if cfg.Model() {
-			ev = ev.Ints("rollout_schedule", cfg.Schedule()[:]).Int("rollout_batch", cfg.RolloutBatch).Int("model_hidden", cfg.ModelHidden)
+			sched := cfg.Schedule()
+			ev = ev.Ints("rollout_schedule", sched[:]).Int("rollout_batch", cfg.RolloutBatch).Int("model_hidden", cfg.ModelHidden)
 		}
 		ev.Bool("paper_config", trainer.FromPaper(cfg.Env)).Msg("starting (full config in config.json)")
 	}

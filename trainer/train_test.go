@@ -1,0 +1,271 @@
+package trainer
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/engine/cpu"
+	"github.com/mbpogo/mbpo/trainer/rng"
+)
+
+// tinyConfig is a seconds-long MBPO run on InvertedPendulum with small
+// networks: it exercises every stage of the loop, not learning.
+func tinyConfig(t *testing.T) Config {
+	t.Helper()
+	c, err := PaperConfig("InvertedPendulum-v4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Steps, c.EpochLength, c.InitSteps = 900, 300, 300
+	c.G, c.Hidden, c.ModelHidden = 2, 32, 32
+	c.ModelTrainFreq, c.RolloutBatch, c.ModelMaxEpochs = 150, 400, 3
+	c.EvalEpisodes, c.ModelReturnHorz, c.CheckpointEvery = 2, 50, 1
+	c.Threads = 1
+	return c
+}
+
+func newEngine(t *testing.T) engine.Engine {
+	t.Helper()
+	eng := cpu.New(cpu.Options{Threads: 1})
+	t.Cleanup(func() { eng.Close() })
+	return eng
+}
+
+func run(t *testing.T, c Config, dir string) []Metrics {
+	t.Helper()
+	tr, err := New(c, newEngine(t), dir, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Run(context.Background(), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	return readMetrics(t, dir)
+}
+
+func readMetrics(t *testing.T, dir string) []Metrics {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := ReadMetrics(f, "metrics.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// learningFields drops the fields that measure time, so two runs of the
+// same computation compare equal.
+func learningFields(m Metrics) Metrics {
+	m.WallSec = 0
+	m.TimeEnv, m.TimeModel, m.TimeRollout, m.TimeSAC, m.TimeEval = 0, 0, 0, 0, 0
+	m.EnvStepsPerSec, m.SACUpdatesPerSec, m.ModelStepsPerSec, m.ModelTrainRowsPerS = 0, 0, 0, 0
+	return m
+}
+
+func TestRunWritesRunDirectory(t *testing.T) {
+	dir := t.TempDir()
+	rows := run(t, tinyConfig(t), dir)
+	if len(rows) != 3 {
+		t.Fatalf("%d metrics rows, want 3 (900 steps / 300)", len(rows))
+	}
+	last := rows[2]
+	if last.EnvSteps != 900 || last.Epoch != 3 || last.Updates != 2*600 {
+		t.Errorf("last row: env steps %d epoch %d updates %d, want 900, 3, 1200", last.EnvSteps, last.Epoch, last.Updates)
+	}
+	if len(last.ModelHoldoutMSE) != 7 || len(last.ModelElites) != 5 || last.RolloutK != 1 || last.ModelBufSize == 0 {
+		t.Errorf("model metrics missing: %+v", last)
+	}
+	if math.IsNaN(last.ModelReturnMean) || math.IsNaN(last.Alpha) || last.TimeSAC <= 0 || last.TimeModel <= 0 {
+		t.Errorf("metrics not filled: model return %v alpha %v sac %vs model %vs", last.ModelReturnMean, last.Alpha, last.TimeSAC, last.TimeModel)
+	}
+	for _, f := range []string{"config.json", "metrics.csv", CheckpointFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("run directory lacks %s: %v", f, err)
+		}
+	}
+	csv, _ := os.ReadFile(filepath.Join(dir, "metrics.csv"))
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "epoch,env_steps,wall_s,eval/return_mean") {
+		t.Errorf("metrics.csv has %d lines, header %q", len(lines), lines[0])
+	}
+	if n := len(strings.Split(lines[0], ",")); n != len(strings.Split(lines[3], ",")) {
+		t.Errorf("metrics.csv rows do not match the header's %d columns", n)
+	}
+}
+
+// A run interrupted by a checkpoint and resumed produces the same next
+// metrics as an uninterrupted run.
+func TestResumeMatchesUninterruptedRun(t *testing.T) {
+	c := tinyConfig(t)
+	whole := run(t, c, t.TempDir())
+
+	dir := t.TempDir()
+	short := c
+	short.Steps = 600
+	first := run(t, short, dir)
+	tr, err := Resume(dir, newEngine(t), c.Steps, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background(), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	resumed := readMetrics(t, dir)
+	if len(first) != 2 || len(resumed) != 3 {
+		t.Fatalf("%d rows before and %d after resuming, want 2 and 3", len(first), len(resumed))
+	}
+	for i := range whole {
+		// Compare as JSON, where NaN (a metric with no data) equals NaN.
+		a, _ := json.Marshal(learningFields(whole[i]))
+		b, _ := json.Marshal(learningFields(resumed[i]))
+		if string(a) != string(b) {
+			t.Errorf("epoch %d differs after resume:\nuninterrupted %s\nresumed       %s", i+1, a, b)
+		}
+	}
+}
+
+func TestCorruptCheckpointIsAClearError(t *testing.T) {
+	c := tinyConfig(t)
+	c.Steps = 300
+	dir := t.TempDir()
+	run(t, c, dir)
+	path := filepath.Join(dir, CheckpointFile)
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		mutate  func([]byte) []byte
+		wantErr string
+	}{
+		{"flipped byte", func(b []byte) []byte { b[len(b)/2] ^= 0x55; return b }, "corrupt"},
+		{"truncated", func(b []byte) []byte { return b[:len(b)-100] }, "corrupt"},
+		{"not a checkpoint", func(b []byte) []byte { return []byte("hello, this is not a checkpoint file at all") }, "not an mbpo checkpoint"},
+	}
+	for _, tt := range tests {
+		if err := os.WriteFile(path, tt.mutate(append([]byte(nil), good...)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Resume(dir, newEngine(t), 0, zerolog.Nop())
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%s: Resume error %v, want one mentioning %q", tt.name, err, tt.wantErr)
+		}
+	}
+	if _, err := Resume(t.TempDir(), newEngine(t), 0, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "no checkpoint") {
+		t.Errorf("empty directory: %v", err)
+	}
+}
+
+// nanAgent wraps a real agent and reports a NaN critic loss from update after.
+type nanAgent struct {
+	engine.Agent
+	calls, after int
+}
+
+func (a *nanAgent) Update(b engine.Batch, k rng.Key) (engine.UpdateStats, error) {
+	s, err := a.Agent.Update(b, k)
+	if a.calls++; a.calls > a.after {
+		s.Q2Loss = float32(math.NaN())
+	}
+	return s, err
+}
+
+func TestNonFiniteLossStopsTheRun(t *testing.T) {
+	c := tinyConfig(t)
+	dir := t.TempDir()
+	tr, err := New(c, newEngine(t), dir, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	bad := &nanAgent{Agent: tr.agent, after: 700} // fails in the third epoch, after two checkpoints
+	tr.agent, tr.sac.agent = bad, bad
+	err = tr.Run(context.Background(), Hooks{})
+	if err == nil || !strings.Contains(err.Error(), "critic 2 loss is NaN") {
+		t.Fatalf("Run error %v, want one naming the critic 2 loss", err)
+	}
+	cfg, err := ReadCheckpointConfig(dir)
+	if err != nil {
+		t.Fatalf("the last good checkpoint is gone: %v", err)
+	}
+	h, _, _ := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	if cfg.Env != c.Env || h.EnvSteps != 600 {
+		t.Fatalf("checkpoint at env step %d, want the last good one at 600", h.EnvSteps)
+	}
+}
+
+func TestInterruptSavesCheckpoint(t *testing.T) {
+	c := tinyConfig(t)
+	dir := t.TempDir()
+	tr, err := New(c, newEngine(t), dir, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	err = tr.Run(ctx, Hooks{Step: func(done, total int) {
+		if done == 450 {
+			cancel()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	if err != nil || h.EnvSteps != 450 {
+		t.Fatalf("checkpoint after interrupt: env steps %d, err %v; want 450", h.EnvSteps, err)
+	}
+}
+
+func TestConfigValidateNamesTheFlag(t *testing.T) {
+	base := tinyConfig(t)
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string
+	}{
+		{"unknown env", func(c *Config) { c.Env = "Hoppr-v4" }, "Hopper-v4"},
+		{"bad algo", func(c *Config) { c.Algo = "ppo" }, "--algo"},
+		{"bad ratio", func(c *Config) { c.RealRatio = 1.5 }, "--real-ratio"},
+		{"elites above members", func(c *Config) { c.Elites = 9 }, "--elites"},
+		{"bad schedule", func(c *Config) { c.RolloutSchedule = [4]int{5, 2, 1, 1} }, "--rollout-schedule"},
+		{"bad device", func(c *Config) { c.Device = "tpu" }, "--device"},
+	}
+	for _, tt := range tests {
+		c := base
+		tt.mutate(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Validate() = %v, want an error mentioning %q", tt.name, err, tt.want)
+		}
+	}
+	if err := base.Validate(); err != nil {
+		t.Fatalf("valid config rejected: %v", err)
+	}
+	var sacCfg = base
+	sacCfg.Algo = "sac"
+	sacCfg.Normalize()
+	if sacCfg.G != 1 || sacCfg.RealRatio != 1 || sacCfg.Model() {
+		t.Errorf("--algo sac normalised to G=%d real ratio %v model %v", sacCfg.G, sacCfg.RealRatio, sacCfg.Model())
+	}
+	noModel := base
+	noModel.Ablation = "no-model"
+	noModel.Normalize()
+	if noModel.G != base.G || noModel.RealRatio != 1 || noModel.Model() {
+		t.Errorf("--ablation no-model normalised to G=%d real ratio %v model %v", noModel.G, noModel.RealRatio, noModel.Model())
+	}
+}

@@ -10,6 +10,7 @@
 // engine states' named float32 buffers (layouts in trainer/engine) and the
 // replay buffers. Buffers are engine-independent, so a checkpoint from the
 // CPU engine resumes on a GPU engine and back.
+
 package trainer
 
 import (

@@ -1,5 +1,6 @@
 // config.go: every setting of a training run in one struct, with MBPO's
 // published values as defaults (../shared/reference/mbpo-hyperparameters.md).
+
 package trainer
 
 import (

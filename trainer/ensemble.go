@@ -2,6 +2,7 @@
 // bootstrap ensemble to the real transitions with MBPO's procedure: a fresh
 // holdout split, input normalisation, one bootstrap resample per member,
 // minibatch epochs until the holdout MSE stops improving, and the elites.
+
 package trainer
 
 import (

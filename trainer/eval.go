@@ -1,5 +1,6 @@
 // eval.go: evaluation of the deterministic policy, all episodes at once on
 // an env pool (policy → env).
+
 package trainer
 
 import (

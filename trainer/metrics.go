@@ -1,5 +1,6 @@
 // metrics.go: the per-epoch metrics row, with fixed names, and its writers
 // (metrics.jsonl, one JSON object per epoch, and metrics.csv).
+
 package trainer
 
 import (

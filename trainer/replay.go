@@ -1,6 +1,7 @@
 // replay.go: the ring buffers of transitions. The same type holds the real
 // replay buffer (env → real buffer) and the model buffer (rollouts → model
 // buffer); SAC draws its minibatches from both.
+
 package trainer
 
 import (

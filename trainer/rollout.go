@@ -3,6 +3,7 @@
 // k steps; every step uses one randomly chosen elite per sample, samples the
 // Gaussian prediction, applies the environment's termination function, and
 // stores the transitions. Samples whose rollout terminated drop out.
+
 package trainer
 
 import (

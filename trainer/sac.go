@@ -1,6 +1,7 @@
 // sac.go: the SAC stage (model buffer + real buffer → SAC → policy). Each
 // update draws a minibatch of which RealRatio comes from the real buffer and
 // the rest from the model buffer, then hands it to the engine's SAC update.
+
 package trainer
 
 import (

@@ -1,4 +1,5 @@
 // schedule.go: the rollout-length schedule and the model buffer's capacity.
+
 package trainer
 
 // Schedule is MBPO's rollout-length schedule [a, b, kmin, kmax]: k = kmin up

@@ -135,8 +135,9 @@ func (d Dim3) c() (C.uint, C.uint, C.uint) {
 // addresses for the duration of the call only (the driver copies them), so an
 // Args may be reused and changed between launches.
 type Args struct {
-	vals []byte
-	offs []C.int
+	vals  []byte
+	offs  []C.int
+	sizes []int
 }
 
 // slot appends one argument of n bytes, 8-byte aligned, and returns its bytes.
@@ -146,6 +147,7 @@ func (a *Args) slot(n int) []byte {
 	a.vals = slices.Grow(a.vals, start+n-old)[:start+n]
 	clear(a.vals[old:])
 	a.offs = append(a.offs, C.int(start))
+	a.sizes = append(a.sizes, n)
 	return a.vals[start:]
 }
 
@@ -186,8 +188,12 @@ func (a *Args) Bytes(b []byte) *Args {
 // Len is the number of arguments.
 func (a *Args) Len() int { return len(a.offs) }
 
+// Sizes returns the size in bytes of each argument, in order: what a test
+// compares with a kernel's signature.
+func (a *Args) Sizes() []int { return append([]int(nil), a.sizes...) }
+
 // Reset empties a for reuse.
-func (a *Args) Reset() { a.vals, a.offs = a.vals[:0], a.offs[:0] }
+func (a *Args) Reset() { a.vals, a.offs, a.sizes = a.vals[:0], a.offs[:0], a.sizes[:0] }
 
 // Launch queues kernel f on s with the given grid and block shapes, bytes of
 // dynamic shared memory and arguments.

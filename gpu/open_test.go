@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/mbpogo/mbpo/gpu"
-	"github.com/mbpogo/mbpo/gpu/internal/fakecuda"
+	"github.com/mbpogo/mbpo/gpu/fakecuda"
 )
 
 func TestOpenWithoutDriverLibrary(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/mbpogo/mbpo/gpu"
 	"github.com/mbpogo/mbpo/gpu/gputest"
-	"github.com/mbpogo/mbpo/gpu/internal/fakecuda"
+	"github.com/mbpogo/mbpo/gpu/fakecuda"
 )
 
 //go:embed testdata/axpy.ptx

@@ -97,9 +97,34 @@ func (k *Set) EnsembleForward(s *gpu.Stream, p ForwardPlan, a ForwardArgs) error
 	if limit := k.dev.Info().MaxSharedPerBlockOpt; p.SharedBytes > limit {
 		return fmt.Errorf("kernels: the forward plan needs %d bytes of shared memory per block, the device allows %d", p.SharedBytes, limit)
 	}
+	return s.Launch(k.forward, p.Grid(a.N), gpu.Dim3{X: p.Threads}, p.SharedBytes, forwardArgs(p, a))
+}
+
+// The argument lists of the kernels, in the order of their signatures.
+
+func forwardArgs(p ForwardPlan, a ForwardArgs) *gpu.Args {
 	var args gpu.Args
-	args.Ptr(a.Mean).Ptr(a.Logvar).Ptr(a.X).Ptr(a.Params).Ptr(a.NormMean).Ptr(a.NormStd).Int32(int32(a.N)).Bytes(p.netBytes())
-	return s.Launch(k.forward, p.Grid(a.N), gpu.Dim3{X: p.Threads}, p.SharedBytes, &args)
+	return args.Ptr(a.Mean).Ptr(a.Logvar).Ptr(a.X).Ptr(a.Params).Ptr(a.NormMean).Ptr(a.NormStd).Int32(int32(a.N)).Bytes(p.netBytes())
+}
+
+func swishArgs(y, x gpu.DevicePtr, n int) *gpu.Args {
+	var args gpu.Args
+	return args.Ptr(y).Ptr(x).Uint64(uint64(n))
+}
+
+func headArgs(mean, logvar, head, maxLogVar, minLogVar gpu.DevicePtr, rows, out int) *gpu.Args {
+	var args gpu.Args
+	return args.Ptr(mean).Ptr(logvar).Ptr(head).Ptr(maxLogVar).Ptr(minLogVar).Uint64(uint64(rows)).Int32(int32(out))
+}
+
+func rngArgs(dst gpu.DevicePtr, key rng.Key, first uint64, n int, kind RNGKind) *gpu.Args {
+	var args gpu.Args
+	return args.Ptr(dst).Uint64(first).Uint64(uint64(n)).Bytes(keyBytes(key)).Int32(int32(kind))
+}
+
+func addOneArgs(x gpu.DevicePtr, n int) *gpu.Args {
+	var args gpu.Args
+	return args.Ptr(x).Int32(int32(n))
 }
 
 func (k *Set) fillGrid(n int) gpu.Dim3 {
@@ -108,26 +133,20 @@ func (k *Set) fillGrid(n int) gpu.Dim3 {
 
 // Swish queues y[i] = swish(x[i]) for n values.
 func (k *Set) Swish(s *gpu.Stream, y, x gpu.DevicePtr, n int) error {
-	var args gpu.Args
-	args.Ptr(y).Ptr(x).Uint64(uint64(n))
-	return s.Launch(k.swish, k.fillGrid(n), gpu.Dim3{X: fillThreads}, 0, &args)
+	return s.Launch(k.swish, k.fillGrid(n), gpu.Dim3{X: fillThreads}, 0, swishArgs(y, x, n))
 }
 
 // GaussianHead queues the split of head ([rows][2·out]) into mean and
 // soft-bounded logvar ([rows][out] each) with the bounds maxLogVar, minLogVar
 // ([out] each).
 func (k *Set) GaussianHead(s *gpu.Stream, mean, logvar, head, maxLogVar, minLogVar gpu.DevicePtr, rows, out int) error {
-	var args gpu.Args
-	args.Ptr(mean).Ptr(logvar).Ptr(head).Ptr(maxLogVar).Ptr(minLogVar).Uint64(uint64(rows)).Int32(int32(out))
-	return s.Launch(k.head, k.fillGrid(rows*out), gpu.Dim3{X: fillThreads}, 0, &args)
+	return s.Launch(k.head, k.fillGrid(rows*out), gpu.Dim3{X: fillThreads}, 0, headArgs(mean, logvar, head, maxLogVar, minLogVar, rows, out))
 }
 
 // RNGFill queues writing numbers first .. first+n-1 of key's stream to dst
 // (n 32-bit words), as kind says.
 func (k *Set) RNGFill(s *gpu.Stream, dst gpu.DevicePtr, key rng.Key, first uint64, n int, kind RNGKind) error {
-	var args gpu.Args
-	args.Ptr(dst).Uint64(first).Uint64(uint64(n)).Bytes(keyBytes(key)).Int32(int32(kind))
-	return s.Launch(k.rngFill, k.fillGrid(rngBlocks(first, n)), gpu.Dim3{X: fillThreads}, 0, &args)
+	return s.Launch(k.rngFill, k.fillGrid(rngBlocks(first, n)), gpu.Dim3{X: fillThreads}, 0, rngArgs(dst, key, first, n, kind))
 }
 
 // keyBytes is rng.h's mbpo_key for key: seed, purpose and step as 32-bit words.
@@ -147,7 +166,5 @@ func (k *Set) Empty(s *gpu.Stream) error {
 
 // AddOne queues x[i] += 1 for n float32 values.
 func (k *Set) AddOne(s *gpu.Stream, x gpu.DevicePtr, n int) error {
-	var args gpu.Args
-	args.Ptr(x).Int32(int32(n))
-	return s.Launch(k.addOne, gpu.Dim3{X: (n + 255) / 256}, gpu.Dim3{X: 256}, 0, &args)
+	return s.Launch(k.addOne, gpu.Dim3{X: (n + 255) / 256}, gpu.Dim3{X: 256}, 0, addOneArgs(x, n))
 }

@@ -12,6 +12,7 @@ type benchmark struct {
 func benchmarks() []benchmark {
 	return []benchmark{
 		{"env", "env pool steps/s against raw MuJoCo speed", runBenchEnv},
+		{"gpu", "GPU launch latency, graph replay, bandwidth, ensemble forward vs the CPU engine", runBenchGPU},
 	}
 }
 

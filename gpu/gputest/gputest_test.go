@@ -9,7 +9,7 @@ import (
 
 	"github.com/mbpogo/mbpo/gpu"
 	"github.com/mbpogo/mbpo/gpu/gputest"
-	"github.com/mbpogo/mbpo/gpu/internal/fakecuda"
+	"github.com/mbpogo/mbpo/gpu/fakecuda"
 )
 
 // recorder is a testing.TB whose errors and cleanups are kept, not acted on.

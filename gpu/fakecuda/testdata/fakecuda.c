@@ -13,7 +13,10 @@
 // graph instead. Every call that needs a context checks that the primary
 // context is current on the calling thread, as the real driver does.
 // Kernels: "empty" (), "axpy" (float *y, const float *x, float a, int n):
-// y += a*x, and "scale" (float *y, struct {int n; float s;}): y *= s.
+// y += a*x, "scale" (float *y, struct {int n; float s;}): y *= s, and two of
+// package kernels': "mbpo_empty" () and "mbpo_add_one" (float *x, int n):
+// x += 1. Every other "mbpo_" kernel is found, but launching it fails with
+// CUDA_ERROR_NOT_SUPPORTED.
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +38,7 @@ typedef int CUresult;
 enum {
 	OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, NO_DEVICE = 100,
 	INVALID_DEVICE = 101, INVALID_CONTEXT = 201, INVALID_PTX = 218, INVALID_HANDLE = 400,
-	NOT_FOUND = 500, CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901,
+	NOT_FOUND = 500, NOT_SUPPORTED = 801, CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901,
 	UPDATE_FAILURE = 910
 };
 
@@ -89,7 +92,7 @@ static int untrack(void *p) {
 }
 
 // Kernels and recorded work.
-enum { K_EMPTY = 1, K_AXPY, K_SCALE, N_MEMSET32 };
+enum { K_EMPTY = 1, K_AXPY, K_SCALE, K_ADD_ONE, K_UNSUPPORTED, N_MEMSET32 };
 typedef struct { int n; float s; } scale_args;
 typedef struct node {
 	int kind;
@@ -109,6 +112,14 @@ static void run(const node *w) {
 		memcpy(&a, w->args + 16, 4);
 		memcpy(&n, w->args + 20, 4);
 		for (int i = 0; i < n; i++) y[i] += a * x[i];
+		break;
+	}
+	case K_ADD_ONE: {
+		float *x;
+		int n;
+		memcpy(&x, w->args, 8);
+		memcpy(&n, w->args + 8, 4);
+		for (int i = 0; i < n; i++) x[i] += 1.0f;
 		break;
 	}
 	case K_SCALE: {
@@ -380,9 +391,11 @@ EXPORT CUresult cuModuleUnload(void *m) { NEED_CTX(); free(m); return OK; }
 EXPORT CUresult cuModuleGetFunction(intptr_t *f, void *m, const char *name) {
 	NEED_CTX();
 	(void)m;
-	if (!strcmp(name, "empty")) *f = K_EMPTY;
+	if (!strcmp(name, "empty") || !strcmp(name, "mbpo_empty")) *f = K_EMPTY;
 	else if (!strcmp(name, "axpy")) *f = K_AXPY;
 	else if (!strcmp(name, "scale")) *f = K_SCALE;
+	else if (!strcmp(name, "mbpo_add_one")) *f = K_ADD_ONE;
+	else if (!strncmp(name, "mbpo_", 5)) *f = K_UNSUPPORTED;
 	else return NOT_FOUND;
 	return OK;
 }
@@ -424,6 +437,12 @@ EXPORT CUresult cuLaunchKernel(intptr_t f, unsigned gx, unsigned gy, unsigned gz
 		memcpy(w.args, params[0], 8);
 		memcpy(w.args + 8, params[1], sizeof(scale_args));
 		break;
+	case K_ADD_ONE:
+		memcpy(w.args, params[0], 8);
+		memcpy(w.args + 8, params[1], 4);
+		break;
+	case K_UNSUPPORTED:
+		return NOT_SUPPORTED;
 	default:
 		return INVALID_HANDLE;
 	}

@@ -1,0 +1,459 @@
+// bench_gpu.go is "mbpo bench gpu": the GPU runtime's costs (launch latency,
+// graph replay against single launches, device memory bandwidth) and the
+// ensemble forward kernel's speed, checked against the CPU engine.
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mbpogo/mbpo/gpu"
+	"github.com/mbpogo/mbpo/kernels"
+	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/engine/cpu"
+	"github.com/mbpogo/mbpo/trainer/rng"
+)
+
+// gpuBenchResult is what --json writes; bench/torch_peer.py writes the same
+// forward fields for PyTorch.
+type gpuBenchResult struct {
+	Device        string  `json:"device"`
+	Driver        string  `json:"driver"`
+	LaunchUS      float64 `json:"launch_us"`            // wall time per empty-kernel launch, pipelined
+	Launches20US  float64 `json:"launches20_us"`        // 20 small launches one by one, per batch, pipelined
+	Graph20US     float64 `json:"graph20_us"`           // the same 20 as one graph replay, per replay, pipelined
+	GraphRatio    float64 `json:"graph_ratio"`          // Graph20US / Launches20US
+	Launches20Syn float64 `json:"launches20_synced_us"` // as Launches20US, waiting for each batch
+	Graph20Syn    float64 `json:"graph20_synced_us"`    // as Graph20US, waiting for each replay
+	CopyGBs       float64 `json:"copy_gbs"`             // device-to-device copy, bytes read + written per second
+	Members       int     `json:"members"`              // forward shape
+	In            int     `json:"in"`
+	Out           int     `json:"out"`
+	Hidden        []int   `json:"hidden"`
+	Rows          int     `json:"rows"`
+	ForwardMS     float64 `json:"forward_ms"` // median over the timed launches
+	ForwardMinMS  float64 `json:"forward_min_ms"`
+	ForwardTFLOPs float64 `json:"forward_tflops"`      // at the median
+	Registers     int     `json:"forward_registers"`   // per thread
+	SpillBytes    int     `json:"forward_local_bytes"` // local memory per thread
+	CheckRows     int     `json:"check_rows"`          // rows compared with the CPU engine
+	CheckMaxAbs   float64 `json:"check_max_abs"`
+	CheckMaxRel   float64 `json:"check_max_rel"` // |gpu-cpu| / max(1, |cpu|)
+	CheckPass     bool    `json:"check_pass"`    // CheckMaxRel <= 1e-4
+	CheckTol      float64 `json:"check_tolerance"`
+	ForwardConfig string  `json:"forward_plan"` // rows per block, threads, shared bytes
+	Note          string  `json:"note,omitempty"`
+	CPUCheckMS    float64 `json:"cpu_check_ms,omitempty"` // the CPU engine's time on the check rows
+}
+
+// checkTolerance is the pass mark of the GPU forward against the CPU engine:
+// |gpu - cpu| <= 1e-4 · max(1, |cpu|).
+const checkTolerance = 1e-4
+
+func runBenchGPU(a *app, args []string) error {
+	fs := a.newFlags("bench gpu", "[flags]", "Measure the GPU runtime (launch latency, graph replay of 20 small launches against\n"+
+		"launching them one by one, device memory bandwidth) and the ensemble forward kernel\n"+
+		"(time, TFLOP/s), checking the forward's output against the CPU engine on a sample of rows.")
+	device := fs.String("device", "auto", "GPU to use: auto or cuda (both need a GPU; cpu is refused)")
+	rows := fs.Int("rows", 400000, "rows of the ensemble forward")
+	members := fs.Int("members", 7, "ensemble members")
+	hidden := fs.Int("hidden", 200, "units per hidden layer")
+	layers := fs.Int("layers", 4, "hidden layers")
+	obs := fs.Int("obs", 17, "observation width (input = obs + act, target = obs + 1)")
+	act := fs.Int("act", 6, "action width")
+	reps := fs.Int("reps", 20, "timed forward launches (after 3 warm-ups)")
+	launches := fs.Int("launches", 5000, "empty-kernel launches timed for the launch latency")
+	batches := fs.Int("batches", 500, "batches of 20 launches (and graph replays) timed")
+	copyMiB := fs.Int("copy-mib", 1024, "MiB copied per device-to-device copy")
+	checkRows := fs.Int("check-rows", 4096, "rows of the forward compared with the CPU engine")
+	jsonPath := fs.String("json", "", "also write the results to this JSON file")
+	var lf logFlags
+	lf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usagef("unexpected arguments %q", fs.Args())
+	case *device == gpu.DeviceCPU:
+		return usagef("--device cpu: bench gpu measures a GPU; use auto or cuda")
+	case *rows < 1 || *members < 1 || *hidden < 1 || *layers < 1 || *obs < 1 || *act < 1:
+		return usagef("--rows, --members, --hidden, --layers, --obs and --act must be positive")
+	case *reps < 1 || *launches < 1 || *batches < 1 || *copyMiB < 1 || *checkRows < 1:
+		return usagef("--reps, --launches, --batches, --copy-mib and --check-rows must be positive")
+	}
+	log, err := lf.logger(a.stderr)
+	if err != nil {
+		return err
+	}
+	dev, why, err := gpu.Select(*device)
+	if err != nil {
+		return err
+	}
+	if dev == nil {
+		return fmt.Errorf("bench gpu needs a GPU and found none: %s", why)
+	}
+	defer dev.Close()
+	log.Info().Msg(why)
+
+	ks, err := kernels.Load(dev)
+	if err != nil {
+		return err
+	}
+	defer ks.Close()
+	s, err := dev.NewStream()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	info := dev.Info()
+	res := gpuBenchResult{
+		Device: info.String(), Driver: fmt.Sprintf("CUDA %d.%d", info.DriverVersion/1000, info.DriverVersion%1000/10),
+		CheckTol: checkTolerance,
+	}
+	if res.LaunchUS, err = benchLaunch(s, ks, *launches); err != nil {
+		return err
+	}
+	if err := benchGraph(s, ks, *batches, &res); err != nil {
+		return err
+	}
+	if res.CopyGBs, err = benchCopy(s, *copyMiB<<20); err != nil {
+		return err
+	}
+	spec := engine.PaperEnsemble(*obs, *act, *hidden)
+	spec.Members = *members
+	spec.Hidden = make([]int, *layers)
+	for i := range spec.Hidden {
+		spec.Hidden[i] = *hidden
+	}
+	spec.WeightDecay = make([]float32, *layers+1)
+	if err := benchForward(s, ks, spec, *rows, *reps, min(*checkRows, *rows), &res); err != nil {
+		return err
+	}
+	printGPUBench(a, res)
+	if *jsonPath != "" {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*jsonPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if !res.CheckPass {
+		return fmt.Errorf("the GPU forward differs from the CPU engine by %.3g (relative, floor 1), above %g", res.CheckMaxRel, checkTolerance)
+	}
+	return nil
+}
+
+// benchLaunch is the wall time per launch of an empty kernel, n launches
+// queued back to back and waited for once (after a warm-up).
+func benchLaunch(s *gpu.Stream, ks *kernels.Set, n int) (float64, error) {
+	for i := 0; i < 100; i++ {
+		if err := ks.Empty(s); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.Synchronize(); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if err := ks.Empty(s); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.Synchronize(); err != nil {
+		return 0, err
+	}
+	return us(time.Since(start)) / float64(n), nil
+}
+
+// benchGraph compares 20 small launches (x += 1 on 1024 floats) queued one by
+// one with the same 20 captured as a graph and replayed: per batch, both
+// pipelined (batches queued back to back) and synced (waiting for each). The
+// buffer's final value checks that every launch and replay ran.
+func benchGraph(s *gpu.Stream, ks *kernels.Set, batches int, res *gpuBenchResult) error {
+	const n, per = 1024, 20
+	buf, err := s.Device().AllocFloat32(n)
+	if err != nil {
+		return err
+	}
+	defer buf.Close()
+	if err := s.Memset32(buf.Ptr(), 0, n); err != nil {
+		return err
+	}
+	batch := func(s *gpu.Stream) error {
+		for i := 0; i < per; i++ {
+			if err := ks.AddOne(s, buf.Ptr(), n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	g, err := s.Capture(batch)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	exec, err := g.Instantiate()
+	if err != nil {
+		return err
+	}
+	defer exec.Close()
+	replay := func(s *gpu.Stream) error { return exec.Launch(s) }
+
+	run := func(f func(*gpu.Stream) error, synced bool) (float64, error) {
+		for i := 0; i < 10; i++ { // warm-up
+			if err := f(s); err != nil {
+				return 0, err
+			}
+		}
+		if err := s.Synchronize(); err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		for i := 0; i < batches; i++ {
+			if err := f(s); err != nil {
+				return 0, err
+			}
+			if synced {
+				if err := s.Synchronize(); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if err := s.Synchronize(); err != nil {
+			return 0, err
+		}
+		return us(time.Since(start)) / float64(batches), nil
+	}
+	if res.Launches20US, err = run(batch, false); err != nil {
+		return err
+	}
+	if res.Graph20US, err = run(replay, false); err != nil {
+		return err
+	}
+	if res.Launches20Syn, err = run(batch, true); err != nil {
+		return err
+	}
+	if res.Graph20Syn, err = run(replay, true); err != nil {
+		return err
+	}
+	res.GraphRatio = res.Graph20US / res.Launches20US
+	got := make([]float32, n)
+	if err := gpu.Download(s, got, buf.Ptr()); err != nil {
+		return err
+	}
+	if want := float32(4 * (batches + 10) * per); got[0] != want || got[n-1] != want {
+		return fmt.Errorf("graph benchmark: the buffer holds %v, %v after the runs, want %v: launches went missing", got[0], got[n-1], want)
+	}
+	return nil
+}
+
+// benchCopy is the device-to-device copy bandwidth in GB/s, counting the
+// bytes read and written, over the best of 10 timed copies.
+func benchCopy(s *gpu.Stream, bytes int) (float64, error) {
+	d := s.Device()
+	src, err := d.Alloc(bytes)
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	dst, err := d.Alloc(bytes)
+	if err != nil {
+		return 0, err
+	}
+	defer dst.Close()
+	if err := s.Memset8(src.Ptr(), 1, bytes); err != nil {
+		return 0, err
+	}
+	times, err := timeOnStream(s, 2, 10, func() error { return s.Copy(dst.Ptr(), src.Ptr(), bytes) })
+	if err != nil {
+		return 0, err
+	}
+	return 2 * float64(bytes) / slices.Min(times).Seconds() / 1e9, nil
+}
+
+// timeOnStream runs f warm times, then reps times each between two events,
+// and returns the device time of each timed run.
+func timeOnStream(s *gpu.Stream, warm, reps int, f func() error) ([]time.Duration, error) {
+	d := s.Device()
+	start, err := d.NewEvent()
+	if err != nil {
+		return nil, err
+	}
+	defer start.Close()
+	end, err := d.NewEvent()
+	if err != nil {
+		return nil, err
+	}
+	defer end.Close()
+	for i := 0; i < warm; i++ {
+		if err := f(); err != nil {
+			return nil, err
+		}
+	}
+	var times []time.Duration
+	for i := 0; i < reps; i++ {
+		if err := start.Record(s); err != nil {
+			return nil, err
+		}
+		if err := f(); err != nil {
+			return nil, err
+		}
+		if err := end.Record(s); err != nil {
+			return nil, err
+		}
+		if err := end.Synchronize(); err != nil {
+			return nil, err
+		}
+		dt, err := gpu.Elapsed(start, end)
+		if err != nil {
+			return nil, err
+		}
+		times = append(times, dt)
+	}
+	return times, nil
+}
+
+// benchForward times the ensemble forward over rows random inputs and
+// compares checkRows of its rows, spread over the whole range, with the CPU
+// engine's ForwardAll.
+func benchForward(s *gpu.Stream, ks *kernels.Set, spec engine.EnsembleSpec, rows, reps, checkRows int, res *gpuBenchResult) error {
+	p, err := kernels.PlanForward(spec)
+	if err != nil {
+		return err
+	}
+	res.Members, res.In, res.Out, res.Hidden, res.Rows = spec.Members, spec.In, spec.Out, spec.Hidden, rows
+	res.ForwardConfig = fmt.Sprintf("%d rows x %d threads per block, %d B shared, grid %dx%d",
+		p.Rows, p.Threads, p.SharedBytes, p.Grid(rows).X, p.Grid(rows).Y)
+	res.Registers, _ = ks.ForwardKernel().Attribute(gpu.Registers)
+	res.SpillBytes, _ = ks.ForwardKernel().Attribute(gpu.LocalBytes)
+
+	ens, err := cpu.New(cpu.Options{}).NewEnsemble(spec, 1)
+	if err != nil {
+		return fmt.Errorf("the CPU engine, needed to check the GPU's output: %w", err)
+	}
+	params := ens.State().Buffers["params"]
+	mu, sd := make([]float32, spec.In), make([]float32, spec.In)
+	nk := rng.Key{Seed: 1, Purpose: rng.Test, Step: 1}
+	for j := range mu {
+		mu[j], sd[j] = nk.Normal(uint64(j)), 0.5+nk.Uniform(uint64(1000+j))
+	}
+	ens.SetNormalizer(mu, sd)
+	x := make([]float32, rows*spec.In)
+	rng.Key{Seed: 1, Purpose: rng.Test, Step: 2}.FillNormal(x)
+
+	d := s.Device()
+	var bufs []*gpu.Buffer
+	defer func() {
+		for _, b := range bufs {
+			b.Close()
+		}
+	}()
+	upload := func(v []float32) (gpu.DevicePtr, error) {
+		b, err := d.AllocFloat32(len(v))
+		if err != nil {
+			return 0, err
+		}
+		bufs = append(bufs, b)
+		return b.Ptr(), gpu.Upload(s, b.Ptr(), v)
+	}
+	outLen := spec.Members * rows * spec.Out
+	a := kernels.ForwardArgs{N: rows}
+	for _, u := range []struct {
+		dst *gpu.DevicePtr
+		v   []float32
+	}{{&a.X, x}, {&a.Params, params}, {&a.NormMean, mu}, {&a.NormStd, sd}} {
+		if *u.dst, err = upload(u.v); err != nil {
+			return err
+		}
+	}
+	for _, dst := range []*gpu.DevicePtr{&a.Mean, &a.Logvar} {
+		b, err := d.AllocFloat32(outLen)
+		if err != nil {
+			return err
+		}
+		bufs = append(bufs, b)
+		*dst = b.Ptr()
+	}
+	times, err := timeOnStream(s, 3, reps, func() error { return ks.EnsembleForward(s, p, a) })
+	if err != nil {
+		return err
+	}
+	slices.Sort(times)
+	med := times[len(times)/2]
+	res.ForwardMS, res.ForwardMinMS = ms(med), ms(times[0])
+	res.ForwardTFLOPs = p.FLOPs(rows) / med.Seconds() / 1e12
+
+	// The check: rows spread evenly, first and last included.
+	gm, gl := make([]float32, outLen), make([]float32, outLen)
+	if err := gpu.Download(s, gm, a.Mean); err != nil {
+		return err
+	}
+	if err := gpu.Download(s, gl, a.Logvar); err != nil {
+		return err
+	}
+	idx := make([]int, checkRows)
+	xs := make([]float32, checkRows*spec.In)
+	for i := range idx {
+		idx[i] = i * (rows - 1) / max(1, checkRows-1)
+		copy(xs[i*spec.In:], x[idx[i]*spec.In:(idx[i]+1)*spec.In])
+	}
+	cm, cl := make([]float32, spec.Members*checkRows*spec.Out), make([]float32, spec.Members*checkRows*spec.Out)
+	start := time.Now()
+	if err := ens.ForwardAll(xs, checkRows, cm, cl); err != nil {
+		return err
+	}
+	res.CPUCheckMS = ms(time.Since(start))
+	for e := 0; e < spec.Members; e++ {
+		for i, r := range idx {
+			for j := 0; j < spec.Out; j++ {
+				c := (e*checkRows+i)*spec.Out + j
+				g := (e*rows+r)*spec.Out + j
+				for _, pair := range [][2]float32{{gm[g], cm[c]}, {gl[g], cl[c]}} {
+					diff := math.Abs(float64(pair[0]) - float64(pair[1]))
+					if math.IsNaN(diff) {
+						diff = math.Inf(1)
+					}
+					res.CheckMaxAbs = max(res.CheckMaxAbs, diff)
+					res.CheckMaxRel = max(res.CheckMaxRel, diff/max(1, math.Abs(float64(pair[1]))))
+				}
+			}
+		}
+	}
+	res.CheckRows = checkRows
+	res.CheckPass = res.CheckMaxRel <= checkTolerance
+	return nil
+}
+
+func printGPUBench(a *app, r gpuBenchResult) {
+	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "device\t%s\n", r.Device)
+	fmt.Fprintf(w, "launch latency (empty kernel, pipelined)\t%.2f µs\n", r.LaunchUS)
+	fmt.Fprintf(w, "20 small launches one by one\t%.1f µs per batch (%.1f µs waiting for each)\n", r.Launches20US, r.Launches20Syn)
+	fmt.Fprintf(w, "the same 20 as a graph replay\t%.1f µs per replay (%.1f µs waiting for each)\n", r.Graph20US, r.Graph20Syn)
+	fmt.Fprintf(w, "graph / one by one\t%.3f (target <= 0.2)\n", r.GraphRatio)
+	fmt.Fprintf(w, "device copy bandwidth\t%.0f GB/s (read + write)\n", r.CopyGBs)
+	fmt.Fprintf(w, "ensemble forward %dx%v, in %d, out %d, %d rows\t%.3f ms median, %.3f ms best, %.2f TFLOP/s\n",
+		r.Members, r.Hidden, r.In, r.Out, r.Rows, r.ForwardMS, r.ForwardMinMS, r.ForwardTFLOPs)
+	fmt.Fprintf(w, "forward kernel\t%s, %d registers, %d B local per thread\n", r.ForwardConfig, r.Registers, r.SpillBytes)
+	verdict := "PASS"
+	if !r.CheckPass {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(w, "check against the CPU engine (%d rows)\tmax abs %.3g, max rel %.3g (tolerance %g): %s\n",
+		r.CheckRows, r.CheckMaxAbs, r.CheckMaxRel, r.CheckTol, verdict)
+	w.Flush()
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -15,8 +15,8 @@ import (
 	"testing"
 
 	"github.com/mbpogo/mbpo/gpu"
-	"github.com/mbpogo/mbpo/gpu/gputest"
 	"github.com/mbpogo/mbpo/gpu/fakecuda"
+	"github.com/mbpogo/mbpo/gpu/gputest"
 )
 
 //go:embed testdata/axpy.ptx

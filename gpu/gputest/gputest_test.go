@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/mbpogo/mbpo/gpu"
-	"github.com/mbpogo/mbpo/gpu/gputest"
 	"github.com/mbpogo/mbpo/gpu/fakecuda"
+	"github.com/mbpogo/mbpo/gpu/gputest"
 )
 
 // recorder is a testing.TB whose errors and cleanups are kept, not acted on.

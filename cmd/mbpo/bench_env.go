@@ -5,7 +5,10 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -55,6 +58,9 @@ func runBenchEnv(a *app, args []string) error {
 
 	log.Info().Str("env", spec.ID).Int("num_envs", *numEnvs).Int("steps", *steps).Int("workers", *workers).
 		Int("repeat", *repeat).Uint64("seed", *seed).Int("cpus", runtime.NumCPU()).Msg("bench env")
+	if load, ok := loadAverage(); ok && load > 0.5 {
+		log.Warn().Float64("load_average", load).Msg("other work is running on this machine: timings will be low and noisy")
+	}
 	rec, err := env.RecordPhysics(spec.ID, *steps, *seed)
 	if err != nil {
 		return err
@@ -110,6 +116,21 @@ func runBenchEnv(a *app, args []string) error {
 		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.2f\t\n", w+1, rate, perWorker, rawEnv, perWorker/rawEnv)
 	}
 	return tw.Flush()
+}
+
+// loadAverage is the one-minute load average of the machine, where the
+// system tells it (/proc/loadavg on Linux).
+func loadAverage() (float64, bool) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, false
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return 0, false
+	}
+	load, err := strconv.ParseFloat(fields[0], 64)
+	return load, err == nil
 }
 
 // randomActions returns n uniformly random actions over spec's range, one

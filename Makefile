@@ -25,3 +25,16 @@ run: build
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: kernels device-bundle
+
+# kernels rebuilds the committed PTX from the CUDA C++ sources with clang
+# (no CUDA toolkit); commit the result. A test fails while it is stale.
+kernels:
+	kernels/build.sh kernels/ptx $(wildcard kernels/*.cu)
+	kernels/build.sh gpu/testdata gpu/testdata/axpy.cu
+
+# device-bundle gathers into device-bundle/ what a GPU machine runs with no Go
+# and no toolkit: run there `bash device-bundle/run.sh` (logs under $$OUT).
+device-bundle: deps
+	GO=$(GO) scripts/device/bundle.sh device-bundle

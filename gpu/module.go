@@ -115,6 +115,12 @@ func (f *Function) SetMaxDynamicShared(bytes int) error {
 // Dim3 is a grid or block shape; zero components count as 1.
 type Dim3 struct{ X, Y, Z int }
 
+// String writes d as XxYxZ, zeros as 1.
+func (d Dim3) String() string {
+	x, y, z := d.c()
+	return fmt.Sprintf("%dx%dx%d", x, y, z)
+}
+
 func (d Dim3) c() (C.uint, C.uint, C.uint) {
 	one := func(v int) C.uint {
 		if v <= 0 {

@@ -47,8 +47,8 @@ type gpuBenchResult struct {
 	CheckMaxRel   float64 `json:"check_max_rel"` // |gpu-cpu| / max(1, |cpu|)
 	CheckPass     bool    `json:"check_pass"`    // CheckMaxRel <= 1e-4
 	CheckTol      float64 `json:"check_tolerance"`
-	ForwardConfig string  `json:"forward_plan"` // rows per block, threads, shared bytes
-	Note          string  `json:"note,omitempty"`
+	ForwardConfig string  `json:"forward_plan"`           // rows per block, threads, shared bytes
+	Error         string  `json:"error,omitempty"`        // why the benchmark stopped early
 	CPUCheckMS    float64 `json:"cpu_check_ms,omitempty"` // the CPU engine's time on the check rows
 }
 
@@ -118,15 +118,6 @@ func runBenchGPU(a *app, args []string) error {
 		Device: info.String(), Driver: fmt.Sprintf("CUDA %d.%d", info.DriverVersion/1000, info.DriverVersion%1000/10),
 		CheckTol: checkTolerance,
 	}
-	if res.LaunchUS, err = benchLaunch(s, ks, *launches); err != nil {
-		return err
-	}
-	if err := benchGraph(s, ks, *batches, &res); err != nil {
-		return err
-	}
-	if res.CopyGBs, err = benchCopy(s, *copyMiB<<20); err != nil {
-		return err
-	}
 	spec := engine.PaperEnsemble(*obs, *act, *hidden)
 	spec.Members = *members
 	spec.Hidden = make([]int, *layers)
@@ -134,8 +125,20 @@ func runBenchGPU(a *app, args []string) error {
 		spec.Hidden[i] = *hidden
 	}
 	spec.WeightDecay = make([]float32, *layers+1)
-	if err := benchForward(s, ks, spec, *rows, *reps, min(*checkRows, *rows), &res); err != nil {
-		return err
+	// Each stage adds to res; a failure stops the run but what was measured
+	// before it is still printed and written.
+	stages := []func() error{
+		func() (err error) { res.LaunchUS, err = benchLaunch(s, ks, *launches); return err },
+		func() error { return benchGraph(s, ks, *batches, &res) },
+		func() (err error) { res.CopyGBs, err = benchCopy(s, *copyMiB<<20); return err },
+		func() error { return benchForward(s, ks, spec, *rows, *reps, min(*checkRows, *rows), &res) },
+	}
+	var stageErr error
+	for _, stage := range stages {
+		if stageErr = stage(); stageErr != nil {
+			res.Error = stageErr.Error()
+			break
+		}
 	}
 	printGPUBench(a, res)
 	if *jsonPath != "" {
@@ -146,6 +149,9 @@ func runBenchGPU(a *app, args []string) error {
 		if err := os.WriteFile(*jsonPath, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
+	}
+	if stageErr != nil {
+		return stageErr
 	}
 	if !res.CheckPass {
 		return fmt.Errorf("the GPU forward differs from the CPU engine by %.3g (relative, floor 1), above %g", res.CheckMaxRel, checkTolerance)
@@ -452,6 +458,9 @@ func printGPUBench(a *app, r gpuBenchResult) {
 	}
 	fmt.Fprintf(w, "check against the CPU engine (%d rows)\tmax abs %.3g, max rel %.3g (tolerance %g): %s\n",
 		r.CheckRows, r.CheckMaxAbs, r.CheckMaxRel, r.CheckTol, verdict)
+	if r.Error != "" {
+		fmt.Fprintf(w, "stopped early\t%s\n", r.Error)
+	}
 	w.Flush()
 }
 

@@ -1,0 +1,369 @@
+// runner.go: running the cells of a grid, several at once, each into its
+// run directory; a finished cell is skipped, an interrupted one resumed from
+// its checkpoint, and a failing one recorded in its error.txt without
+// stopping the others.
+
+package sweep
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mbpogo/mbpo/trainer"
+	"github.com/mbpogo/mbpo/trainer/engine"
+)
+
+// ErrorFile is the file, in a failed cell's run directory, that says why it
+// failed.
+const ErrorFile = "error.txt"
+
+// Runner runs cells of a grid into its output directory.
+type Runner struct {
+	Grid     Grid
+	Out      string // output directory; cell c runs in Out/c.Dir()
+	Parallel int    // cells run at once (at least 1)
+	Device   string // --device of every cell: auto, cpu or cuda ("" keeps the config's)
+	Threads  int    // engine threads per cell (0: Threads(Parallel)); a threads flag in Grid.Set wins
+	// NewEngine creates the engine of one cell, for the device asked and
+	// the cell's share of the CPU threads. Each cell gets its own engine (on
+	// a GPU engine: its own stream), closed when the cell ends.
+	NewEngine func(device string, threads int) (engine.Engine, error)
+	Log       zerolog.Logger
+	Board     *Board // optional: follows the cells' progress
+}
+
+// Result is the outcome of one cell.
+type Result struct {
+	Cell     Cell
+	State    State
+	EnvSteps int   // env steps the cell has reached
+	Err      error // why it failed (State == Failed)
+}
+
+// Summary is the outcome of Runner.Run.
+type Summary struct {
+	Results []Result
+}
+
+// Count returns the number of cells that ended in state s.
+func (s Summary) Count(st State) int {
+	n := 0
+	for _, r := range s.Results {
+		if r.State == st {
+			n++
+		}
+	}
+	return n
+}
+
+// Err is nil when no cell failed, else an error listing the failed cells.
+func (s Summary) Err() error {
+	var lines []string
+	for _, r := range s.Results {
+		if r.State == Failed {
+			lines = append(lines, fmt.Sprintf("  %s: %v", r.Cell, r.Err))
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d cells failed (each run directory's %s says why; re-running the same command retries them):\n%s",
+		len(lines), len(s.Results), ErrorFile, strings.Join(lines, "\n"))
+}
+
+// Threads is each cell's share of the CPU when parallel cells run at once:
+// max(1, NumCPU/parallel).
+func Threads(parallel int) int { return max(1, runtime.NumCPU()/max(parallel, 1)) }
+
+// Run runs cells (a subset of r.Grid's, in the order given), r.Parallel at a
+// time. Cancelling ctx interrupts the running cells, which save a
+// checkpoint, and starts no others. It returns when every started cell has
+// stopped.
+func (r *Runner) Run(ctx context.Context, cells []Cell) Summary {
+	parallel := max(r.Parallel, 1)
+	threads := Threads(parallel)
+	if r.Threads > 0 {
+		threads = r.Threads
+	}
+	results := make([]Result, len(cells))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(parallel, len(cells)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = r.runCell(ctx, cells[i], threads)
+				r.Board.finish(cells[i].Index, results[i])
+			}
+		}()
+	}
+	for i := range cells {
+		if ctx.Err() != nil {
+			results[i] = Result{Cell: cells[i], State: NotStarted}
+			continue
+		}
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			results[i] = Result{Cell: cells[i], State: NotStarted}
+		}
+	}
+	close(next)
+	wg.Wait()
+	return Summary{Results: results}
+}
+
+// runCell brings one cell to its end: skip, resume or start it, then train.
+func (r *Runner) runCell(ctx context.Context, c Cell, threads int) (res Result) {
+	res = Result{Cell: c}
+	dir := filepath.Join(r.Out, c.Dir())
+	log := r.Log.With().Str("cell", c.String()).Logger()
+	fail := func(err error) Result {
+		res.State, res.Err = Failed, err
+		log.Error().Err(err).Str("run_dir", dir).Msg("cell failed")
+		msg := fmt.Sprintf("%s %s failed at %s:\n%v\n", time.Now().UTC().Format(time.RFC3339), c, dir, err)
+		if werr := os.MkdirAll(dir, 0o755); werr == nil {
+			os.WriteFile(filepath.Join(dir, ErrorFile), []byte(msg), 0o644)
+		}
+		return res
+	}
+	// A panic inside one cell fails that cell, not the sweep.
+	defer func() {
+		if p := recover(); p != nil {
+			res = fail(fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+		}
+	}()
+
+	cfg, err := r.Grid.Config(c)
+	if err != nil {
+		return fail(err)
+	}
+	if r.Device != "" {
+		cfg.Device = r.Device
+	}
+	if !r.Grid.Set.Has("threads") {
+		cfg.Threads = threads
+	}
+	p, err := Inspect(dir, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	res.EnvSteps = p.EnvSteps
+	if p.Phase == Finished {
+		res.State = Skipped
+		log.Debug().Int("env_steps", p.EnvSteps).Msg("already finished: skipped")
+		return res
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(err)
+	}
+	os.Remove(filepath.Join(dir, ErrorFile))
+	eng, err := r.NewEngine(cfg.Device, cfg.Threads)
+	if err != nil {
+		return fail(err)
+	}
+	defer eng.Close()
+
+	var t *trainer.Trainer
+	if p.Phase == Resumable {
+		if t, err = trainer.Resume(dir, eng, cfg.Steps, log); err != nil {
+			return fail(err)
+		}
+		// Rows written after the checkpoint will be written again.
+		if err := TrimMetrics(dir, t.EnvSteps()); err != nil {
+			t.Close()
+			return fail(err)
+		}
+		log.Info().Int("env_steps", t.EnvSteps()).Int("total", cfg.Steps).Msg("resuming cell")
+	} else {
+		// Files of an attempt that died before its first checkpoint.
+		for _, f := range []string{"metrics.jsonl", "metrics.csv", "config.json"} {
+			os.Remove(filepath.Join(dir, f))
+		}
+		if t, err = trainer.New(cfg, eng, dir, log); err != nil {
+			return fail(err)
+		}
+		log.Info().Int("total", cfg.Steps).Int("threads", cfg.Threads).Msg("starting cell")
+	}
+	defer t.Close()
+	r.Board.start(c.Index, t.EnvSteps(), cfg.Steps, p.Return)
+	err = t.Run(ctx, trainer.Hooks{
+		Step: func(done, total int) { r.Board.progress(c.Index, done) },
+		Epoch: func(m trainer.Metrics) {
+			r.Board.eval(c.Index, m.EvalReturnMean)
+			log.Debug().Int("env_steps", m.EnvSteps).Float64("eval_return", m.EvalReturnMean).Msg("epoch")
+		},
+	})
+	res.EnvSteps = t.EnvSteps()
+	if err != nil {
+		return fail(err)
+	}
+	if t.EnvSteps() < cfg.Steps {
+		res.State = Interrupted
+		log.Info().Int("env_steps", t.EnvSteps()).Msg("cell interrupted: checkpoint saved, re-run to resume")
+		return res
+	}
+	res.State = Done
+	log.Info().Int("env_steps", t.EnvSteps()).Msg("cell finished")
+	return res
+}
+
+// Phase is where a cell's run directory stands.
+type Phase int
+
+// The phases of a cell's run directory.
+const (
+	Fresh     Phase = iota // nothing to resume: start from scratch
+	Resumable              // a checkpoint short of the cell's steps
+	Finished               // metrics reached the cell's steps and the checkpoint exists
+)
+
+// Progress is what a cell's run directory holds.
+type Progress struct {
+	Phase    Phase
+	EnvSteps int     // env steps of the last metrics row (0 if none)
+	Return   float64 // its eval/return_mean (NaN if none)
+}
+
+// Inspect reads the run directory dir of a cell that should run cfg. A
+// directory holding another configuration is an error: the sweep will not
+// train over someone else's run.
+func Inspect(dir string, cfg trainer.Config) (Progress, error) {
+	p := Progress{Return: nan()}
+	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
+		var saved trainer.Config
+		if err := json.Unmarshal(b, &saved); err != nil {
+			return p, fmt.Errorf("%s is corrupt (%v): delete the cell's directory to start it again", filepath.Join(dir, "config.json"), err)
+		}
+		if f := configDiff(saved, cfg); f != "" {
+			return p, fmt.Errorf("%s holds another configuration (%s): move that directory away or choose a new --out", dir, f)
+		}
+	}
+	if last, ok := lastRow(filepath.Join(dir, "metrics.jsonl")); ok {
+		p.EnvSteps, p.Return = last.EnvSteps, last.EvalReturnMean
+	}
+	_, err := os.Stat(filepath.Join(dir, trainer.CheckpointFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		p.Phase, p.EnvSteps, p.Return = Fresh, 0, nan()
+	case err != nil:
+		return p, err
+	case p.EnvSteps >= cfg.Steps:
+		p.Phase = Finished
+	default:
+		p.Phase = Resumable
+	}
+	return p, nil
+}
+
+// configDiff names the first setting (by JSON name) in which a and b differ,
+// ignoring where they run (device, threads).
+func configDiff(a, b trainer.Config) string {
+	a.Device, a.Threads, b.Device, b.Threads = "", 0, "", 0
+	var ma, mb map[string]any
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	json.Unmarshal(ja, &ma)
+	json.Unmarshal(jb, &mb)
+	keys := make([]string, 0, len(ma))
+	for k := range ma {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if fmt.Sprint(ma[k]) != fmt.Sprint(mb[k]) {
+			return fmt.Sprintf("%s %v, the grid wants %v", k, ma[k], mb[k])
+		}
+	}
+	return ""
+}
+
+// lastRow returns the last valid row of a metrics.jsonl.
+func lastRow(path string) (trainer.Metrics, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return trainer.Metrics{}, false
+	}
+	defer f.Close()
+	var last trainer.Metrics
+	ok := false
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var m trainer.Metrics
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			last, ok = m, true
+		}
+	}
+	return last, ok
+}
+
+// TrimMetrics drops the rows of dir's metrics.jsonl and metrics.csv after
+// envSteps, and any line that is not a valid row (a line cut short by a
+// crash), so a run resumed from a checkpoint at envSteps writes each epoch
+// once.
+func TrimMetrics(dir string, envSteps int) error {
+	jpath := filepath.Join(dir, "metrics.jsonl")
+	if b, err := os.ReadFile(jpath); err == nil {
+		var keep []byte
+		for _, line := range strings.Split(string(b), "\n") {
+			var m trainer.Metrics
+			if json.Unmarshal([]byte(line), &m) == nil && m.EnvSteps <= envSteps {
+				keep = append(append(keep, line...), '\n')
+			}
+		}
+		if err := replaceFile(jpath, keep); err != nil {
+			return err
+		}
+	}
+	cpath := filepath.Join(dir, "metrics.csv")
+	f, err := os.Open(cpath)
+	if err != nil {
+		return nil
+	}
+	cr := csv.NewReader(f)
+	cr.FieldsPerRecord = -1
+	recs, _ := cr.ReadAll() // a cut-short last line ends the read
+	f.Close()
+	if len(recs) == 0 {
+		return os.Remove(cpath) // the writer adds a new header
+	}
+	col := slices.Index(recs[0], "env_steps")
+	var sb strings.Builder
+	cw := csv.NewWriter(&sb)
+	cw.Write(recs[0])
+	for _, rec := range recs[1:] {
+		if col >= 0 && col < len(rec) && len(rec) == len(recs[0]) {
+			if n, err := strconv.Atoi(rec[col]); err == nil && n <= envSteps {
+				cw.Write(rec)
+			}
+		}
+	}
+	cw.Flush()
+	return replaceFile(cpath, []byte(sb.String()))
+}
+
+func replaceFile(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -12,6 +12,7 @@ type benchmark struct {
 func benchmarks() []benchmark {
 	return []benchmark{
 		{"env", "env pool steps/s against raw MuJoCo speed", runBenchEnv},
+		{"train", "every MBPO stage on one env's configuration (CPU engine target: <= 180 s per 1,000 Hopper steps)", runBenchTrain},
 		{"gpu", "GPU launch latency, graph replay, bandwidth, ensemble forward vs the CPU engine", runBenchGPU},
 	}
 }

@@ -1,0 +1,175 @@
+// bench.go: throughput of every stage of MBPO on one configuration, for
+// `mbpo bench train`: env steps, ensemble training, rollouts and SAC updates,
+// and what they add up to per 1,000 env steps.
+
+package trainer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/rng"
+)
+
+// BenchOptions sizes a training benchmark.
+type BenchOptions struct {
+	RealSteps  int // random-policy env steps collected first (the model's data)
+	SACUpdates int // SAC updates timed
+	K          int // rollout length timed (0: the schedule's first k)
+}
+
+// BenchResult holds the measured rates of BenchTrain.
+type BenchResult struct {
+	EnvStepsPerSec float64 // one env, random actions
+
+	SACUpdatesPerSec float64
+	SACGFLOPs        float64 // achieved GFLOP/s of the SAC updates
+
+	ModelRows        int     // real transitions the ensemble trained on
+	ModelEpochs      int     // epochs of the full retrain to early stop
+	ModelRetrainSec  float64 // wall time of that retrain
+	ModelRowsPerSec  float64 // member-rows trained per second
+	ModelTrainGFLOPs float64
+
+	RolloutBatch       int
+	RolloutK           int
+	RolloutSec         float64 // one round of rollouts
+	ModelStepsPerSec   float64 // rollout transitions per second
+	RolloutGFLOPs      float64
+	RolloutPolicyShare float64 // share of rollout time in the policy
+
+	// SecPer1000 is the wall time 1,000 env steps would take at these rates:
+	// env steps + G·1000 SAC updates + (1000 / ModelTrainFreq) retrains and
+	// rollout rounds (at the benchmark's data size and k).
+	SecPer1000 float64
+	G          int
+}
+
+// SACFLOPs counts the floating-point operations of one SAC update of spec
+// at batch size b: both critics forward and backward (a backward pass costs
+// two forwards: 6·Fq), the target (policy forward on s' and both target
+// critics: Fp + 2·Fq), the actor (policy forward and backward: 3·Fp; both
+// critics forward and their input gradients: 4·Fq), with F the forward FLOPs
+// per row of a network: 12·Fq + 4·Fp per row.
+func SACFLOPs(spec engine.AgentSpec, b int) float64 {
+	fq, fp := float64(spec.Critic().FLOPs()), float64(spec.Policy().FLOPs())
+	return float64(b) * (12*fq + 4*fp)
+}
+
+// BenchTrain measures the stages of cfg's configuration on eng.
+func BenchTrain(cfg Config, eng engine.Engine, o BenchOptions) (BenchResult, error) {
+	cfg.Normalize()
+	if err := cfg.Validate(); err != nil {
+		return BenchResult{}, err
+	}
+	if o.RealSteps < cfg.BatchSize || o.SACUpdates < 1 {
+		return BenchResult{}, fmt.Errorf("bench: want at least %d real steps and 1 SAC update", cfg.BatchSize)
+	}
+	spec, err := env.Lookup(cfg.Env)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	od, ad := spec.ObsDim, spec.ActDim
+	res := BenchResult{G: cfg.G}
+
+	// Env: random actions, as in the initial exploration.
+	e, err := env.Make(cfg.Env)
+	if err != nil {
+		return res, err
+	}
+	defer e.Close()
+	e.Seed(rng.Key{Seed: cfg.Seed, Purpose: rng.EnvReset})
+	real := NewReplay(od, ad, o.RealSteps)
+	obs, next := make([]float32, od), make([]float32, od)
+	act, envAct := make([]float32, ad), make([]float32, ad)
+	e.Reset(obs)
+	t0 := time.Now()
+	for i := 0; i < o.RealSteps; i++ {
+		key := rng.Key{Seed: cfg.Seed, Purpose: rng.Exploration, Step: uint64(i)}
+		for j := range act {
+			act[j] = 2*key.Uniform(uint64(j)) - 1
+		}
+		spec.ActionFromUnit(envAct, act)
+		st, err := e.Step(envAct, next)
+		if err != nil {
+			return res, err
+		}
+		real.AddOne(obs, act, float32(st.Reward), next, st.Terminated)
+		copy(obs, next)
+		if st.Terminated || st.Truncated {
+			e.Reset(obs)
+		}
+	}
+	res.EnvStepsPerSec = rate(float64(o.RealSteps), time.Since(t0).Seconds())
+
+	as := agentSpec(cfg, spec)
+	agent, err := eng.NewAgent(as, cfg.Seed)
+	if err != nil {
+		return res, err
+	}
+	var modelBuf *Replay
+	perK := 0.0
+	if cfg.Model() {
+		// Ensemble: one full retrain to early stop on the collected data.
+		es := engine.PaperEnsemble(od, ad, cfg.ModelHidden)
+		es.Members, es.LR = cfg.EnsembleSize, float32(cfg.ModelLR)
+		model, err := NewModel(eng, es, od, ad, cfg.Seed)
+		if err != nil {
+			return res, err
+		}
+		t0 = time.Now()
+		ms, err := model.Train(real, ModelSettings{
+			Batch: cfg.ModelBatch, HoldoutRatio: cfg.HoldoutRatio, MaxHoldout: cfg.MaxHoldout,
+			EarlyStop: cfg.EarlyStop, Improvement: 0.01, MaxEpochs: cfg.ModelMaxEpochs, Elites: cfg.Elites,
+		}, 0)
+		if err != nil {
+			return res, err
+		}
+		res.ModelRetrainSec = time.Since(t0).Seconds()
+		res.ModelRows, res.ModelEpochs = real.Len(), ms.Epochs
+		res.ModelRowsPerSec = rate(float64(ms.Rows), res.ModelRetrainSec)
+		res.ModelTrainGFLOPs = res.ModelRowsPerSec * 3 * float64(es.Net().FLOPs()) / 1e9
+
+		// Rollouts: one round at the benchmark's k.
+		k := o.K
+		if k == 0 {
+			k = cfg.Schedule().K(0)
+		}
+		modelBuf = NewReplay(od, ad, ModelBufferCapacity(cfg.RetainEpochs, k, cfg.RolloutBatch, cfg.EpochLength, cfg.ModelTrainFreq))
+		ro := NewRollouts(model, agent, spec.Terminal, od, ad, cfg.Seed)
+		t0 = time.Now()
+		rs, err := ro.Run(real, modelBuf, cfg.RolloutBatch, k, 0)
+		if err != nil {
+			return res, err
+		}
+		res.RolloutSec = time.Since(t0).Seconds()
+		res.RolloutBatch, res.RolloutK = cfg.RolloutBatch, k
+		res.ModelStepsPerSec = rate(float64(rs.Steps), res.RolloutSec)
+		res.RolloutGFLOPs = res.ModelStepsPerSec * float64(as.Policy().FLOPs()+es.Net().FLOPs()) / 1e9
+		if tot := rs.PolicySec + rs.ModelSec; tot > 0 {
+			res.RolloutPolicyShare = rs.PolicySec / tot
+		}
+		perK = float64(cfg.EpochLength) / float64(cfg.ModelTrainFreq) * (res.ModelRetrainSec + res.RolloutSec)
+	}
+
+	// SAC: updates on mixed batches, after a few warm-up updates.
+	sb := newSACBatcher(agent, real, modelBuf, cfg.BatchSize, cfg.RealRatio, cfg.Seed)
+	for u := 0; u < 5; u++ {
+		if _, err := sb.update(int64(u)); err != nil {
+			return res, err
+		}
+	}
+	t0 = time.Now()
+	for u := 0; u < o.SACUpdates; u++ {
+		if _, err := sb.update(int64(5 + u)); err != nil {
+			return res, err
+		}
+	}
+	res.SACUpdatesPerSec = rate(float64(o.SACUpdates), time.Since(t0).Seconds())
+	res.SACGFLOPs = res.SACUpdatesPerSec * SACFLOPs(as, cfg.BatchSize) / 1e9
+
+	res.SecPer1000 = 1000/res.EnvStepsPerSec + float64(cfg.G)*1000/res.SACUpdatesPerSec + perK*1000/float64(cfg.EpochLength)
+	return res, nil
+}

@@ -43,9 +43,10 @@ func checks() []struct {
 }
 
 func TestFake(t *testing.T) {
+	lib := fakecuda.Build(t) // one library: each check opens its own device on it
 	for _, c := range checks() {
 		t.Run(c.name, func(t *testing.T) {
-			d, err := gpu.Options{Library: fakecuda.Build(t)}.Open()
+			d, err := gpu.Options{Library: lib}.Open()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -232,14 +232,14 @@ type Phase int
 const (
 	Fresh     Phase = iota // nothing to resume: start from scratch
 	Resumable              // a checkpoint short of the cell's steps
-	Finished               // metrics reached the cell's steps and the checkpoint exists
+	Finished               // the checkpoint reached the cell's steps (its metrics were written before it)
 )
 
 // Progress is what a cell's run directory holds.
 type Progress struct {
 	Phase    Phase
-	EnvSteps int     // env steps of the last metrics row (0 if none)
-	Return   float64 // its eval/return_mean (NaN if none)
+	EnvSteps int     // env steps of the checkpoint (0 if none)
+	Return   float64 // eval/return_mean of the metrics row at the checkpoint (NaN if none)
 }
 
 // Inspect reads the run directory dir of a cell that should run cfg. A
@@ -256,19 +256,23 @@ func Inspect(dir string, cfg trainer.Config) (Progress, error) {
 			return p, fmt.Errorf("%s holds another configuration (%s): move that directory away or choose a new --out", dir, f)
 		}
 	}
-	if last, ok := lastRow(filepath.Join(dir, "metrics.jsonl")); ok {
-		p.EnvSteps, p.Return = last.EnvSteps, last.EvalReturnMean
+	ckpt := filepath.Join(dir, trainer.CheckpointFile)
+	if _, err := os.Stat(ckpt); errors.Is(err, fs.ErrNotExist) {
+		return p, nil // Fresh
 	}
-	_, err := os.Stat(filepath.Join(dir, trainer.CheckpointFile))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		p.Phase, p.EnvSteps, p.Return = Fresh, 0, nan()
-	case err != nil:
+	// The checkpoint, not the metrics, says how far the run got: rows may
+	// have been written after it by a process that then died.
+	steps, err := trainer.CheckpointEnvSteps(dir)
+	if err != nil {
 		return p, err
-	case p.EnvSteps >= cfg.Steps:
+	}
+	p.EnvSteps = steps
+	if last, ok := lastRow(filepath.Join(dir, "metrics.jsonl")); ok && last.EnvSteps == steps {
+		p.Return = last.EvalReturnMean
+	}
+	p.Phase = Resumable
+	if steps >= cfg.Steps {
 		p.Phase = Finished
-	default:
-		p.Phase = Resumable
 	}
 	return p, nil
 }

@@ -173,7 +173,7 @@ func formatETA(sec float64) string {
 	if math.IsInf(sec, 0) || math.IsNaN(sec) || sec > 1e8 {
 		return "-"
 	}
-	return (time.Duration(sec) * time.Second).Round(time.Second).String()
+	return time.Duration(sec * float64(time.Second)).Round(time.Second).String()
 }
 
 // Follow draws the table on w until ctx ends or the returned stop is

@@ -1,0 +1,184 @@
+// runner_test.go: a tiny real sweep on the CPU engine: every cell runs,
+// re-running skips finished cells and resumes interrupted ones, and a failing
+// cell does not stop the others.
+
+package sweep
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mbpogo/mbpo/trainer"
+	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/engine/cpu"
+)
+
+// tinyGrid is four second-long cells on InvertedPendulum with small
+// networks (the values of the trainer's own tiny test run).
+func tinyGrid() Grid {
+	return Grid{
+		Envs: []string{"InvertedPendulum-v4"}, Ablations: []string{"none", "no-model"}, Seeds: Seeds{0, 1},
+		Steps: 600,
+		Set: Settings{"epoch-length=300", "init-steps=300", "G=2", "hidden=32", "model-hidden=32",
+			"model-train-freq=150", "rollout-batch=400", "model-max-epochs=3", "eval-episodes=2",
+			"model-return-horizon=50", "checkpoint-every=1"},
+	}
+}
+
+func newRunner(g Grid, out string, parallel int) *Runner {
+	return &Runner{
+		Grid: g, Out: out, Parallel: parallel, Device: "cpu", Log: zerolog.Nop(),
+		NewEngine: func(device string, threads int) (engine.Engine, error) {
+			return cpu.New(cpu.Options{Threads: threads}), nil
+		},
+	}
+}
+
+func metricsOf(t *testing.T, dir string) []trainer.Metrics {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := trainer.ReadMetrics(f, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func stepsOf(rows []trainer.Metrics) []int {
+	var s []int
+	for _, r := range rows {
+		s = append(s, r.EnvSteps)
+	}
+	return s
+}
+
+func TestSweepRunsResumesAndSkips(t *testing.T) {
+	g := tinyGrid()
+	out := t.TempDir()
+	cells := g.Cells()
+
+	// Cell 1 was interrupted at env step 450 by an earlier sweep: a
+	// checkpoint there, a metrics row at 300, and (as if the process died
+	// while writing) a row past the checkpoint and half a line.
+	cfg1, err := g.Config(cells[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg1.Device, cfg1.Threads = "cpu", Threads(2)
+	dir1 := filepath.Join(out, cells[1].Dir())
+	eng := cpu.New(cpu.Options{Threads: 1})
+	tr, err := trainer.New(cfg1, eng, dir1, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tr.Run(ctx, trainer.Hooks{Step: func(done, total int) {
+		if done == 450 {
+			cancel()
+		}
+	}})
+	tr.Close()
+	eng.Close()
+	stale := trainer.Metrics{Epoch: 2, EnvSteps: 600, EvalReturnMean: 12345}
+	b, _ := stale.MarshalJSON()
+	f, _ := os.OpenFile(filepath.Join(dir1, "metrics.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	f.Write(append(b, '\n'))
+	f.WriteString(`{"epoch":3,"env_st`)
+	f.Close()
+	if p, err := Inspect(dir1, cfg1); err != nil || p.Phase != Resumable {
+		t.Fatalf("interrupted cell: phase %v, %v; want Resumable", p.Phase, err)
+	}
+
+	if err := Claim(out, g); err != nil {
+		t.Fatal(err)
+	}
+	board := NewBoard(cells, func(Cell) int { return g.Steps })
+	r := newRunner(g, out, 2)
+	r.Board = board
+	sum := r.Run(context.Background(), cells)
+	if err := sum.Err(); err != nil || sum.Count(Done) != 4 {
+		t.Fatalf("first run: %d done, error %v", sum.Count(Done), err)
+	}
+	for _, c := range cells {
+		dir := filepath.Join(out, c.Dir())
+		rows := metricsOf(t, dir)
+		if s := stepsOf(rows); len(s) != 2 || s[0] != 300 || s[1] != 600 {
+			t.Errorf("%v: metrics at env steps %v, want [300 600]", c, s)
+		}
+		for _, m := range rows {
+			if m.EvalReturnMean == 12345 {
+				t.Errorf("%v: the stale row past the checkpoint survived the resume", c)
+			}
+		}
+		cfg, _ := trainer.ReadCheckpointConfig(dir)
+		if cfg.Seed != c.Seed || AblationOf(cfg) != c.Ablation || cfg.Threads != Threads(2) {
+			t.Errorf("%v: checkpoint of seed %d ablation %s threads %d", c, cfg.Seed, AblationOf(cfg), cfg.Threads)
+		}
+	}
+	var table strings.Builder
+	board.Render(&table)
+	if !strings.Contains(table.String(), "600/600") || !strings.Contains(table.String(), "4 done") {
+		t.Errorf("status table after the sweep:\n%s", table.String())
+	}
+
+	// The same sweep again: every cell is finished and left untouched.
+	before, _ := os.Stat(filepath.Join(out, cells[0].Dir(), trainer.CheckpointFile))
+	sum = newRunner(g, out, 2).Run(context.Background(), cells)
+	if sum.Count(Skipped) != 4 || sum.Err() != nil {
+		t.Fatalf("second run: %d skipped, error %v", sum.Count(Skipped), sum.Err())
+	}
+	after, _ := os.Stat(filepath.Join(out, cells[0].Dir(), trainer.CheckpointFile))
+	if !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("a finished cell's checkpoint was rewritten")
+	}
+}
+
+func TestFailingCellDoesNotStopTheSweep(t *testing.T) {
+	g := tinyGrid()
+	g.Ablations = []string{"no-model"}
+	out := t.TempDir()
+	cells := g.Cells()
+	bad := filepath.Join(out, cells[0].Dir())
+	os.MkdirAll(bad, 0o755)
+	os.WriteFile(filepath.Join(bad, trainer.CheckpointFile), []byte("not a checkpoint at all, but long enough"), 0o644)
+
+	sum := newRunner(g, out, 1).Run(context.Background(), cells)
+	if sum.Count(Failed) != 1 || sum.Count(Done) != 1 {
+		t.Fatalf("%d failed and %d done, want 1 and 1: %+v", sum.Count(Failed), sum.Count(Done), sum.Results)
+	}
+	err := sum.Err()
+	if err == nil || !strings.Contains(err.Error(), cells[0].String()) || !strings.Contains(err.Error(), "not an mbpo checkpoint") {
+		t.Errorf("summary error %v, want one naming %s and the cause", err, cells[0])
+	}
+	msg, rerr := os.ReadFile(filepath.Join(bad, ErrorFile))
+	if rerr != nil || !strings.Contains(string(msg), "not an mbpo checkpoint") {
+		t.Errorf("%s: %q, %v", ErrorFile, msg, rerr)
+	}
+
+	// A cell directory holding another run is refused, not overwritten.
+	other := g
+	other.Set = append(append(Settings(nil), g.Set...), "hidden=48")
+	sum = newRunner(other, out, 1).Run(context.Background(), cells[1:])
+	if err := sum.Err(); err == nil || !strings.Contains(err.Error(), "another configuration (hidden 32, the grid wants 48)") {
+		t.Errorf("cell over another run: %v", err)
+	}
+}
+
+func TestInterruptedSweepStartsNoMoreCells(t *testing.T) {
+	g := tinyGrid()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	sum := newRunner(g, t.TempDir(), 1).Run(ctx, g.Cells())
+	if sum.Count(NotStarted) != 4 {
+		t.Errorf("after cancelling: %+v, want every cell not started", sum.Results)
+	}
+}

@@ -104,7 +104,7 @@ KFN void mbpo_tile(float acc[MBPO_TM][MBPO_TN], const float *act, int rp, int r0
 // mbpo_ensemble_forward runs every member on the same n rows of x ([n][in])
 // and writes mean and logvar, each [E][n][out]. Block (bx, by) handles rows
 // bx*rows .. bx*rows+rows-1 for member by. Thread t computes output tile t of
-// each layer (tiles numbered column-group first), so a block needs at least
+// each layer (tiles numbered row tile first), so a block needs at least
 // ceil(N/MBPO_TN) * rows/MBPO_TM threads for its widest layer. Shared memory:
 // max(sizes[0..L-1]) * (rows + MBPO_ROW_PAD) floats.
 KFN void mbpo_ensemble_forward(const kctx *k, float *KRESTRICT mean, float *KRESTRICT logvar,
@@ -139,10 +139,13 @@ KFN void mbpo_ensemble_forward(const kctx *k, float *KRESTRICT mean, float *KRES
 		const float *W = params + woff + (long long)e * K * N;
 		const float *b = params + woff + (long long)E * K * N + (long long)e * N;
 		woff += (long long)E * ((long long)K * N + N);
-		const int groups = (N + MBPO_TN - 1) / MBPO_TN;
+		// Tiles are numbered row tile first, so a warp spans all R/MBPO_TM
+		// row tiles of about four column tiles: few distinct W addresses per
+		// load (each row tile's activations are a broadcast in shared memory).
+		const int groups = (N + MBPO_TN - 1) / MBPO_TN, row_tiles = R / MBPO_TM;
 		const int task = (int)k->tid;
-		const int active = task < groups * (R / MBPO_TM);
-		const int c0 = (task % groups) * MBPO_TN, r0 = (task / groups) * MBPO_TM;
+		const int active = task < groups * row_tiles;
+		const int c0 = (task / row_tiles) * MBPO_TN, r0 = (task % row_tiles) * MBPO_TM;
 		float acc[MBPO_TM][MBPO_TN];
 		if (active) mbpo_tile(acc, act, rp, r0, W, b, K, N, c0);
 		KSYNC(k); // every thread has read this layer's input

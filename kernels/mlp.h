@@ -58,18 +58,22 @@ KFN void mbpo_tile(float acc[MBPO_TM][MBPO_TN], const float *act, int rp, int r0
 	}
 	const float *a = act + r0;
 	if ((N & 3) == 0 && ((ku64)W & 15) == 0) {
-		// Two 16-byte loads of W per k; the second half of the last column
-		// tile may lie past N, then it repeats the first.
+		// Two 16-byte loads of W per k, issued one k ahead of their use (W
+		// comes from L2); the second half of the last column tile may lie
+		// past N, then it repeats the first.
 		const float *w0 = W + c0;
 		const float *w1 = W + (c0 + 4 < N ? c0 + 4 : c0);
+		kf4 n0 = *(const kf4 *)w0, n1 = *(const kf4 *)w1;
 #ifdef MBPO_DEVICE
 #pragma unroll 4
 #endif
 		for (int k = 0; k < K; k++) {
+			kf4 v0 = n0, v1 = n1;
+			const int next = (k + 1 < K ? k + 1 : k) * N;
+			n0 = *(const kf4 *)(w0 + next);
+			n1 = *(const kf4 *)(w1 + next);
 			kf4 a0 = *(const kf4 *)(a + k * rp);
 			kf4 a1 = *(const kf4 *)(a + k * rp + 4);
-			kf4 v0 = *(const kf4 *)(w0 + k * N);
-			kf4 v1 = *(const kf4 *)(w1 + k * N);
 			KUNROLL
 			for (int j = 0; j < 4; j++) {
 				KUNROLL

@@ -20,7 +20,7 @@
 #endif
 
 #if defined(__x86_64__) && !defined(MBPO_NO_CLONES)
-#define KERNEL __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define KERNEL
 #endif
@@ -59,8 +59,11 @@ INLINE float m_log(float x) {
 	memcpy(&m, &mbits, sizeof m);
 	int below = m < 0.70710678118654752f;
 	float ef = (float)(e - below);
-	float twice = m + m - 1.0f, once = m - 1.0f; // both computed: a select, not a branch
-	m = below ? twice : once;                     // now x = (1 + m)·2^ef, 1 + m in [√½, √2)
+	// m = below ? 2m - 1 : m - 1, now x = (1 + m)·2^ef with 1 + m in [√½, √2).
+	// Selects here pick between values the loop needs anyway: a select of a
+	// value computed only for it lets the compiler move that computation
+	// into a branch, which keeps the loop scalar without AVX-512 masking.
+	m = (m - 1.0f) + (below ? m : 0.0f);
 	float z = m * m;
 	float y = 7.0376836292e-2f;
 	y = y * m - 1.1514610310e-1f;
@@ -77,15 +80,11 @@ INLINE float m_log(float x) {
 	return m + y + 0.693359375f * ef;
 }
 
-// ln(1 + t) for t in [0, 1], accurate for tiny t.
+// ln(1 + t) for t in [0, 1], accurate for tiny t: ln w for w = fl(1 + t),
+// corrected to first order for the rounding of w (t - (w - 1) is exact).
 INLINE float m_log1p01(float t) {
 	float w = 1.0f + t;
-	float d = w - 1.0f;
-	// When 1 + t rounds to 1, ln(w) = 0 exactly and the answer is t. Written
-	// as a sum rather than a select so the compiler keeps the loop branch-free
-	// (and so vectorisable) instead of sinking the log into a branch.
-	float l = m_log(w) * (t / (d == 0.0f ? 1.0f : d));
-	return l + (d == 0.0f ? t : 0.0f);
+	return m_log(w) + (t - (w - 1.0f)) / w;
 }
 
 // softplus(x) = ln(1 + e^x) and its derivative sigmoid(x), sharing one exp.
@@ -93,8 +92,7 @@ INLINE float m_softplus_sig(float x, float *sig) {
 	float ax = x < 0 ? -x : x;
 	float e = m_exp(-ax);
 	float inv = 1.0f / (1.0f + e);
-	float einv = e * inv;
-	*sig = x >= 0 ? inv : einv;
+	*sig = (x >= 0 ? 1.0f : e) * inv;
 	return (x > 0 ? x : 0.0f) + m_log1p01(e);
 }
 
@@ -104,17 +102,20 @@ INLINE float m_sigmoid(float x) { return 1.0f / (1.0f + m_exp(-x)); }
 // correction of √x itself (within an ulp). libm's sqrtf would keep Adam's
 // loop scalar, since it may set errno and cgo does not accept -fno-math-errno.
 INLINE float m_sqrt(float x) {
+	float xs = x > 0 ? x : 1.0f; // keeps the steps finite for x = 0
 	int32_t i;
-	memcpy(&i, &x, sizeof i);
+	memcpy(&i, &xs, sizeof i);
 	i = 0x5f375a86 - (i >> 1);
 	float y;
 	memcpy(&y, &i, sizeof y);
-	float hx = 0.5f * x;
+	float hx = 0.5f * xs;
 	y = y * (1.5f - hx * y * y);
 	y = y * (1.5f - hx * y * y);
-	float r = x * y;
-	r = r + 0.5f * y * (x - r * r); // one correction of √x itself: within an ulp
-	return x > 0 ? r : 0.0f;
+	float r = xs * y;
+	r = r + 0.5f * y * (xs - r * r); // one correction of √x itself: within an ulp
+	// Not a select of r, which would let the compiler move the computation
+	// into a branch (and keep the loop scalar without AVX-512 masking).
+	return r * (x > 0 ? 1.0f : 0.0f);
 }
 
 // tanh u and 1 - tanh² u (= 4t/(1+t)², t = e^{-2|u|}, without cancellation).
@@ -123,9 +124,12 @@ INLINE float m_tanh_sech2(float u, float *sech2) {
 	float t = m_exp(-2.0f * a);
 	float inv = 1.0f / (1.0f + t);
 	float r = (1.0f - t) * inv;
-	float u2 = u * u; // Taylor series near 0, where 1 - t cancels
-	float s = a * (1.0f + u2 * (-0.33333333333f + u2 * (0.13333333333f + u2 * -0.053968253968f)));
-	r = a < 0.0625f ? s : r;
+	// Near 0, where 1 - t cancels, the Taylor series (on a clamped copy of a,
+	// so it stays finite where it is not used).
+	float small = a < 0.0625f ? 1.0f : 0.0f;
+	float as = a < 0.0625f ? a : 0.0f, u2 = as * as;
+	float s = as * (1.0f + u2 * (-0.33333333333f + u2 * (0.13333333333f + u2 * -0.053968253968f)));
+	r = r + (s - r) * small; // exactly s where small: s - r is exact (Sterbenz)
 	*sech2 = 4.0f * t * inv * inv;
 	return copysignf(r, u);
 }
@@ -360,23 +364,32 @@ KERNEL void mbpo_policy_sample(float *act, float *logp, const float *head, const
 	}
 }
 
+// One row of mbpo_policy_backward; dact is NULL or the row's [a] values.
+INLINE void policy_backward_row(float *dh, const float *h, const float *e, const float *dact, float coef,
+				int64_t a, float lsmin, float lsmax) {
+	for (int64_t j = 0; j < a; j++) {
+		float raw = h[a + j];
+		float sigma = m_exp(m_clip(raw, lsmin, lsmax));
+		float u = h[j] + sigma * e[j];
+		float sech2;
+		float t = m_tanh_sech2(u, &sech2);
+		// d logπ/du = 2 tanh u (from -log(1 - tanh² u)); dact/du = sech² u.
+		float du = coef * 2.0f * t;
+		if (dact)
+			du += dact[j] * sech2;
+		dh[j] = du;
+		// d/dlogσ: through u (du·σ·eps) and the -log σ term (-coef).
+		dh[a + j] = (du * sigma * e[j] - coef) * ((raw >= lsmin) & (raw <= lsmax) ? 1.0f : 0.0f);
+	}
+}
+
 KERNEL void mbpo_policy_backward(float *dhead, const float *head, const float *eps, const float *dact, float coef,
 				 int64_t n, int64_t a, float lsmin, float lsmax) {
 	for (int64_t i = 0; i < n; i++) {
-		const float *h = head + i * 2 * a, *e = eps + i * a;
-		float *dh = dhead + i * 2 * a;
-		for (int64_t j = 0; j < a; j++) {
-			float raw = h[a + j];
-			float sigma = m_exp(m_clip(raw, lsmin, lsmax));
-			float u = h[j] + sigma * e[j];
-			float sech2;
-			float t = m_tanh_sech2(u, &sech2);
-			// d logπ/du = 2 tanh u (from -log(1 - tanh² u)); dact/du = sech² u.
-			float du = coef * 2.0f * t + (dact ? dact[i * a + j] * sech2 : 0.0f);
-			dh[j] = du;
-			// d/dlogσ: through u (du·σ·eps) and the -log σ term (-coef).
-			dh[a + j] = (raw >= lsmin && raw <= lsmax) ? du * sigma * e[j] - coef : 0.0f;
-		}
+		if (dact)
+			policy_backward_row(dhead + i * 2 * a, head + i * 2 * a, eps + i * a, dact + i * a, coef, a, lsmin, lsmax);
+		else
+			policy_backward_row(dhead + i * 2 * a, head + i * 2 * a, eps + i * a, NULL, coef, a, lsmin, lsmax);
 	}
 }
 

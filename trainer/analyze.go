@@ -286,6 +286,7 @@ func quantile(sorted []float64, p float64) float64 {
 // under the model (exploit/model_return_mean) with its real return over the
 // same horizon from the same start states (exploit/real_return_mean).
 type Exploitation struct {
+	Env         string
 	Horizon     int // steps of both returns (the run's --model-return-horizon)
 	EnvSteps    []int
 	ModelReturn []float64
@@ -327,6 +328,7 @@ func ExploitationOf(runDir string) (Exploitation, error) {
 		}
 		return ex, fmt.Errorf("%s: %w (%s)", path, err, why)
 	}
+	ex.Env = cfg.Env
 	return ex, nil
 }
 

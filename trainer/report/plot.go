@@ -42,6 +42,10 @@ func (f Figure) Save(base string) ([]string, error) {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = f.Title, f.XLabel, f.YLabel
 	p.Legend.Top, p.Legend.Left = f.LegendTopLeft, f.LegendTopLeft
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(6), -vg.Points(6)
+	if !f.LegendTopLeft {
+		p.Legend.XOffs, p.Legend.YOffs = -vg.Points(6), vg.Points(6)
+	}
 	p.Add(plotter.NewGrid())
 	for i, l := range f.Lines {
 		c := plotutil.Color(i)

@@ -122,7 +122,7 @@ func (o K8sOptions) Out() string {
 // The Kubernetes objects, as far as WriteK8s fills them.
 type (
 	k8sMeta struct {
-		Name   string            `yaml:"name"`
+		Name   string            `yaml:"name,omitempty"`
 		Labels map[string]string `yaml:"labels,omitempty"`
 	}
 	k8sConfigMap struct {
@@ -218,7 +218,7 @@ func WriteK8s(w io.Writer, g Grid, o K8sOptions) error {
 	if o.BackoffLimit > 0 {
 		job.Spec.BackoffLimit = o.BackoffLimit
 	}
-	job.Spec.Template.Metadata = k8sMeta{Name: name, Labels: labels}
+	job.Spec.Template.Metadata = k8sMeta{Labels: labels}
 	ps := &job.Spec.Template.Spec
 	ps.RestartPolicy = "Never"
 	cpus := max(o.CPUs, 1)

@@ -32,6 +32,9 @@ func commands() []command {
 		{"train", "[flags]", "train MBPO (or SAC) on one environment; --resume continues a run", runTrain},
 		{"eval", "[flags] RUN_DIR", "evaluate the policy of a run's checkpoint", runEval},
 		{"envs", "", "list the benchmark environments", runEnvs},
+		{"sweep", "[flags]", "train a grid of envs × ablations × seeds, resumable; or emit it as a Slurm or Kubernetes job", runSweep},
+		{"report", "[flags] DIR", "learning curves and tables of a sweep's (or any) runs, beside the paper's results", runReport},
+		{"analyze", "WHAT [flags] RUN_DIR", "the paper's analyses of a run: compounding-error, exploitation", runAnalyze},
 		{"bench", "WHAT [flags]", "measure throughput (" + strings.Join(benchNames(), ", ") + ")", runBench},
 	}
 }

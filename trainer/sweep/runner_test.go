@@ -173,12 +173,32 @@ func TestFailingCellDoesNotStopTheSweep(t *testing.T) {
 	}
 }
 
-func TestInterruptedSweepStartsNoMoreCells(t *testing.T) {
+func TestInterruptedSweepResumes(t *testing.T) {
 	g := tinyGrid()
+	g.Seeds = Seeds{0}
+	out := t.TempDir()
+	// Ctrl-C as the first cell starts: it saves a checkpoint and stops, the
+	// second never starts.
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	sum := newRunner(g, t.TempDir(), 1).Run(ctx, g.Cells())
-	if sum.Count(NotStarted) != 4 {
-		t.Errorf("after cancelling: %+v, want every cell not started", sum.Results)
+	r := newRunner(g, out, 1)
+	newEngine := r.NewEngine
+	r.NewEngine = func(device string, threads int) (engine.Engine, error) {
+		cancel()
+		return newEngine(device, threads)
+	}
+	sum := r.Run(ctx, g.Cells())
+	if sum.Results[0].State != Interrupted || sum.Results[1].State != NotStarted || sum.Err() != nil {
+		t.Fatalf("after Ctrl-C: %+v", sum.Results)
+	}
+	dir := filepath.Join(out, g.Cells()[0].Dir())
+	if steps, err := trainer.CheckpointEnvSteps(dir); err != nil || steps != 0 {
+		t.Fatalf("interrupted cell: checkpoint at %d, %v", steps, err)
+	}
+	sum = newRunner(g, out, 1).Run(context.Background(), g.Cells())
+	if sum.Count(Done) != 2 {
+		t.Fatalf("re-run: %+v", sum.Results)
+	}
+	if s := stepsOf(metricsOf(t, dir)); len(s) != 2 || s[1] != 600 {
+		t.Errorf("resumed cell: metrics at %v, want [300 600]", s)
 	}
 }

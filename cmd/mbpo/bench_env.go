@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -79,41 +80,44 @@ func runBenchEnv(a *app, args []string) error {
 	}
 	actions := randomActions(spec, *steps, *seed)
 
-	var raw env.PhysicsSpeed
-	best := make([]time.Duration, *workers)
-	poolSteps := *steps / *numEnvs
+	// Each measurement keeps its best wall time and, apart, its best process
+	// CPU time: the CPU-time ratio shows the pool's own overhead even when
+	// other work on the machine takes turns on the CPUs.
+	envSteps := float64(*steps / *numEnvs * *numEnvs)
+	var raw timing
+	best := make([]timing, *workers)
 	for r := range *repeat {
-		s, err := rec.Measure()
+		var s env.PhysicsSpeed
+		t, err := measure(func() (err error) { s, err = rec.Measure(); return err })
 		if err != nil {
 			return err
 		}
-		if r == 0 || s.Elapsed < raw.Elapsed {
-			raw = s
-		}
-		log.Info().Int("round", r+1).Float64("mj_step_per_s", s.MjStepsPerSecond()).Msg("raw physics")
+		t.wall = s.Elapsed // the replay's own time, without the check after it
+		raw.keepBest(t, r == 0)
+		log.Info().Int("round", r+1).Float64("mj_step_per_s", s.MjStepsPerSecond()).
+			Float64("mj_step_per_cpu_s", float64(s.MjSteps)/t.cpu.Seconds()).Msg("raw physics")
 		for w, p := range pools {
-			d, err := timePool(p, actions, poolSteps)
+			t, err := measure(func() error { return runPool(p, actions, *steps / *numEnvs) })
 			if err != nil {
 				return err
 			}
-			if r == 0 || d < best[w] {
-				best[w] = d
-			}
-			log.Info().Int("round", r+1).Int("workers", w+1).
-				Float64("env_steps_per_s", float64(poolSteps**numEnvs)/d.Seconds()).Msg("pool")
+			best[w].keepBest(t, r == 0)
+			log.Info().Int("round", r+1).Int("workers", w+1).Float64("env_steps_per_s", envSteps/t.wall.Seconds()).
+				Float64("env_steps_per_cpu_s", envSteps/t.cpu.Seconds()).Msg("pool")
 		}
 	}
 
-	rawEnv := raw.EnvStepsPerSecond()
-	fmt.Fprintf(a.stdout, "%s: %d envs, %d env steps a measurement, frame_skip %d, best of %d, %d CPUs\n",
-		spec.ID, *numEnvs, poolSteps**numEnvs, spec.FrameSkip, *repeat, runtime.NumCPU())
-	fmt.Fprintf(a.stdout, "raw physics, one thread: %.0f mj_step/s = %.0f env steps/s\n\n", raw.MjStepsPerSecond(), rawEnv)
+	rawRate, rawCPURate := float64(rec.Steps())/raw.wall.Seconds(), float64(rec.Steps())/raw.cpu.Seconds()
+	fmt.Fprintf(a.stdout, "%s: %d envs, %.0f env steps a measurement, frame_skip %d, best of %d, %d CPUs\n",
+		spec.ID, *numEnvs, envSteps, spec.FrameSkip, *repeat, runtime.NumCPU())
+	fmt.Fprintf(a.stdout, "raw physics, one thread: %.0f mj_step/s = %.0f env steps/s; %.0f env steps per CPU second\n\n",
+		rawRate*float64(spec.FrameSkip), rawRate, rawCPURate)
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workers\tenv steps/s\tper worker\traw env steps/s\tratio\t")
-	for w, d := range best {
-		rate := float64(poolSteps**numEnvs) / d.Seconds()
-		perWorker := rate / float64(w+1)
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.2f\t\n", w+1, rate, perWorker, rawEnv, perWorker/rawEnv)
+	fmt.Fprintln(tw, "workers\tenv steps/s\tper worker\traw env steps/s\tratio\tCPU-time ratio\t")
+	for w, t := range best {
+		perWorker := envSteps / t.wall.Seconds() / float64(w+1)
+		cpuRatio := envSteps / t.cpu.Seconds() / rawCPURate
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t\n", w+1, envSteps/t.wall.Seconds(), perWorker, rawRate, perWorker/rawRate, cpuRatio)
 	}
 	return tw.Flush()
 }
@@ -148,14 +152,43 @@ func randomActions(spec env.Spec, n int, seed uint64) []float32 {
 	return out
 }
 
-// timePool times steps pool steps, taking actions row after row.
-func timePool(p *env.Pool, actions []float32, steps int) (time.Duration, error) {
+// runPool makes steps pool steps, taking actions row after row.
+func runPool(p *env.Pool, actions []float32, steps int) error {
 	row := p.N() * p.Spec().ActDim
-	start := time.Now()
 	for i := range steps {
 		if err := p.Step(actions[i*row : (i+1)*row]); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return time.Since(start), nil
+	return nil
+}
+
+// timing is the wall time and the CPU time of the whole process (all
+// threads, user and system) that some work took.
+type timing struct{ wall, cpu time.Duration }
+
+// keepBest keeps the smaller of each time, or t's when first is set.
+func (t *timing) keepBest(u timing, first bool) {
+	if first || u.wall < t.wall {
+		t.wall = u.wall
+	}
+	if first || u.cpu < t.cpu {
+		t.cpu = u.cpu
+	}
+}
+
+// measure times work.
+func measure(work func() error) (timing, error) {
+	cpu0, start := processCPU(), time.Now()
+	err := work()
+	return timing{wall: time.Since(start), cpu: processCPU() - cpu0}, err
+}
+
+// processCPU is the CPU time the process has used so far, all threads.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

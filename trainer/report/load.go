@@ -26,6 +26,7 @@ type Warning struct {
 	Msg  string
 }
 
+// String writes the warning as "FILE: message".
 func (w Warning) String() string { return w.File + ": " + w.Msg }
 
 // Run is one training run directory as the report reads it.

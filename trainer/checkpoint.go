@@ -18,6 +18,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"math"
@@ -233,6 +234,10 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 	t.epRet, t.epLen, t.wallBefore = h.EpRet, h.EpLen, h.WallSec
 	copy(t.obs, h.Obs)
 	t.lastModel, t.lastRollout = h.LastModel, h.LastRollout
+	// Rows written after the checkpoint will be written again.
+	if err := trimMetrics(runDir, t.envSteps, cfg.EnsembleSize); err != nil {
+		return fail(fmt.Errorf("metrics: %w", err))
+	}
 	if t.model != nil && !h.ModelBufferSaved && t.retrains > 0 {
 		log.Warn().Msg("the checkpoint holds no model buffer (too large to save): refilling it with one round of rollouts, so the run will not repeat an uninterrupted one exactly")
 		if _, err := t.rollouts.Run(t.real, t.modelBuf, cfg.RolloutBatch, t.k, t.retrains-1); err != nil {
@@ -249,65 +254,99 @@ type checkpointSections struct {
 	replay map[string]*Replay
 }
 
-// ReadCheckpointConfig returns the config saved in a run's checkpoint.
+// ReadCheckpointConfig returns the config saved in a run's checkpoint,
+// reading only the checkpoint's header.
 func ReadCheckpointConfig(runDir string) (Config, error) {
-	h, _, err := readCheckpoint(filepath.Join(runDir, CheckpointFile))
-	return h.Config, err
+	r, err := openCheckpoint(filepath.Join(runDir, CheckpointFile))
+	if err != nil {
+		return Config{}, err
+	}
+	r.Close()
+	return r.h.Config, nil
 }
 
-// readCheckpoint reads and verifies a checkpoint file.
-func readCheckpoint(path string) (checkpointHeader, checkpointSections, error) {
-	var h checkpointHeader
-	secs := checkpointSections{f32: map[string]map[string][]float32{}, replay: map[string]*Replay{}}
+// CheckpointEnvSteps returns the env steps at which the checkpoint in runDir
+// was saved, reading only its header (Resume verifies the rest).
+func CheckpointEnvSteps(runDir string) (int, error) {
+	r, err := openCheckpoint(filepath.Join(runDir, CheckpointFile))
+	if err != nil {
+		return 0, err
+	}
+	r.Close()
+	return r.h.EnvSteps, nil
+}
+
+// checkpointReader reads one checkpoint file: openCheckpoint reads and
+// checks the header, sections the payloads and the checksum.
+type checkpointReader struct {
+	path string
+	f    *os.File
+	size int64
+	body io.Reader // the file before its checksum, through crc
+	crc  hash.Hash32
+	h    checkpointHeader
+}
+
+func (r *checkpointReader) Close() error { return r.f.Close() }
+
+func (r *checkpointReader) corrupt(format string, args ...any) error {
+	return fmt.Errorf("%s is corrupt or truncated: %s", r.path, fmt.Sprintf(format, args...))
+}
+
+// openCheckpoint opens path and reads its magic, version and header.
+func openCheckpoint(path string) (*checkpointReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if os.IsNotExist(err) {
-			return h, secs, fmt.Errorf("no checkpoint at %s: is this a run directory of mbpo train?", path)
+			return nil, fmt.Errorf("no checkpoint at %s: is this a run directory of mbpo train?", path)
 		}
-		return h, secs, err
+		return nil, err
 	}
-	defer f.Close()
+	r := &checkpointReader{path: path, f: f, crc: crc32.NewIEEE()}
+	fail := func(err error) (*checkpointReader, error) { f.Close(); return nil, err }
 	st, err := f.Stat()
 	if err != nil {
-		return h, secs, err
+		return fail(err)
 	}
-	corrupt := func(format string, args ...any) error {
-		return fmt.Errorf("%s is corrupt or truncated: %s", path, fmt.Sprintf(format, args...))
+	if r.size = st.Size(); r.size < int64(len(checkpointMagic))+16 {
+		return fail(r.corrupt("only %d bytes", r.size))
 	}
-	if st.Size() < int64(len(checkpointMagic))+16 {
-		return h, secs, corrupt("only %d bytes", st.Size())
-	}
-	crc := crc32.NewIEEE()
-	body := io.TeeReader(bufio.NewReaderSize(io.LimitReader(f, st.Size()-4), 1<<20), crc)
+	r.body = io.TeeReader(bufio.NewReaderSize(io.LimitReader(f, r.size-4), 1<<20), r.crc)
 	magic := make([]byte, len(checkpointMagic))
-	if _, err := io.ReadFull(body, magic); err != nil || string(magic) != checkpointMagic {
-		return h, secs, fmt.Errorf("%s is not an mbpo checkpoint (bad magic)", path)
+	if _, err := io.ReadFull(r.body, magic); err != nil || string(magic) != checkpointMagic {
+		return fail(fmt.Errorf("%s is not an mbpo checkpoint (bad magic)", path))
 	}
 	var version uint32
 	var hlen uint64
-	binary.Read(body, binary.LittleEndian, &version)
+	binary.Read(r.body, binary.LittleEndian, &version)
 	if version != checkpointVersion {
-		return h, secs, fmt.Errorf("%s has checkpoint version %d; this mbpo reads version %d", path, version, checkpointVersion)
+		return fail(fmt.Errorf("%s has checkpoint version %d; this mbpo reads version %d", path, version, checkpointVersion))
 	}
-	if err := binary.Read(body, binary.LittleEndian, &hlen); err != nil || hlen > uint64(st.Size()) {
-		return h, secs, corrupt("header length %d", hlen)
+	if err := binary.Read(r.body, binary.LittleEndian, &hlen); err != nil || hlen > uint64(r.size) {
+		return fail(r.corrupt("header length %d", hlen))
 	}
 	hdr := make([]byte, hlen)
-	if _, err := io.ReadFull(body, hdr); err != nil {
-		return h, secs, corrupt("header: %v", err)
+	if _, err := io.ReadFull(r.body, hdr); err != nil {
+		return fail(r.corrupt("header: %v", err))
 	}
-	if err := json.Unmarshal(hdr, &h); err != nil {
-		return h, secs, corrupt("header: %v", err)
+	if err := json.Unmarshal(hdr, &r.h); err != nil {
+		return fail(r.corrupt("header: %v", err))
 	}
-	for _, s := range h.Sections {
+	return r, nil
+}
+
+// sections reads every payload after the header and verifies the checksum.
+func (r *checkpointReader) sections() (checkpointSections, error) {
+	secs := checkpointSections{f32: map[string]map[string][]float32{}, replay: map[string]*Replay{}}
+	for _, s := range r.h.Sections {
 		switch s.Kind {
 		case "f32":
-			if s.Len < 0 || s.Len*4 > st.Size() {
-				return h, secs, corrupt("section %s of %d floats", s.Name, s.Len)
+			if s.Len < 0 || s.Len*4 > r.size {
+				return secs, r.corrupt("section %s of %d floats", s.Name, s.Len)
 			}
-			buf, err := readFloats(body, int(s.Len))
+			buf, err := readFloats(r.body, int(s.Len))
 			if err != nil {
-				return h, secs, corrupt("section %s: %v", s.Name, err)
+				return secs, r.corrupt("section %s: %v", s.Name, err)
 			}
 			prefix, name := splitSection(s.Name)
 			if secs.f32[prefix] == nil {
@@ -315,24 +354,38 @@ func readCheckpoint(path string) (checkpointHeader, checkpointSections, error) {
 			}
 			secs.f32[prefix][name] = buf
 		case "replay":
-			r, err := ReadReplay(io.LimitReader(body, s.Len))
+			rb, err := ReadReplay(io.LimitReader(r.body, s.Len))
 			if err != nil {
-				return h, secs, corrupt("section %s: %v", s.Name, err)
+				return secs, r.corrupt("section %s: %v", s.Name, err)
 			}
-			secs.replay[s.Name] = r
+			secs.replay[s.Name] = rb
 		default:
-			return h, secs, corrupt("section %s of unknown kind %q", s.Name, s.Kind)
+			return secs, r.corrupt("section %s of unknown kind %q", s.Name, s.Kind)
 		}
 	}
-	want := crc.Sum32()
+	want := r.crc.Sum32()
 	var got uint32
-	if err := binary.Read(f, binary.LittleEndian, &got); err != nil {
-		return h, secs, corrupt("checksum: %v", err)
+	if _, err := r.f.Seek(r.size-4, io.SeekStart); err != nil {
+		return secs, err
+	}
+	if err := binary.Read(r.f, binary.LittleEndian, &got); err != nil {
+		return secs, r.corrupt("checksum: %v", err)
 	}
 	if got != want {
-		return h, secs, corrupt("checksum %08x, contents give %08x", got, want)
+		return secs, r.corrupt("checksum %08x, contents give %08x", got, want)
 	}
-	return h, secs, nil
+	return secs, nil
+}
+
+// readCheckpoint reads and verifies a whole checkpoint file.
+func readCheckpoint(path string) (checkpointHeader, checkpointSections, error) {
+	r, err := openCheckpoint(path)
+	if err != nil {
+		return checkpointHeader{}, checkpointSections{}, err
+	}
+	defer r.Close()
+	secs, err := r.sections()
+	return r.h, secs, err
 }
 
 func splitSection(name string) (prefix, rest string) {
@@ -383,9 +436,5 @@ func writeJSONAtomic(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return replaceFile(path, append(b, '\n'))
 }

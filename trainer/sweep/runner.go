@@ -8,7 +8,6 @@ package sweep
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -186,11 +184,6 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int) (res Result) 
 		if t, err = trainer.Resume(dir, eng, cfg.Steps, log); err != nil {
 			return fail(err)
 		}
-		// Rows written after the checkpoint will be written again.
-		if err := TrimMetrics(dir, t.EnvSteps()); err != nil {
-			t.Close()
-			return fail(err)
-		}
 		log.Info().Int("env_steps", t.EnvSteps()).Int("total", cfg.Steps).Msg("resuming cell")
 	} else {
 		// Files of an attempt that died before its first checkpoint.
@@ -317,57 +310,4 @@ func lastRow(path string) (trainer.Metrics, bool) {
 		}
 	}
 	return last, ok
-}
-
-// TrimMetrics drops the rows of dir's metrics.jsonl and metrics.csv after
-// envSteps, and any line that is not a valid row (a line cut short by a
-// crash), so a run resumed from a checkpoint at envSteps writes each epoch
-// once.
-func TrimMetrics(dir string, envSteps int) error {
-	jpath := filepath.Join(dir, "metrics.jsonl")
-	if b, err := os.ReadFile(jpath); err == nil {
-		var keep []byte
-		for _, line := range strings.Split(string(b), "\n") {
-			var m trainer.Metrics
-			if json.Unmarshal([]byte(line), &m) == nil && m.EnvSteps <= envSteps {
-				keep = append(append(keep, line...), '\n')
-			}
-		}
-		if err := replaceFile(jpath, keep); err != nil {
-			return err
-		}
-	}
-	cpath := filepath.Join(dir, "metrics.csv")
-	f, err := os.Open(cpath)
-	if err != nil {
-		return nil
-	}
-	cr := csv.NewReader(f)
-	cr.FieldsPerRecord = -1
-	recs, _ := cr.ReadAll() // a cut-short last line ends the read
-	f.Close()
-	if len(recs) == 0 {
-		return os.Remove(cpath) // the writer adds a new header
-	}
-	col := slices.Index(recs[0], "env_steps")
-	var sb strings.Builder
-	cw := csv.NewWriter(&sb)
-	cw.Write(recs[0])
-	for _, rec := range recs[1:] {
-		if col >= 0 && col < len(rec) && len(rec) == len(recs[0]) {
-			if n, err := strconv.Atoi(rec[col]); err == nil && n <= envSteps {
-				cw.Write(rec)
-			}
-		}
-	}
-	cw.Flush()
-	return replaceFile(cpath, []byte(sb.String()))
-}
-
-func replaceFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

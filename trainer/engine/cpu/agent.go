@@ -9,6 +9,10 @@
 //	actor  = mean(α·logπ(ã|s) - min(Q1,Q2)(s,ã)), ã ~ π(s), updated critics
 //	alpha  = -mean(logα·(logπ(ã|s) + TargetEntropy))
 //	targets ← τ·q + (1-τ)·targets
+//
+// The work is split over the engine's workers: the two critics (and their
+// targets) run side by side, and the policy's passes over the batch are cut
+// into row blocks, one per worker, whose gradients are summed.
 package cpu
 
 import (
@@ -25,6 +29,7 @@ const actChunk = 4096
 // agent implements engine.Agent.
 type agent struct {
 	blas           *blas
+	team           *team
 	spec           engine.AgentSpec
 	policy, critic network
 
@@ -32,22 +37,29 @@ type agent struct {
 	pol, q1, q2, q1t, q2t, logAlpha []float32
 	polM, polV, q1M, q1V, q2M, q2V  []float32
 	alphaM, alphaV                  []float32
-	gPol, gQ1, gQ2, gAlpha          []float32 // gradients
-	vPol, vQ1, vQ2, vQ1t, vQ2t      netView
-	gvPol, gvQ1, gvQ2               netView
-	step                            int64 // Adam steps taken (shared by all four optimisers)
-	upd                             *updateScratch
-	act                             *actScratch
+	gQ1, gQ2, gAlpha                []float32 // gradients
+	gPol                            [][]float32
+	vPol                            netView
+	vQ, vQt, gvQ                    [2]netView // critics, targets, critic gradients
+	gvPol                           []netView  // per row block: policy gradient (block 0's is the sum)
+	step                            int64      // Adam steps taken (shared by all four optimisers)
+
+	upd  *updateScratch
+	acts []*actScratch // per worker
+	call agentCall
 }
 
-// updateScratch is Update's scratch for batches of up to rows rows.
+// updateScratch is Update's scratch for batches of up to rows rows, the
+// policy's passes cut into blocks row blocks.
 type updateScratch struct {
-	rows              int
-	eps               []float32 // [2][rows][Act]: s' noise then s noise
-	xq                []float32 // critic input [rows][Obs+Act]
-	act, dact         []float32 // [rows][Act]
-	logp, y           []float32 // [rows]
-	trPol, trQ1, trQ2 *trace
+	rows, blocks int
+	eps          []float32    // [2][rows][Act]: s' noise then s noise
+	xq           []float32    // critic input [rows][Obs+Act]
+	act          []float32    // [rows][Act]
+	dact         [2][]float32 // per critic: the actor loss gradient w.r.t. ã [rows][Act]
+	logp, y      []float32    // [rows]
+	trPol        []*trace     // per row block
+	trQ          [2]*trace    // per critic
 }
 
 // actScratch is Act's scratch for one chunk.
@@ -56,7 +68,39 @@ type actScratch struct {
 	tr  *trace
 }
 
-func newAgent(b *blas, spec engine.AgentSpec, seed uint64) (*agent, error) {
+// agentCall is what the workers of one call share.
+type agentCall struct {
+	op          agentOp
+	b           engine.Batch
+	obs, out    []float32
+	eps         []float32
+	n           int
+	key         rng.Key
+	fillNoise   bool // the target pass also draws the noise of the update
+	alpha       float32
+	applyAdam   bool
+	cfg         adamConfig
+	loss        [2]float64 // per critic
+	qsum        float64
+	adamPieces  int
+	determinist bool
+}
+
+type agentOp int
+
+const (
+	opTargetPolicy agentOp = iota
+	opTargetCritics
+	opCritics
+	opActorPolicy
+	opActorCritics
+	opActorBack
+	opPolicyBack
+	opPolicyAdam
+	opAct
+)
+
+func newAgent(b *blas, workers int, spec engine.AgentSpec, seed uint64) (*agent, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
@@ -73,16 +117,22 @@ func newAgent(b *blas, spec engine.AgentSpec, seed uint64) (*agent, error) {
 		q1M: buf["q1_adam_m"], q1V: buf["q1_adam_v"],
 		q2M: buf["q2_adam_m"], q2V: buf["q2_adam_v"],
 		alphaM: buf["log_alpha_adam_m"], alphaV: buf["log_alpha_adam_v"],
+		acts: make([]*actScratch, workers),
 	}
-	a.gPol = make([]float32, len(a.pol))
+	a.team = newTeam(a, workers)
 	a.gQ1 = make([]float32, len(a.q1))
 	a.gQ2 = make([]float32, len(a.q2))
 	a.gAlpha = make([]float32, 1)
 	pol, cri := spec.Policy(), spec.Critic()
-	a.vPol, a.gvPol = mlpView(pol, a.pol), mlpView(pol, a.gPol)
-	a.vQ1, a.gvQ1 = mlpView(cri, a.q1), mlpView(cri, a.gQ1)
-	a.vQ2, a.gvQ2 = mlpView(cri, a.q2), mlpView(cri, a.gQ2)
-	a.vQ1t, a.vQ2t = mlpView(cri, a.q1t), mlpView(cri, a.q2t)
+	a.vPol = mlpView(pol, a.pol)
+	a.vQ = [2]netView{mlpView(cri, a.q1), mlpView(cri, a.q2)}
+	a.vQt = [2]netView{mlpView(cri, a.q1t), mlpView(cri, a.q2t)}
+	a.gvQ = [2]netView{mlpView(cri, a.gQ1), mlpView(cri, a.gQ2)}
+	for w := 0; w < workers; w++ {
+		g := make([]float32, len(a.pol))
+		a.gPol = append(a.gPol, g)
+		a.gvPol = append(a.gvPol, mlpView(pol, g))
+	}
 	return a, nil
 }
 
@@ -118,49 +168,94 @@ func (a *agent) SetState(st engine.State) error {
 	return nil
 }
 
+// updateScratch returns Update's scratch for n rows.
 func (a *agent) updateScratch(n int) *updateScratch {
 	if a.upd != nil && a.upd.rows >= n {
 		return a.upd
 	}
 	O, A := a.spec.Obs, a.spec.Act
-	a.upd = &updateScratch{
-		rows:  n,
-		eps:   make([]float32, 2*n*A),
-		xq:    make([]float32, n*(O+A)),
-		act:   make([]float32, n*A),
-		dact:  make([]float32, n*A),
-		logp:  make([]float32, n),
-		y:     make([]float32, n),
-		trPol: newTrace(a.policy, n, true),
-		trQ1:  newTrace(a.critic, n, true),
-		trQ2:  newTrace(a.critic, n, true),
+	blocks := a.team.size
+	s := &updateScratch{
+		rows:   n,
+		blocks: blocks,
+		eps:    make([]float32, 2*n*A),
+		xq:     make([]float32, n*(O+A)),
+		act:    make([]float32, n*A),
+		dact:   [2][]float32{make([]float32, n*A), make([]float32, n*A)},
+		logp:   make([]float32, n),
+		y:      make([]float32, n),
+		trQ:    [2]*trace{newTrace(a.critic, n, true), newTrace(a.critic, n, true)},
 	}
-	return a.upd
+	for p := 0; p < blocks; p++ {
+		s.trPol = append(s.trPol, newTrace(a.policy, (n+blocks-1)/blocks, true))
+	}
+	a.upd = s
+	return s
 }
 
-// Act writes actions for n observations, a chunk of rows at a time.
+// blocks is the number of row blocks the policy's passes over n rows use.
+func (a *agent) blocks(n int) int { return min(a.upd.blocks, n) }
+
+// run does item i of the call in progress on worker w.
+func (a *agent) run(w, i int) {
+	switch a.call.op {
+	case opTargetPolicy:
+		a.targetPolicyBlock(i)
+	case opTargetCritics:
+		s, n := a.upd, a.call.b.N
+		a.blas.forward(a.critic, a.vQt[i], s.xq, n, s.trQ[i])
+	case opCritics:
+		a.criticStep(i)
+	case opActorPolicy:
+		a.actorPolicyBlock(i)
+	case opActorCritics:
+		a.blas.forward(a.critic, a.vQ[i], a.upd.xq, a.call.n, a.upd.trQ[i])
+	case opActorBack:
+		// dL/dã through critic i's input (action columns only), no weight gradients.
+		O, A := a.spec.Obs, a.spec.Act
+		a.blas.backward(a.critic, a.vQ[i], nil, a.upd.xq, a.call.n, a.upd.trQ[i], a.upd.dact[i], O, O+A, 0)
+	case opPolicyBack:
+		a.policyBackBlock(i)
+	case opPolicyAdam:
+		lo, hi := split(len(a.pol), a.call.adamPieces, i)
+		adam(a.pol[lo:hi], a.gPol[0][lo:hi], a.polM[lo:hi], a.polV[lo:hi], a.call.cfg)
+	case opAct:
+		a.actChunk(w, i)
+	}
+}
+
+// Act writes actions for n observations, chunks of rows spread over the workers.
 func (a *agent) Act(obs []float32, n int, deterministic bool, key rng.Key, act []float32) error {
 	O, A := a.spec.Obs, a.spec.Act
 	if n < 0 || len(obs) < n*O || len(act) < n*A {
 		return fmt.Errorf("cpu engine: Act on n = %d rows needs obs of n·Obs = %d and act of n·Act = %d values, got %d and %d",
 			n, n*O, n*A, len(obs), len(act))
 	}
-	if a.act == nil {
-		a.act = &actScratch{eps: make([]float32, actChunk*A), tr: newTrace(a.policy, actChunk, false)}
-	}
-	s := a.act
-	head := s.tr.out[a.policy.layers()-1]
-	for r0 := 0; r0 < n; r0 += actChunk {
-		c := min(actChunk, n-r0)
-		a.blas.forward(a.policy, a.vPol, obs[r0*O:], c, s.tr)
-		var eps []float32
-		if !deterministic {
-			eps = s.eps[:c*A]
-			fillNormal(key, eps, uint64(r0*A))
+	for w := range a.acts {
+		if a.acts[w] == nil {
+			a.acts[w] = &actScratch{eps: make([]float32, actChunk*A), tr: newTrace(a.policy, actChunk, false)}
 		}
-		policyAct(act[r0*A:], head, eps, c, A, a.spec.LogStdMin, a.spec.LogStdMax)
 	}
+	c := &a.call
+	c.op, c.obs, c.out, c.n, c.determinist, c.key = opAct, obs, act, n, deterministic, key
+	a.team.do((n+actChunk-1)/actChunk, a)
+	c.obs, c.out = nil, nil
 	return nil
+}
+
+// actChunk samples the actions of chunk k.
+func (a *agent) actChunk(w, k int) {
+	O, A := a.spec.Obs, a.spec.Act
+	s := a.acts[w]
+	r0 := k * actChunk
+	c := min(actChunk, a.call.n-r0)
+	a.blas.forward(a.policy, a.vPol, a.call.obs[r0*O:], c, s.tr)
+	var eps []float32
+	if !a.call.determinist {
+		eps = s.eps[:c*A]
+		fillNormal(a.call.key, eps, uint64(r0*A))
+	}
+	policyAct(a.call.out[r0*A:], s.tr.out[a.policy.layers()-1], eps, c, A, a.spec.LogStdMin, a.spec.LogStdMax)
 }
 
 // checkBatch reports a batch whose slices do not match its N.
@@ -186,7 +281,6 @@ func (a *agent) Update(b engine.Batch, key rng.Key) (engine.UpdateStats, error) 
 	}
 	n, A := b.N, a.spec.Act
 	s := a.updateScratch(n)
-	fillNormal(key, s.eps[:2*n*A], 0)
 	epsNext, epsNow := s.eps[:n*A], s.eps[n*A:2*n*A]
 
 	a.step++
@@ -195,13 +289,17 @@ func (a *agent) Update(b engine.Batch, key rng.Key) (engine.UpdateStats, error) 
 	alpha := float32(math.Exp(float64(a.logAlpha[0])))
 	st.Alpha = alpha
 
+	// Critics, their Adam steps and the soft target update (the targets are
+	// not read again in this update, so they can move right away).
+	a.call.fillNoise, a.call.key = true, key
+	a.call.applyAdam, a.call.cfg = true, cfg
 	st.Q1Loss, st.Q2Loss, st.QMean = a.criticGradients(b, epsNext, alpha)
-	adam(a.q1, a.gQ1, a.q1M, a.q1V, cfg)
-	adam(a.q2, a.gQ2, a.q2M, a.q2V, cfg)
+	a.call.fillNoise, a.call.applyAdam = false, false
 
 	var meanLogp float64
 	st.PolicyLoss, meanLogp = a.actorGradients(b.Obs, n, epsNow, alpha)
-	adam(a.pol, a.gPol, a.polM, a.polV, cfg)
+	a.call.op, a.call.adamPieces = opPolicyAdam, 2*a.team.size
+	a.team.do(a.call.adamPieces, a)
 
 	// Temperature: the loss is linear in logα, with slope -mean(logπ + H̄).
 	slope := -(meanLogp + float64(a.spec.TargetEntropy))
@@ -209,9 +307,7 @@ func (a *agent) Update(b engine.Batch, key rng.Key) (engine.UpdateStats, error) 
 	st.Entropy = float32(-meanLogp)
 	a.gAlpha[0] = float32(slope)
 	adam(a.logAlpha, a.gAlpha, a.alphaM, a.alphaV, cfg)
-
-	polyak(a.q1t, a.q1, a.spec.Tau)
-	polyak(a.q2t, a.q2, a.spec.Tau)
+	a.call.b = engine.Batch{}
 	return st, nil
 }
 
@@ -226,61 +322,99 @@ func concatRows(dst, x, u []float32, n, dx, du int) {
 
 // criticGradients computes the TD targets with the target critics and the
 // policy at s' (noise eps [n][Act]), then fills gQ1 and gQ2 with the gradients
-// of both critic losses. It returns the losses and mean Q1(s,a).
+// of both critic losses (and, when a.call.applyAdam is set, takes their Adam
+// and soft target steps). It returns the losses and mean Q1(s,a).
+// a.updateScratch(b.N) must have been called.
 func (a *agent) criticGradients(b engine.Batch, eps []float32, alpha float32) (loss1, loss2, qmean float32) {
 	n, O, A := b.N, a.spec.Obs, a.spec.Act
 	s := a.upd
-	lp, lc := a.policy.layers()-1, a.critic.layers()-1
+	c := &a.call
+	c.b, c.n, c.eps, c.alpha = b, n, eps, alpha
 
 	// Targets (no gradient): a' ~ π(s'), y = r + γ(1-d)(min Qᵗ - α logπ).
-	a.blas.forward(a.policy, a.vPol, b.NextObs, n, s.trPol)
-	policySample(s.act, s.logp, s.trPol.out[lp], eps, n, A, a.spec.LogStdMin, a.spec.LogStdMax)
-	concatRows(s.xq, b.NextObs, s.act, n, O, A)
-	a.blas.forward(a.critic, a.vQ1t, s.xq, n, s.trQ1)
-	a.blas.forward(a.critic, a.vQ2t, s.xq, n, s.trQ2)
-	q1t, q2t := s.trQ1.out[lc], s.trQ2.out[lc]
+	c.op = opTargetPolicy
+	a.team.do(a.blocks(n), a)
+	c.op = opTargetCritics
+	a.team.do(2, a)
+	lc := a.critic.layers() - 1
+	q1t, q2t := s.trQ[0].out[lc], s.trQ[1].out[lc]
 	for i := 0; i < n; i++ {
 		s.y[i] = b.Rew[i] + a.spec.Gamma*(1-b.Done[i])*(min(q1t[i], q2t[i])-alpha*s.logp[i])
 	}
 
-	// Critic losses ½·mean((Q_i - y)²) and their output gradients (Q_i - y)/n.
 	concatRows(s.xq, b.Obs, b.Act, n, O, A)
-	a.blas.forward(a.critic, a.vQ1, s.xq, n, s.trQ1)
-	a.blas.forward(a.critic, a.vQ2, s.xq, n, s.trQ2)
-	q1, q2 := s.trQ1.out[lc], s.trQ2.out[lc]
-	d1, d2 := s.trQ1.grad[lc], s.trQ2.grad[lc]
-	var l1, l2, qm float64
-	inv := 1 / float32(n)
-	for i := 0; i < n; i++ {
-		e1, e2 := q1[i]-s.y[i], q2[i]-s.y[i]
-		l1 += float64(e1 * e1)
-		l2 += float64(e2 * e2)
-		qm += float64(q1[i])
-		d1[i], d2[i] = e1*inv, e2*inv
-	}
-	a.blas.backward(a.critic, a.vQ1, &a.gvQ1, s.xq, n, s.trQ1, nil, 0, 0, 0)
-	a.blas.backward(a.critic, a.vQ2, &a.gvQ2, s.xq, n, s.trQ2, nil, 0, 0, 0)
-	return float32(0.5 * l1 / float64(n)), float32(0.5 * l2 / float64(n)), float32(qm / float64(n))
+	c.op = opCritics
+	a.team.do(2, a)
+	return float32(0.5 * c.loss[0] / float64(n)), float32(0.5 * c.loss[1] / float64(n)), float32(c.qsum / float64(n))
 }
 
-// actorGradients fills gPol with the gradient of the actor loss at ã ~ π(s)
-// (noise eps [n][Act]) under the current critics, and returns the loss and
-// mean logπ(ã|s).
-func (a *agent) actorGradients(obs []float32, n int, eps []float32, alpha float32) (loss float32, meanLogp float64) {
-	O, A := a.spec.Obs, a.spec.Act
-	s := a.upd
-	lp, lc := a.policy.layers()-1, a.critic.layers()-1
+// targetPolicyBlock samples a' ~ π(s') for row block p and writes [s', a']
+// into the critic input, drawing the block's noise first when asked to.
+func (a *agent) targetPolicyBlock(p int) {
+	c, s := &a.call, a.upd
+	n, O, A := c.n, a.spec.Obs, a.spec.Act
+	lo, hi := split(n, a.blocks(n), p)
+	if c.fillNoise {
+		// s' noise is number i·Act+j of the key; s noise N·Act + i·Act+j.
+		fillNormal(c.key, s.eps[lo*A:hi*A], uint64(lo*A))
+		fillNormal(c.key, s.eps[(n+lo)*A:(n+hi)*A], uint64((n+lo)*A))
+	}
+	tr := s.trPol[p]
+	a.blas.forward(a.policy, a.vPol, c.b.NextObs[lo*O:], hi-lo, tr)
+	policySample(s.act[lo*A:], s.logp[lo:], tr.out[a.policy.layers()-1], c.eps[lo*A:], hi-lo, A,
+		a.spec.LogStdMin, a.spec.LogStdMax)
+	concatRows(s.xq[lo*(O+A):], c.b.NextObs[lo*O:], s.act[lo*A:], hi-lo, O, A)
+}
 
-	a.blas.forward(a.policy, a.vPol, obs, n, s.trPol)
-	head := s.trPol.out[lp]
-	policySample(s.act, s.logp, head, eps, n, A, a.spec.LogStdMin, a.spec.LogStdMax)
-	concatRows(s.xq, obs, s.act, n, O, A)
-	a.blas.forward(a.critic, a.vQ1, s.xq, n, s.trQ1)
-	a.blas.forward(a.critic, a.vQ2, s.xq, n, s.trQ2)
+// criticStep runs critic i on (s, a): loss ½·mean((Q_i - y)²), its output
+// gradient (Q_i - y)/n, the backward pass and, if asked, Adam and the soft
+// target update.
+func (a *agent) criticStep(i int) {
+	c, s := &a.call, a.upd
+	n := c.n
+	tr := s.trQ[i]
+	a.blas.forward(a.critic, a.vQ[i], s.xq, n, tr)
+	lc := a.critic.layers() - 1
+	q, d := tr.out[lc], tr.grad[lc]
+	var loss, qsum float64
+	inv := 1 / float32(n)
+	for r := 0; r < n; r++ {
+		e := q[r] - s.y[r]
+		loss += float64(e * e)
+		qsum += float64(q[r])
+		d[r] = e * inv
+	}
+	c.loss[i] = loss
+	if i == 0 {
+		c.qsum = qsum
+	}
+	a.blas.backward(a.critic, a.vQ[i], &a.gvQ[i], s.xq, n, tr, nil, 0, 0, 0)
+	if c.applyAdam {
+		q, g, m, v, t := a.q1, a.gQ1, a.q1M, a.q1V, a.q1t
+		if i == 1 {
+			q, g, m, v, t = a.q2, a.gQ2, a.q2M, a.q2V, a.q2t
+		}
+		adam(q, g, m, v, c.cfg)
+		polyak(t, q, a.spec.Tau)
+	}
+}
+
+// actorGradients fills gPol[0] with the gradient of the actor loss at
+// ã ~ π(s) (noise eps [n][Act]) under the current critics, and returns the
+// loss and mean logπ(ã|s). a.updateScratch(n) must have been called.
+func (a *agent) actorGradients(obs []float32, n int, eps []float32, alpha float32) (loss float32, meanLogp float64) {
+	s := a.upd
+	c := &a.call
+	c.obs, c.n, c.eps, c.alpha = obs, n, eps, alpha
+	c.op = opActorPolicy
+	a.team.do(a.blocks(n), a)
+	c.op = opActorCritics
+	a.team.do(2, a)
 
 	// min(Q1, Q2): its gradient -1/n flows into the smaller critic (Q1 on ties).
-	q1, q2 := s.trQ1.out[lc], s.trQ2.out[lc]
-	d1, d2 := s.trQ1.grad[lc], s.trQ2.grad[lc]
+	lc := a.critic.layers() - 1
+	q1, q2 := s.trQ[0].out[lc], s.trQ[1].out[lc]
+	d1, d2 := s.trQ[0].grad[lc], s.trQ[1].grad[lc]
 	var sum, sumLogp float64
 	inv := 1 / float32(n)
 	for i := 0; i < n; i++ {
@@ -293,11 +427,42 @@ func (a *agent) actorGradients(obs []float32, n int, eps []float32, alpha float3
 		sum += float64(alpha*s.logp[i] - q)
 		sumLogp += float64(s.logp[i])
 	}
-	// dL/dã through both critics' inputs (action columns only), no weight gradients.
-	a.blas.backward(a.critic, a.vQ1, nil, s.xq, n, s.trQ1, s.dact, O, O+A, 0)
-	a.blas.backward(a.critic, a.vQ2, nil, s.xq, n, s.trQ2, s.dact, O, O+A, 1)
-
-	policyBackward(s.trPol.grad[lp], head, eps, s.dact, alpha*inv, n, A, a.spec.LogStdMin, a.spec.LogStdMax)
-	a.blas.backward(a.policy, a.vPol, &a.gvPol, obs, n, s.trPol, nil, 0, 0, 0)
+	c.op = opActorBack
+	a.team.do(2, a)
+	blocks := a.blocks(n)
+	c.op = opPolicyBack
+	a.team.do(blocks, a)
+	for p := 1; p < blocks; p++ {
+		axpy(a.gPol[0], a.gPol[p], 1)
+	}
+	c.obs = nil
 	return float32(sum / float64(n)), sumLogp / float64(n)
+}
+
+// actorPolicyBlock samples ã ~ π(s) for row block p, keeping the policy's
+// forward pass for the backward one, and writes [s, ã] into the critic input.
+func (a *agent) actorPolicyBlock(p int) {
+	c, s := &a.call, a.upd
+	n, O, A := c.n, a.spec.Obs, a.spec.Act
+	lo, hi := split(n, a.blocks(n), p)
+	tr := s.trPol[p]
+	a.blas.forward(a.policy, a.vPol, c.obs[lo*O:], hi-lo, tr)
+	policySample(s.act[lo*A:], s.logp[lo:], tr.out[a.policy.layers()-1], c.eps[lo*A:], hi-lo, A,
+		a.spec.LogStdMin, a.spec.LogStdMax)
+	concatRows(s.xq[lo*(O+A):], c.obs[lo*O:], s.act[lo*A:], hi-lo, O, A)
+}
+
+// policyBackBlock back-propagates the actor loss through the policy on row
+// block p into the block's gradient buffer gPol[p].
+func (a *agent) policyBackBlock(p int) {
+	c, s := &a.call, a.upd
+	n, O, A := c.n, a.spec.Obs, a.spec.Act
+	lo, hi := split(n, a.blocks(n), p)
+	dact := s.dact[0][lo*A : hi*A]
+	axpy(dact, s.dact[1][lo*A:hi*A], 1)
+	tr := s.trPol[p]
+	lp := a.policy.layers() - 1
+	policyBackward(tr.grad[lp], tr.out[lp], c.eps[lo*A:], dact, c.alpha/float32(n), hi-lo, A,
+		a.spec.LogStdMin, a.spec.LogStdMax)
+	a.blas.backward(a.policy, a.vPol, &a.gvPol[p], c.obs[lo*O:], hi-lo, tr, nil, 0, 0, 0)
 }

@@ -141,7 +141,7 @@ func TestActorGradient(t *testing.T) {
 	if clipped == 0 || free == 0 {
 		t.Fatalf("%d clipped and %d free log σ: the check would miss the clip", clipped, free)
 	}
-	gradCheck(t, "actor", f, pol, a.gPol, layerIndices(r, spec.Policy()), 2e-3)
+	gradCheck(t, "actor", f, pol, a.gPol[0], layerIndices(r, spec.Policy()), 2e-3)
 	for i, g := range a.gQ1 {
 		if g != 0 {
 			t.Fatalf("the actor pass wrote critic gradient %d", i)

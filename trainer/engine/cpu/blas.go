@@ -37,7 +37,7 @@ type blas struct {
 }
 
 // openBLAS loads OpenBLAS, choosing its kernels as Options.BLASCore says, and
-// sets its thread count (0 means runtime.NumCPU()).
+// sets its (process-wide) thread count; 0 means runtime.NumCPU().
 func openBLAS(core string, threads int) (*blas, error) {
 	if _, set := os.LookupEnv(coreEnv); !set {
 		switch {
@@ -103,8 +103,6 @@ func (b *blas) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32
 		}
 		return
 	}
-	t0 := time.Now()
-	defer func() { GemmTime += time.Since(t0); GemmCalls++ }()
 	C.mbpo_sgemm(&b.lib, cbool(transA), cbool(transB), C.int(m), C.int(n), C.int(k),
 		C.float(alpha), (*C.float)(&a[0]), C.int(lda), (*C.float)(&bm[0]), C.int(ldb),
 		C.float(beta), (*C.float)(&c[0]), C.int(ldc))
@@ -152,6 +150,3 @@ func MatmulPeak(threads, n int) float64 {
 	}
 	return best
 }
-
-var GemmTime time.Duration
-var GemmCalls int

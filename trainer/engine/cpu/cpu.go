@@ -1,7 +1,7 @@
 // Package cpu is the CPU implementation of engine.Engine: MBPO's dynamics
 // ensemble and SAC agent trained with OpenBLAS's sgemm for every matrix
 // product and multiversioned C kernels (AVX-512, AVX2, baseline) for the
-// element-wise work.
+// element-wise work, each call split over a team of goroutines.
 //
 // Parameters live in the flat float32 buffers of package engine's layout.go,
 // so State snapshots move between engines unchanged. All randomness comes from
@@ -20,8 +20,12 @@ import (
 
 // Options configures the CPU engine.
 type Options struct {
-	// Threads is OpenBLAS's thread count, set with openblas_set_num_threads
-	// for the whole process; 0 means runtime.NumCPU().
+	// Threads is how many CPU threads each call may use; 0 means
+	// runtime.NumCPU(). A network splits a call into independent pieces
+	// (ensemble members, chunks of rows, the two critics, halves of a batch)
+	// run by that many goroutines, each calling OpenBLAS single-threaded:
+	// New sets openblas_set_num_threads(1) for the whole process, which
+	// measured faster here than multi-threaded OpenBLAS (parallel.go).
 	Threads int
 	// BLASCore picks OpenBLAS's kernel family, as OPENBLAS_CORETYPE would,
 	// when that variable is not set (a set variable always wins): "" chooses
@@ -48,14 +52,14 @@ func New(opts Options) *Engine {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	b, err := openBLAS(opts.BLASCore, threads)
+	b, err := openBLAS(opts.BLASCore, 1)
 	return &Engine{blas: b, err: err, threads: threads}
 }
 
 // Name is "cpu".
 func (e *Engine) Name() string { return "cpu" }
 
-// Threads is the OpenBLAS thread count the engine set.
+// Threads is the number of goroutines a call is split over.
 func (e *Engine) Threads() int { return e.threads }
 
 // BLASCore is the kernel family OpenBLAS runs (openblas_get_corename), or ""
@@ -73,7 +77,7 @@ func (e *Engine) NewEnsemble(spec engine.EnsembleSpec, seed uint64) (engine.Ense
 	if e.err != nil {
 		return nil, e.err
 	}
-	return newEnsemble(e.blas, spec, seed)
+	return newEnsemble(e.blas, e.threads, spec, seed)
 }
 
 // NewAgent creates a SAC agent initialised from seed's rng.Init stream (step
@@ -82,7 +86,7 @@ func (e *Engine) NewAgent(spec engine.AgentSpec, seed uint64) (engine.Agent, err
 	if e.err != nil {
 		return nil, e.err
 	}
-	return newAgent(e.blas, spec, seed)
+	return newAgent(e.blas, e.threads, spec, seed)
 }
 
 // Close releases nothing: OpenBLAS stays loaded for the life of the process

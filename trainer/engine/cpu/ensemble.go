@@ -2,9 +2,12 @@
 // (engine.Ensemble) on the CPU.
 //
 // Each member is a swish MLP [In, Hidden..., 2·Out] run with one sgemm per
-// layer; members run one after another, each sgemm using all OpenBLAS threads.
+// layer. TrainStep spreads the members over the engine's workers (each
+// member's forward pass, loss, backward pass and weight decay on one worker),
+// then takes one Adam step over all parameters, also split between workers.
 // Inference (Evaluate, ForwardAll, Predict) works through the rows in chunks
-// of inferChunk, so its scratch memory does not grow with n.
+// of inferChunk spread over the workers, so its scratch memory does not grow
+// with n.
 package cpu
 
 import (
@@ -31,6 +34,7 @@ const logVarPenalty = 0.01
 // ensemble implements engine.Ensemble.
 type ensemble struct {
 	blas *blas
+	team *team
 	spec engine.EnsembleSpec
 	net  network
 
@@ -42,9 +46,43 @@ type ensemble struct {
 	maxLV, minLV         []float32 // views of params
 	gMaxLV, gMinLV       []float32 // views of grads
 
-	train *trainScratch // TrainStep scratch, grown to the largest batch seen
-	infer *inferScratch // inference scratch, allocated on first use
+	// Per worker: scratch grown to the largest batch seen, and inference
+	// scratch allocated on first use.
+	train []*trainScratch
+	infer []*inferScratch
+
+	call ensembleCall // the arguments of the call in progress, for run
 }
+
+// ensembleCall is what the workers of one call share.
+type ensembleCall struct {
+	op         ensembleOp
+	x, y       []float32
+	n, batch   int
+	members    []int32
+	mean, lv   []float32
+	memberLoss []float64 // TrainStep: each member's NLL + weight decay
+	memberDMax []float32 // TrainStep: each member's bound gradients [Members][Out]
+	memberDMin []float32
+	chunkSums  []float64 // Evaluate: per chunk and member, squared errors then NLL terms
+	cfg        adamConfig
+	adamPieces int
+}
+
+// release drops the references to the caller's slices.
+func (c *ensembleCall) release() {
+	c.x, c.y, c.members, c.mean, c.lv = nil, nil, nil, nil, nil
+}
+
+type ensembleOp int
+
+const (
+	opTrain ensembleOp = iota
+	opAdam
+	opEvaluate
+	opForwardAll
+	opPredict
+)
 
 type trainScratch struct {
 	z   []float32 // normalised inputs [batch][In]
@@ -56,11 +94,10 @@ type inferScratch struct {
 	z        []float32 // normalised inputs [inferChunk][In]
 	tr       *trace
 	acc      []float64
-	sums     []float64 // Evaluate's per-member sums: squared errors, then NLL terms
-	byMember [][]int32 // per member: rows of the chunk it predicts
+	byMember [][]int32 // Predict: per member, rows of the chunk it predicts
 }
 
-func newEnsemble(b *blas, spec engine.EnsembleSpec, seed uint64) (*ensemble, error) {
+func newEnsemble(b *blas, workers int, spec engine.EnsembleSpec, seed uint64) (*ensemble, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
@@ -90,6 +127,12 @@ func newEnsemble(b *blas, spec engine.EnsembleSpec, seed uint64) (*ensemble, err
 	mx, mn := spec.MaxLogVar(), spec.MinLogVar()
 	e.maxLV, e.minLV = e.params[mx:mx+spec.Out], e.params[mn:mn+spec.Out]
 	e.gMaxLV, e.gMinLV = e.grads[mx:mx+spec.Out], e.grads[mn:mn+spec.Out]
+	e.team = newTeam(e, workers)
+	e.train = make([]*trainScratch, workers)
+	e.infer = make([]*inferScratch, workers)
+	e.call.memberLoss = make([]float64, spec.Members)
+	e.call.memberDMax = make([]float32, spec.Members*spec.Out)
+	e.call.memberDMin = make([]float32, spec.Members*spec.Out)
 	return e, nil
 }
 
@@ -122,32 +165,54 @@ func (e *ensemble) updateInvStd() {
 	}
 }
 
-func (e *ensemble) trainScratch(batch int) *trainScratch {
-	if e.train == nil || e.train.tr.rows < batch {
-		e.train = &trainScratch{
-			z:   make([]float32, batch*e.spec.In),
-			tr:  newTrace(e.net, batch, true),
-			acc: make([]float64, e.spec.Out),
-		}
+func (e *ensemble) trainScratch(w, batch int) *trainScratch {
+	if s := e.train[w]; s != nil && s.tr.rows >= batch {
+		return s
 	}
-	return e.train
+	e.train[w] = &trainScratch{
+		z:   make([]float32, batch*e.spec.In),
+		tr:  newTrace(e.net, batch, true),
+		acc: make([]float64, e.spec.Out),
+	}
+	return e.train[w]
 }
 
-func (e *ensemble) inferScratch() *inferScratch {
-	if e.infer == nil {
-		e.infer = &inferScratch{
+func (e *ensemble) inferScratch(w int) *inferScratch {
+	if e.infer[w] == nil {
+		s := &inferScratch{
 			z:        make([]float32, inferChunk*e.spec.In),
 			tr:       newTrace(e.net, inferChunk, false),
 			acc:      make([]float64, 2*e.spec.Out),
-			sums:     make([]float64, 2*e.spec.Members),
 			byMember: make([][]int32, e.spec.Members),
 		}
-		for m := range e.infer.byMember {
-			e.infer.byMember[m] = make([]int32, 0, inferChunk)
+		for m := range s.byMember {
+			s.byMember[m] = make([]int32, 0, inferChunk)
 		}
+		e.infer[w] = s
 	}
-	return e.infer
+	return e.infer[w]
 }
+
+// run does item i of the call in progress on worker w.
+func (e *ensemble) run(w, i int) {
+	c := &e.call
+	switch c.op {
+	case opTrain:
+		e.trainMember(w, i)
+	case opAdam:
+		lo, hi := split(len(e.params), c.adamPieces, i)
+		adam(e.params[lo:hi], e.grads[lo:hi], e.adamM[lo:hi], e.adamV[lo:hi], c.cfg)
+	case opEvaluate:
+		e.evaluateChunk(w, i)
+	case opForwardAll:
+		e.forwardAllChunk(w, i)
+	case opPredict:
+		e.predictChunk(w, i)
+	}
+}
+
+// chunks is the number of inferChunk-row chunks of n rows.
+func chunks(n int) int { return (n + inferChunk - 1) / inferChunk }
 
 // TrainStep takes one Adam step of every member on its own minibatch.
 func (e *ensemble) TrainStep(x, y []float32, batch int) (float32, error) {
@@ -161,41 +226,66 @@ func (e *ensemble) TrainStep(x, y []float32, batch int) (float32, error) {
 	}
 	loss := e.gradients(x, y, batch)
 	e.step++
-	adam(e.params, e.grads, e.adamM, e.adamV, adamStep(e.spec.LR, e.step))
+	c := &e.call
+	c.op, c.cfg = opAdam, adamStep(e.spec.LR, e.step)
+	c.adamPieces = 4 * e.team.size // memory-bound: small pieces balance well
+	e.team.do(c.adamPieces, e)
 	return float32(loss), nil
 }
 
 // gradients fills e.grads with the gradient of the training loss on the
 // members' minibatches and returns the loss.
 func (e *ensemble) gradients(x, y []float32, batch int) float64 {
-	E, in, out := e.spec.Members, e.spec.In, e.spec.Out
-	s := e.trainScratch(batch)
-	L := e.net.layers()
+	for w := range e.train {
+		e.trainScratch(w, batch)
+	}
+	c := &e.call
+	clear(c.memberDMax)
+	clear(c.memberDMin)
+	c.op, c.x, c.y, c.batch = opTrain, x, y, batch
+	e.team.do(e.spec.Members, e)
+	c.release()
+	loss := 0.0
+	for _, l := range c.memberLoss {
+		loss += l
+	}
+	// Summed in member order, so the result does not depend on which worker
+	// ran which member.
 	clear(e.gMaxLV)
 	clear(e.gMinLV)
-	loss := 0.0
-	for m := 0; m < E; m++ {
-		z := s.z[:batch*in]
-		normalize(z, x[m*batch*in:], e.normMean, e.invStd, batch, in)
-		e.blas.forward(e.net, e.members[m], z, batch, s.tr)
-		sum := gaussNLLGrad(s.tr.grad[L-1], e.gMaxLV, e.gMinLV, s.tr.out[L-1], y[m*batch*out:],
-			e.maxLV, e.minLV, batch, out, s.acc)
-		loss += sum / float64(batch*out)
-		e.blas.backward(e.net, e.members[m], &e.gradMembers[m], z, batch, s.tr, nil, 0, 0, 0)
+	out := e.spec.Out
+	for m := 0; m < e.spec.Members; m++ {
+		axpy(e.gMaxLV, c.memberDMax[m*out:(m+1)*out], 1)
+		axpy(e.gMinLV, c.memberDMin[m*out:(m+1)*out], 1)
 	}
-	shape := e.spec.Net()
-	for l := 0; l < L; l++ {
-		wd := e.spec.WeightDecay[l]
-		lo, hi := e.spec.Weight(l), e.spec.Weight(l)+E*shape.Sizes[l]*shape.Sizes[l+1]
-		loss += 0.5 * float64(wd) * sumsq(e.params[lo:hi])
-		axpy(e.grads[lo:hi], e.params[lo:hi], wd)
-	}
-	for j := 0; j < out; j++ {
+	for j := range e.gMaxLV {
 		loss += logVarPenalty * float64(e.maxLV[j]-e.minLV[j])
 		e.gMaxLV[j] += logVarPenalty
 		e.gMinLV[j] -= logVarPenalty
 	}
 	return loss
+}
+
+// trainMember computes member m's share of the loss and its gradients: its
+// mean Gaussian NLL on its minibatch and its weights' decay.
+func (e *ensemble) trainMember(w, m int) {
+	in, out, batch := e.spec.In, e.spec.Out, e.call.batch
+	s := e.train[w]
+	L := e.net.layers()
+	z := s.z[:batch*in]
+	normalize(z, e.call.x[m*batch*in:], e.normMean, e.invStd, batch, in)
+	e.blas.forward(e.net, e.members[m], z, batch, s.tr)
+	sum := gaussNLLGrad(s.tr.grad[L-1], e.call.memberDMax[m*out:], e.call.memberDMin[m*out:], s.tr.out[L-1], e.call.y[m*batch*out:],
+		e.maxLV, e.minLV, batch, out, s.acc)
+	loss := sum / float64(batch*out)
+	g := &e.gradMembers[m]
+	e.blas.backward(e.net, e.members[m], g, z, batch, s.tr, nil, 0, 0, 0)
+	for l := 0; l < L; l++ {
+		wd := e.spec.WeightDecay[l]
+		loss += 0.5 * float64(wd) * sumsq(e.members[m].w[l])
+		axpy(g.w[l], e.members[m].w[l], wd)
+	}
+	e.call.memberLoss[m] = loss
 }
 
 // adamStep is the Adam configuration of step t (counted from 1).
@@ -220,7 +310,7 @@ func (e *ensemble) checkRows(op string, x []float32, n int) error {
 
 // Evaluate writes each member's MSE and mean Gaussian NLL on n rows.
 func (e *ensemble) Evaluate(x, y []float32, n int, mse, nll []float32) error {
-	E, in, out := e.spec.Members, e.spec.In, e.spec.Out
+	E, out := e.spec.Members, e.spec.Out
 	if err := e.checkRows("Evaluate", x, n); err != nil {
 		return err
 	}
@@ -228,28 +318,48 @@ func (e *ensemble) Evaluate(x, y []float32, n int, mse, nll []float32) error {
 		return fmt.Errorf("cpu engine: Evaluate needs n ≥ 1, y of n·Out = %d and mse, nll of %d values; got n = %d, %d, %d, %d",
 			n*out, E, n, len(y), len(mse), len(nll))
 	}
-	s := e.inferScratch()
-	L := e.net.layers()
-	sse := s.sums
-	clear(sse)
-	for r0 := 0; r0 < n; r0 += inferChunk {
-		c := min(inferChunk, n-r0)
-		normalize(s.z, x[r0*in:], e.normMean, e.invStd, c, in)
-		for m := 0; m < E; m++ {
-			e.blas.forward(e.net, e.members[m], s.z, c, s.tr)
-			gaussEval(&sse[m], &sse[E+m], s.tr.out[L-1], y[r0*out:], e.maxLV, e.minLV, c, out, s.acc)
-		}
+	for w := range e.infer {
+		e.inferScratch(w)
 	}
+	c := &e.call
+	if need := chunks(n) * 2 * E; cap(c.chunkSums) < need {
+		c.chunkSums = make([]float64, need)
+	}
+	c.chunkSums = c.chunkSums[:chunks(n)*2*E]
+	clear(c.chunkSums)
+	c.op, c.x, c.y, c.n = opEvaluate, x, y, n
+	e.team.do(chunks(n), e)
+	c.release()
 	for m := 0; m < E; m++ {
-		mse[m] = float32(sse[m] / float64(n*out))
-		nll[m] = float32(sse[E+m] / float64(n*out))
+		var se, sn float64
+		for k := 0; k < chunks(n); k++ { // in chunk order: independent of the workers
+			se += c.chunkSums[k*2*E+m]
+			sn += c.chunkSums[k*2*E+E+m]
+		}
+		mse[m] = float32(se / float64(n*out))
+		nll[m] = float32(sn / float64(n*out))
 	}
 	return nil
 }
 
+// evaluateChunk sums chunk k's squared errors and NLL terms per member.
+func (e *ensemble) evaluateChunk(w, k int) {
+	E, in, out := e.spec.Members, e.spec.In, e.spec.Out
+	s := e.infer[w]
+	L := e.net.layers()
+	r0 := k * inferChunk
+	c := min(inferChunk, e.call.n-r0)
+	normalize(s.z, e.call.x[r0*in:], e.normMean, e.invStd, c, in)
+	for m := 0; m < E; m++ {
+		e.blas.forward(e.net, e.members[m], s.z, c, s.tr)
+		sums := e.call.chunkSums[k*2*E:]
+		gaussEval(&sums[m], &sums[E+m], s.tr.out[L-1], e.call.y[r0*out:], e.maxLV, e.minLV, c, out, s.acc)
+	}
+}
+
 // ForwardAll runs every member on the same n rows.
 func (e *ensemble) ForwardAll(x []float32, n int, mean, logvar []float32) error {
-	E, in, out := e.spec.Members, e.spec.In, e.spec.Out
+	E, out := e.spec.Members, e.spec.Out
 	if err := e.checkRows("ForwardAll", x, n); err != nil {
 		return err
 	}
@@ -257,25 +367,36 @@ func (e *ensemble) ForwardAll(x []float32, n int, mean, logvar []float32) error 
 		return fmt.Errorf("cpu engine: ForwardAll needs mean and logvar of Members·n·Out = %d values, got %d and %d",
 			E*n*out, len(mean), len(logvar))
 	}
-	s := e.inferScratch()
-	L := e.net.layers()
-	for r0 := 0; r0 < n; r0 += inferChunk {
-		c := min(inferChunk, n-r0)
-		normalize(s.z, x[r0*in:], e.normMean, e.invStd, c, in)
-		for m := 0; m < E; m++ {
-			e.blas.forward(e.net, e.members[m], s.z, c, s.tr)
-			off := (m*n + r0) * out
-			gaussHead(mean[off:], logvar[off:], s.tr.out[L-1], nil, e.maxLV, e.minLV, c, out)
-		}
+	for w := range e.infer {
+		e.inferScratch(w)
 	}
+	c := &e.call
+	c.op, c.x, c.n, c.mean, c.lv = opForwardAll, x, n, mean, logvar
+	e.team.do(chunks(n), e)
+	c.release()
 	return nil
+}
+
+// forwardAllChunk runs every member on chunk k.
+func (e *ensemble) forwardAllChunk(w, k int) {
+	E, in, out, n := e.spec.Members, e.spec.In, e.spec.Out, e.call.n
+	s := e.infer[w]
+	L := e.net.layers()
+	r0 := k * inferChunk
+	c := min(inferChunk, n-r0)
+	normalize(s.z, e.call.x[r0*in:], e.normMean, e.invStd, c, in)
+	for m := 0; m < E; m++ {
+		e.blas.forward(e.net, e.members[m], s.z, c, s.tr)
+		off := (m*n + r0) * out
+		gaussHead(e.call.mean[off:], e.call.lv[off:], s.tr.out[L-1], nil, e.maxLV, e.minLV, c, out)
+	}
 }
 
 // Predict runs member members[i] on row i: within each chunk of rows it
 // gathers every member's rows, runs that member once on them and scatters the
 // results back.
 func (e *ensemble) Predict(x []float32, members []int32, n int, mean, logvar []float32) error {
-	E, in, out := e.spec.Members, e.spec.In, e.spec.Out
+	E, out := e.spec.Members, e.spec.Out
 	if err := e.checkRows("Predict", x, n); err != nil {
 		return err
 	}
@@ -288,29 +409,41 @@ func (e *ensemble) Predict(x []float32, members []int32, n int, mean, logvar []f
 			return fmt.Errorf("cpu engine: Predict members[%d] = %d, want a member in [0, %d)", i, m, E)
 		}
 	}
-	s := e.inferScratch()
-	L := e.net.layers()
-	for r0 := 0; r0 < n; r0 += inferChunk {
-		c := min(inferChunk, n-r0)
-		for m := range s.byMember {
-			s.byMember[m] = s.byMember[m][:0]
-		}
-		for i, m := range members[r0 : r0+c] {
-			s.byMember[m] = append(s.byMember[m], int32(r0+i))
-		}
-		for m, rows := range s.byMember {
-			if len(rows) == 0 {
-				continue
-			}
-			for k, r := range rows {
-				copy(s.z[k*in:(k+1)*in], x[int(r)*in:])
-			}
-			normalize(s.z, s.z, e.normMean, e.invStd, len(rows), in)
-			e.blas.forward(e.net, e.members[m], s.z, len(rows), s.tr)
-			gaussHead(mean, logvar, s.tr.out[L-1], rows, e.maxLV, e.minLV, len(rows), out)
-		}
+	for w := range e.infer {
+		e.inferScratch(w)
 	}
+	c := &e.call
+	c.op, c.x, c.members, c.n, c.mean, c.lv = opPredict, x, members, n, mean, logvar
+	e.team.do(chunks(n), e)
+	c.release()
 	return nil
+}
+
+// predictChunk groups chunk k's rows by member, runs each member once on its
+// rows and scatters the results back.
+func (e *ensemble) predictChunk(w, k int) {
+	in, out := e.spec.In, e.spec.Out
+	s := e.infer[w]
+	L := e.net.layers()
+	r0 := k * inferChunk
+	c := min(inferChunk, e.call.n-r0)
+	for m := range s.byMember {
+		s.byMember[m] = s.byMember[m][:0]
+	}
+	for i, m := range e.call.members[r0 : r0+c] {
+		s.byMember[m] = append(s.byMember[m], int32(r0+i))
+	}
+	for m, rows := range s.byMember {
+		if len(rows) == 0 {
+			continue
+		}
+		for k, r := range rows {
+			copy(s.z[k*in:(k+1)*in], e.call.x[int(r)*in:])
+		}
+		normalize(s.z, s.z, e.normMean, e.invStd, len(rows), in)
+		e.blas.forward(e.net, e.members[m], s.z, len(rows), s.tr)
+		gaussHead(e.call.mean, e.call.lv, s.tr.out[L-1], rows, e.maxLV, e.minLV, len(rows), out)
+	}
 }
 
 // State returns a copy of the parameters, Adam moments and normaliser.

@@ -147,7 +147,7 @@ func TestGorgoniaCriticGradient(t *testing.T) {
 	if want := loss.Value().Data().(float64); !near(loss1, want, 1e-5) {
 		t.Errorf("critic loss = %g, gorgonia %g", loss1, want)
 	}
-	ours := mlpGrads(a.gvQ1)
+	ours := mlpGrads(a.gvQ[0])
 	for i, gr := range grads {
 		compareGrads(t, "critic "+q.params()[i].Name(), ours[i], gValues(t, gr.Value()))
 	}

@@ -1,0 +1,48 @@
+package trainer
+
+import (
+	"context"
+	"testing"
+
+	"github.com/rs/zerolog"
+)
+
+// MBPO learns: on InvertedPendulum-v4, with small networks, the deterministic
+// policy reaches an evaluation return of 900 (of 1000) within 15,000 env steps.
+// With seed 0 it gets there at about 5,000 steps (about a minute on 2 cores);
+// the run stops as soon as it does.
+func TestMBPOLearnsInvertedPendulum(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a learning run of about a minute")
+	}
+	c, err := PaperConfig("InvertedPendulum-v4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Steps, c.InitSteps = 15000, 1000
+	c.G, c.Hidden, c.ModelHidden = 10, 64, 64
+	c.RolloutBatch, c.ModelMaxEpochs = 5000, 20
+	c.EvalEpisodes, c.ModelReturnHorz, c.CheckpointEvery = 5, 0, 0
+	tr, err := New(c, newEngine(t), t.TempDir(), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	reached, curve := 0, []float64{}
+	err = tr.Run(ctx, Hooks{Epoch: func(m Metrics) {
+		curve = append(curve, m.EvalReturnMean)
+		if m.EvalReturnMean >= 900 && reached == 0 {
+			reached = m.EnvSteps
+			stop()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reached == 0 {
+		t.Fatalf("evaluation return never reached 900 in %d env steps; per epoch: %.0f", c.Steps, curve)
+	}
+	t.Logf("evaluation return >= 900 at %d env steps; per epoch: %.0f", reached, curve)
+}

@@ -196,15 +196,18 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 		if err != nil {
 			return fmt.Errorf("env step %d: %w", t.envSteps, err)
 		}
-		// Only termination stops bootstrapping; a time-limit truncation does not.
-		t.real.AddOne(t.obs, act, float32(st.Reward), next, st.Terminated)
-		t.epRet += st.Reward
+		if st.Info.NonFinite {
+			// The simulator blew up: the step's reward and observation mean
+			// nothing, so the transition is not stored; the episode ends.
+			t.epochAcc.nonFinite++
+			t.log.Warn().Int("env_steps", t.envSteps).Msg("simulation became non-finite: episode ended, transition dropped")
+		} else {
+			// Only termination stops bootstrapping; a time-limit truncation does not.
+			t.real.AddOne(t.obs, act, float32(st.Reward), next, st.Terminated)
+			t.epRet += st.Reward
+		}
 		t.epLen++
 		copy(t.obs, next)
-		if st.Info.NonFinite {
-			t.epochAcc.nonFinite++
-			t.log.Warn().Int("env_steps", t.envSteps).Msg("simulation became non-finite: episode ended as terminated")
-		}
 		if st.Terminated || st.Truncated {
 			t.epochAcc.trainReturns = append(t.epochAcc.trainReturns, t.epRet)
 			t.epRet, t.epLen = 0, 0

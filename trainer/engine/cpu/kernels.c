@@ -244,6 +244,30 @@ KERNEL void mbpo_normalize(float *z, const float *x, const float *mean, const fl
 			z[i * d + j] = (x[i * d + j] - mean[j]) * invstd[j];
 }
 
+// The heads' kernels work on blocks of whole rows, about HEAD_BLOCK values at
+// a time: the row-interleaved head [μ | ρ] is split into contiguous block
+// arrays and the per-column vectors are repeated to match, so the math runs
+// as one long vectorisable loop (per-row loops over a few columns would stay
+// scalar, about 15× slower). Head widths up to HEAD_BLOCK are supported.
+#define HEAD_BLOCK 1024
+
+// Rows per block for rows of w values.
+INLINE int64_t block_rows(int64_t w) { return w >= HEAD_BLOCK ? 1 : HEAD_BLOCK / w; }
+
+// Copies rows [i0, i0+rb) of head [.][2w] into first [rb·w] and second [rb·w].
+INLINE void split_rows(float *first, float *second, const float *head, int64_t i0, int64_t rb, int64_t w) {
+	for (int64_t r = 0; r < rb; r++) {
+		memcpy(first + r * w, head + (i0 + r) * 2 * w, w * sizeof *first);
+		memcpy(second + r * w, head + (i0 + r) * 2 * w + w, w * sizeof *second);
+	}
+}
+
+// Repeats v [w] rb times into out [rb·w].
+INLINE void repeat_rows(float *out, const float *v, int64_t rb, int64_t w) {
+	for (int64_t r = 0; r < rb; r++)
+		memcpy(out + r * w, v, w * sizeof *out);
+}
+
 // Soft-bounded log-variance from raw ρ; also the two sigmoids of its gradient:
 // s1 = d(first bound)/dρ, s2 = d(second bound)/d(first bound).
 INLINE float m_bound_logvar(float rho, float hi, float lo, float *s1, float *s2) {
@@ -253,14 +277,21 @@ INLINE float m_bound_logvar(float rho, float hi, float lo, float *s1, float *s2)
 
 KERNEL void mbpo_gauss_head(float *mean, float *logvar, const float *head, const int32_t *rows,
 			    const float *maxlv, const float *minlv, int64_t n, int64_t out) {
-	for (int64_t i = 0; i < n; i++) {
-		int64_t r = rows ? rows[i] : i;
-		const float *h = head + i * 2 * out;
-		float *mu = mean + r * out, *lv = logvar + r * out;
-		for (int64_t j = 0; j < out; j++) {
+	float mu[HEAD_BLOCK], rho[HEAD_BLOCK], hi[HEAD_BLOCK], lo[HEAD_BLOCK], lv[HEAD_BLOCK];
+	int64_t rb = block_rows(out);
+	repeat_rows(hi, maxlv, rb, out);
+	repeat_rows(lo, minlv, rb, out);
+	for (int64_t i0 = 0; i0 < n; i0 += rb) {
+		int64_t nr = n - i0 < rb ? n - i0 : rb, m = nr * out;
+		split_rows(mu, rho, head, i0, nr, out);
+		for (int64_t k = 0; k < m; k++) {
 			float s1, s2;
-			mu[j] = h[j];
-			lv[j] = m_bound_logvar(h[out + j], maxlv[j], minlv[j], &s1, &s2);
+			lv[k] = m_bound_logvar(rho[k], hi[k], lo[k], &s1, &s2);
+		}
+		for (int64_t r = 0; r < nr; r++) {
+			int64_t dst = rows ? rows[i0 + r] : i0 + r;
+			memcpy(mean + dst * out, mu + r * out, out * sizeof *mean);
+			memcpy(logvar + dst * out, lv + r * out, out * sizeof *logvar);
 		}
 	}
 }
@@ -269,24 +300,40 @@ KERNEL double mbpo_gauss_nll_grad(float *restrict dhead, float *restrict dmax, f
 				  const float *restrict head, const float *restrict y,
 				  const float *restrict maxlv, const float *restrict minlv, int64_t n, int64_t out,
 				  double *restrict acc) {
+	float mu[HEAD_BLOCK], rho[HEAD_BLOCK], hi[HEAD_BLOCK], lo[HEAD_BLOCK];
+	float term[HEAD_BLOCK], gmax[HEAD_BLOCK], gmin[HEAD_BLOCK];
 	float scale = 1.0f / (float)(n * out);
+	int64_t rb = block_rows(out);
+	repeat_rows(hi, maxlv, rb, out);
+	repeat_rows(lo, minlv, rb, out);
 	for (int64_t j = 0; j < out; j++)
 		acc[j] = 0;
-	for (int64_t i = 0; i < n; i++) {
-		const float *h = head + i * 2 * out, *yi = y + i * out;
-		float *dh = dhead + i * 2 * out;
-		for (int64_t j = 0; j < out; j++) {
+	for (int64_t i0 = 0; i0 < n; i0 += rb) {
+		int64_t nr = n - i0 < rb ? n - i0 : rb, m = nr * out;
+		split_rows(mu, rho, head, i0, nr, out);
+		const float *yb = y + i0 * out;
+		// mu and rho are overwritten with their gradients.
+		for (int64_t k = 0; k < m; k++) {
 			float s1, s2;
-			float lv = m_bound_logvar(h[out + j], maxlv[j], minlv[j], &s1, &s2);
-			float diff = h[j] - yi[j];
+			float lv = m_bound_logvar(rho[k], hi[k], lo[k], &s1, &s2);
+			float diff = mu[k] - yb[k];
 			float inv = m_exp(-lv);
 			float sq = diff * diff * inv;
-			acc[j] += (double)(sq + lv);
+			term[k] = sq + lv;
 			float dlv = scale * (1.0f - sq);
-			dh[j] = scale * 2.0f * diff * inv;
-			dh[out + j] = dlv * s2 * s1;
-			dmax[j] += dlv * s2 * (1.0f - s1);
-			dmin[j] += dlv * (1.0f - s2);
+			mu[k] = scale * 2.0f * diff * inv;
+			rho[k] = dlv * s2 * s1;
+			gmax[k] = dlv * s2 * (1.0f - s1);
+			gmin[k] = dlv * (1.0f - s2);
+		}
+		for (int64_t r = 0; r < nr; r++) {
+			memcpy(dhead + (i0 + r) * 2 * out, mu + r * out, out * sizeof *dhead);
+			memcpy(dhead + (i0 + r) * 2 * out + out, rho + r * out, out * sizeof *dhead);
+			for (int64_t j = 0; j < out; j++) {
+				acc[j] += term[r * out + j];
+				dmax[j] += gmax[r * out + j];
+				dmin[j] += gmin[r * out + j];
+			}
 		}
 	}
 	double total = 0;
@@ -297,18 +344,30 @@ KERNEL double mbpo_gauss_nll_grad(float *restrict dhead, float *restrict dmax, f
 
 KERNEL void mbpo_gauss_eval(double *sse, double *snll, const float *head, const float *y, const float *maxlv,
 			    const float *minlv, int64_t n, int64_t out, double *acc) {
+	float mu[HEAD_BLOCK], rho[HEAD_BLOCK], hi[HEAD_BLOCK], lo[HEAD_BLOCK];
+	int64_t rb = block_rows(out);
+	repeat_rows(hi, maxlv, rb, out);
+	repeat_rows(lo, minlv, rb, out);
 	for (int64_t j = 0; j < 2 * out; j++)
 		acc[j] = 0;
-	for (int64_t i = 0; i < n; i++) {
-		const float *h = head + i * 2 * out, *yi = y + i * out;
-		for (int64_t j = 0; j < out; j++) {
+	for (int64_t i0 = 0; i0 < n; i0 += rb) {
+		int64_t nr = n - i0 < rb ? n - i0 : rb, m = nr * out;
+		split_rows(mu, rho, head, i0, nr, out);
+		const float *yb = y + i0 * out;
+		// mu and rho are overwritten with the squared error and the NLL term.
+		for (int64_t k = 0; k < m; k++) {
 			float s1, s2;
-			float lv = m_bound_logvar(h[out + j], maxlv[j], minlv[j], &s1, &s2);
-			float diff = h[j] - yi[j];
+			float lv = m_bound_logvar(rho[k], hi[k], lo[k], &s1, &s2);
+			float diff = mu[k] - yb[k];
 			float sq = diff * diff;
-			acc[j] += sq;
-			acc[out + j] += (double)(sq * m_exp(-lv) + lv);
+			mu[k] = sq;
+			rho[k] = sq * m_exp(-lv) + lv;
 		}
+		for (int64_t r = 0; r < nr; r++)
+			for (int64_t j = 0; j < out; j++) {
+				acc[j] += mu[r * out + j];
+				acc[out + j] += rho[r * out + j];
+			}
 	}
 	for (int64_t j = 0; j < out; j++) {
 		*sse += acc[j];
@@ -323,17 +382,20 @@ INLINE float m_clip(float v, float lo, float hi) {
 
 KERNEL void mbpo_policy_act(float *act, const float *head, const float *eps, int64_t n, int64_t a, float lsmin,
 			    float lsmax) {
-	for (int64_t i = 0; i < n; i++) {
-		const float *h = head + i * 2 * a;
-		float *ai = act + i * a;
+	float mu[HEAD_BLOCK], ls[HEAD_BLOCK];
+	int64_t rb = block_rows(a);
+	for (int64_t i0 = 0; i0 < n; i0 += rb) {
+		int64_t nr = n - i0 < rb ? n - i0 : rb, m = nr * a;
+		split_rows(mu, ls, head, i0, nr, a);
+		float *ab = act + i0 * a;
 		float sech2;
 		if (eps) {
-			const float *e = eps + i * a;
-			for (int64_t j = 0; j < a; j++)
-				ai[j] = m_tanh_sech2(h[j] + m_exp(m_clip(h[a + j], lsmin, lsmax)) * e[j], &sech2);
+			const float *e = eps + i0 * a;
+			for (int64_t k = 0; k < m; k++)
+				ab[k] = m_tanh_sech2(mu[k] + m_exp(m_clip(ls[k], lsmin, lsmax)) * e[k], &sech2);
 		} else {
-			for (int64_t j = 0; j < a; j++)
-				ai[j] = m_tanh_sech2(h[j], &sech2);
+			for (int64_t k = 0; k < m; k++)
+				ab[k] = m_tanh_sech2(mu[k], &sech2);
 		}
 	}
 }
@@ -341,55 +403,66 @@ KERNEL void mbpo_policy_act(float *act, const float *head, const float *eps, int
 KERNEL void mbpo_policy_sample(float *act, float *logp, const float *head, const float *eps, int64_t n, int64_t a,
 			       float lsmin, float lsmax) {
 	const float half_log_2pi = 0.91893853320467274f, log2 = 0.69314718055994531f;
-	float term[64]; // per-dimension log-density terms, summed after the vector loop
-	for (int64_t i = 0; i < n; i++) {
-		const float *h = head + i * 2 * a, *e = eps + i * a;
-		float *ai = act + i * a;
-		float lp = 0;
-		for (int64_t j0 = 0; j0 < a; j0 += 64) {
-			int64_t m = a - j0 < 64 ? a - j0 : 64;
-			for (int64_t j = 0; j < m; j++) {
-				float ls = m_clip(h[a + j0 + j], lsmin, lsmax);
-				float ej = e[j0 + j];
-				float u = h[j0 + j] + m_exp(ls) * ej;
-				float sech2, sig;
-				ai[j0 + j] = m_tanh_sech2(u, &sech2);
-				float log_sech2 = 2.0f * (log2 - u - m_softplus_sig(-2.0f * u, &sig));
-				term[j] = -0.5f * ej * ej - ls - half_log_2pi - log_sech2;
-			}
-			for (int64_t j = 0; j < m; j++)
-				lp += term[j];
+	float mu[HEAD_BLOCK], ls[HEAD_BLOCK];
+	int64_t rb = block_rows(a);
+	for (int64_t i0 = 0; i0 < n; i0 += rb) {
+		int64_t nr = n - i0 < rb ? n - i0 : rb, m = nr * a;
+		split_rows(mu, ls, head, i0, nr, a);
+		float *ab = act + i0 * a;
+		const float *e = eps + i0 * a;
+		// ls is overwritten with each dimension's log-density term.
+		for (int64_t k = 0; k < m; k++) {
+			float c = m_clip(ls[k], lsmin, lsmax);
+			float u = mu[k] + m_exp(c) * e[k];
+			float sech2, sig;
+			ab[k] = m_tanh_sech2(u, &sech2);
+			float log_sech2 = 2.0f * (log2 - u - m_softplus_sig(-2.0f * u, &sig));
+			ls[k] = -0.5f * e[k] * e[k] - c - half_log_2pi - log_sech2;
 		}
-		logp[i] = lp;
+		for (int64_t r = 0; r < nr; r++) {
+			float lp = 0;
+			for (int64_t j = 0; j < a; j++)
+				lp += ls[r * a + j];
+			logp[i0 + r] = lp;
+		}
 	}
 }
 
-// One row of mbpo_policy_backward; dact is NULL or the row's [a] values.
-INLINE void policy_backward_row(float *dh, const float *h, const float *e, const float *dact, float coef,
-				int64_t a, float lsmin, float lsmax) {
-	for (int64_t j = 0; j < a; j++) {
-		float raw = h[a + j];
+// The flat loop of mbpo_policy_backward on one block; mu and ls are
+// overwritten with their gradients. Inlined twice, with and without da.
+INLINE void policy_backward_block(float *mu, float *ls, const float *e, const float *da, float coef, int64_t m,
+				  float lsmin, float lsmax) {
+	for (int64_t k = 0; k < m; k++) {
+		float raw = ls[k];
 		float sigma = m_exp(m_clip(raw, lsmin, lsmax));
-		float u = h[j] + sigma * e[j];
+		float u = mu[k] + sigma * e[k];
 		float sech2;
 		float t = m_tanh_sech2(u, &sech2);
 		// d logπ/du = 2 tanh u (from -log(1 - tanh² u)); dact/du = sech² u.
 		float du = coef * 2.0f * t;
-		if (dact)
-			du += dact[j] * sech2;
-		dh[j] = du;
+		if (da)
+			du += da[k] * sech2;
+		mu[k] = du;
 		// d/dlogσ: through u (du·σ·eps) and the -log σ term (-coef).
-		dh[a + j] = (du * sigma * e[j] - coef) * ((raw >= lsmin) & (raw <= lsmax) ? 1.0f : 0.0f);
+		ls[k] = (du * sigma * e[k] - coef) * ((raw >= lsmin) & (raw <= lsmax) ? 1.0f : 0.0f);
 	}
 }
 
 KERNEL void mbpo_policy_backward(float *dhead, const float *head, const float *eps, const float *dact, float coef,
 				 int64_t n, int64_t a, float lsmin, float lsmax) {
-	for (int64_t i = 0; i < n; i++) {
+	float mu[HEAD_BLOCK], ls[HEAD_BLOCK];
+	int64_t rb = block_rows(a);
+	for (int64_t i0 = 0; i0 < n; i0 += rb) {
+		int64_t nr = n - i0 < rb ? n - i0 : rb, m = nr * a;
+		split_rows(mu, ls, head, i0, nr, a);
 		if (dact)
-			policy_backward_row(dhead + i * 2 * a, head + i * 2 * a, eps + i * a, dact + i * a, coef, a, lsmin, lsmax);
+			policy_backward_block(mu, ls, eps + i0 * a, dact + i0 * a, coef, m, lsmin, lsmax);
 		else
-			policy_backward_row(dhead + i * 2 * a, head + i * 2 * a, eps + i * a, NULL, coef, a, lsmin, lsmax);
+			policy_backward_block(mu, ls, eps + i0 * a, NULL, coef, m, lsmin, lsmax);
+		for (int64_t r = 0; r < nr; r++) {
+			memcpy(dhead + (i0 + r) * 2 * a, mu + r * a, a * sizeof *dhead);
+			memcpy(dhead + (i0 + r) * 2 * a + a, ls + r * a, a * sizeof *dhead);
+		}
 	}
 }
 

@@ -121,9 +121,21 @@ func normalize(z, x, mean, invstd []float32, n, d int) {
 	C.mbpo_normalize(fp(z), fp(x), fp(mean), fp(invstd), C.int64_t(n), C.int64_t(d))
 }
 
+// maxHeadWidth is the widest head row (Out, Act) the head kernels take
+// (HEAD_BLOCK in kernels.c).
+const maxHeadWidth = 1024
+
+// needWidth panics unless a head of w columns fits the head kernels.
+func needWidth(w int, what string) {
+	if w < 1 || w > maxHeadWidth {
+		panic(fmt.Sprintf("cpu: %s width %d, kernels take 1 to %d", what, w, maxHeadWidth))
+	}
+}
+
 // gaussHead writes the mean and bounded log-variance of head [n][2·out] into
 // rows rows[i] (or i, when rows is nil) of mean and logvar [.][out].
 func gaussHead(mean, logvar, head []float32, rows []int32, maxlv, minlv []float32, n, out int) {
+	needWidth(out, "gaussHead")
 	need(head, n*2*out, "gauss_head head")
 	need(maxlv, out, "gauss_head maxlv")
 	need(minlv, out, "gauss_head minlv")
@@ -148,6 +160,7 @@ func gaussHead(mean, logvar, head []float32, rows []int32, maxlv, minlv []float3
 // [n][2·out], writes the gradient of its mean w.r.t. head into dhead and adds
 // those w.r.t. the bounds into dmax and dmin. acc is scratch [out].
 func gaussNLLGrad(dhead, dmax, dmin, head, y, maxlv, minlv []float32, n, out int, acc []float64) float64 {
+	needWidth(out, "gaussNLLGrad")
 	need(dhead, n*2*out, "gauss_nll dhead")
 	need(head, n*2*out, "gauss_nll head")
 	need(y, n*out, "gauss_nll y")
@@ -165,6 +178,7 @@ func gaussNLLGrad(dhead, dmax, dmin, head, y, maxlv, minlv []float32, n, out int
 // gaussEval adds the sums of squared errors and of NLL terms of y [n][out]
 // under head [n][2·out] to *sse and *snll. acc is scratch [2·out].
 func gaussEval(sse, snll *float64, head, y, maxlv, minlv []float32, n, out int, acc []float64) {
+	needWidth(out, "gaussEval")
 	need(head, n*2*out, "gauss_eval head")
 	need(y, n*out, "gauss_eval y")
 	need(maxlv, out, "gauss_eval maxlv")
@@ -178,6 +192,7 @@ func gaussEval(sse, snll *float64, head, y, maxlv, minlv []float32, n, out int, 
 
 // policyAct writes tanh(μ + σ·eps) (tanh(μ) when eps is nil) into act [n][a].
 func policyAct(act, head, eps []float32, n, a int, lsmin, lsmax float32) {
+	needWidth(a, "policyAct")
 	need(act, n*a, "policy_act act")
 	need(head, n*2*a, "policy_act head")
 	if eps != nil {
@@ -188,6 +203,7 @@ func policyAct(act, head, eps []float32, n, a int, lsmin, lsmax float32) {
 
 // policySample writes tanh(μ + σ·eps) into act [n][a] and log π into logp [n].
 func policySample(act, logp, head, eps []float32, n, a int, lsmin, lsmax float32) {
+	needWidth(a, "policySample")
 	need(act, n*a, "policy_sample act")
 	need(logp, n, "policy_sample logp")
 	need(head, n*2*a, "policy_sample head")
@@ -199,6 +215,7 @@ func policySample(act, logp, head, eps []float32, n, a int, lsmin, lsmax float32
 // policyBackward writes into dhead [n][2·a] the gradient of
 // Σ_i coef·logπ_i + Σ_ij dact_ij·act_ij (dact may be nil).
 func policyBackward(dhead, head, eps, dact []float32, coef float32, n, a int, lsmin, lsmax float32) {
+	needWidth(a, "policyBackward")
 	need(dhead, n*2*a, "policy_backward dhead")
 	need(head, n*2*a, "policy_backward head")
 	need(eps, n*a, "policy_backward eps")

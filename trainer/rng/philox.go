@@ -54,7 +54,7 @@ type Purpose uint32
 
 // The purposes used by the trainer.
 const (
-	EnvReset      Purpose = 1  // reset noise of environment i (step = episode counter)
+	EnvReset      Purpose = 1  // reset noise (step = the env's index in its pool)
 	Init          Purpose = 2  // network weight initialisation
 	Bootstrap     Purpose = 3  // bootstrap resampling of the ensemble's training set
 	Holdout       Purpose = 4  // holdout split of the ensemble's data

@@ -43,6 +43,7 @@ type ensemble struct {
 	step                        int64
 
 	members, gradMembers []netView // per-member views of params and grads
+	mMembers, vMembers   []netView // per-member views of the Adam moments
 	maxLV, minLV         []float32 // views of params
 	gMaxLV, gMinLV       []float32 // views of grads
 
@@ -66,7 +67,7 @@ type ensembleCall struct {
 	memberDMin []float32
 	chunkSums  []float64 // Evaluate: per chunk and member, squared errors then NLL terms
 	cfg        adamConfig
-	adamPieces int
+	applyAdam  bool // TrainStep: each member takes its Adam step as soon as its gradient is ready
 }
 
 // release drops the references to the caller's slices.
@@ -78,7 +79,6 @@ type ensembleOp int
 
 const (
 	opTrain ensembleOp = iota
-	opAdam
 	opEvaluate
 	opForwardAll
 	opPredict
@@ -123,6 +123,8 @@ func newEnsemble(b *blas, workers int, spec engine.EnsembleSpec, seed uint64) (*
 	for m := 0; m < spec.Members; m++ {
 		e.members = append(e.members, memberView(spec, e.params, m))
 		e.gradMembers = append(e.gradMembers, memberView(spec, e.grads, m))
+		e.mMembers = append(e.mMembers, memberView(spec, e.adamM, m))
+		e.vMembers = append(e.vMembers, memberView(spec, e.adamV, m))
 	}
 	mx, mn := spec.MaxLogVar(), spec.MinLogVar()
 	e.maxLV, e.minLV = e.params[mx:mx+spec.Out], e.params[mn:mn+spec.Out]
@@ -199,9 +201,6 @@ func (e *ensemble) run(w, i int) {
 	switch c.op {
 	case opTrain:
 		e.trainMember(w, i)
-	case opAdam:
-		lo, hi := split(len(e.params), c.adamPieces, i)
-		adam(e.params[lo:hi], e.grads[lo:hi], e.adamM[lo:hi], e.adamV[lo:hi], c.cfg)
 	case opEvaluate:
 		e.evaluateChunk(w, i)
 	case opForwardAll:
@@ -224,17 +223,21 @@ func (e *ensemble) TrainStep(x, y []float32, batch int) (float32, error) {
 		return 0, fmt.Errorf("cpu engine: TrainStep needs x of %d and y of %d values (%d members × batch %d), got %d and %d",
 			E*batch*in, E*batch*out, E, batch, len(x), len(y))
 	}
-	loss := e.gradients(x, y, batch)
 	e.step++
 	c := &e.call
-	c.op, c.cfg = opAdam, adamStep(e.spec.LR, e.step)
-	c.adamPieces = 4 * e.team.size // memory-bound: small pieces balance well
-	e.team.do(c.adamPieces, e)
+	c.applyAdam, c.cfg = true, adamStep(e.spec.LR, e.step)
+	loss := e.gradients(x, y, batch)
+	c.applyAdam = false
+	// The shared bounds (MaxLogVar then MinLogVar) step once all members are in.
+	lo, hi := e.spec.MaxLogVar(), e.spec.MinLogVar()+e.spec.Out
+	adam(e.params[lo:hi], e.grads[lo:hi], e.adamM[lo:hi], e.adamV[lo:hi], c.cfg)
 	return float32(loss), nil
 }
 
 // gradients fills e.grads with the gradient of the training loss on the
-// members' minibatches and returns the loss.
+// members' minibatches and returns the loss (at the parameters before any
+// step). With e.call.applyAdam set, every member's own parameters also take
+// their Adam step; the shared bounds are left to the caller.
 func (e *ensemble) gradients(x, y []float32, batch int) float64 {
 	for w := range e.train {
 		e.trainScratch(w, batch)
@@ -267,7 +270,8 @@ func (e *ensemble) gradients(x, y []float32, batch int) float64 {
 }
 
 // trainMember computes member m's share of the loss and its gradients: its
-// mean Gaussian NLL on its minibatch and its weights' decay.
+// mean Gaussian NLL on its minibatch and its weights' decay; then, if asked,
+// the Adam step of its weights and biases (while they are still in cache).
 func (e *ensemble) trainMember(w, m int) {
 	in, out, batch := e.spec.In, e.spec.Out, e.call.batch
 	s := e.train[w]
@@ -286,6 +290,13 @@ func (e *ensemble) trainMember(w, m int) {
 		axpy(g.w[l], e.members[m].w[l], wd)
 	}
 	e.call.memberLoss[m] = loss
+	if e.call.applyAdam {
+		p, mo, v := &e.members[m], &e.mMembers[m], &e.vMembers[m]
+		for l := 0; l < L; l++ {
+			adam(p.w[l], g.w[l], mo.w[l], v.w[l], e.call.cfg)
+			adam(p.b[l], g.b[l], mo.b[l], v.b[l], e.call.cfg)
+		}
+	}
 }
 
 // adamStep is the Adam configuration of step t (counted from 1).

@@ -33,7 +33,8 @@ type team struct {
 }
 
 // newTeam returns a team of size workers whose helpers exit once owner is
-// garbage.
+// garbage. The owner is expected to be the job it runs (as the networks
+// are), so it stays alive while a call is in flight.
 func newTeam[T any](owner *T, size int) *team {
 	t := &team{size: max(size, 1)}
 	runtime.AddCleanup(owner, func(t *team) { t.stop() }, t)
@@ -65,6 +66,7 @@ func (t *team) do(items int, j job) {
 	}
 	t.work(0, j)
 	t.wg.Wait()
+	runtime.KeepAlive(j) // the job is the team's owner: alive until its helpers are done
 }
 
 // help is helper w's loop.

@@ -279,8 +279,8 @@ func (e *ensemble) trainMember(w, m int) {
 	z := s.z[:batch*in]
 	normalize(z, e.call.x[m*batch*in:], e.normMean, e.invStd, batch, in)
 	e.blas.forward(e.net, e.members[m], z, batch, s.tr)
-	sum := gaussNLLGrad(s.tr.grad[L-1], e.call.memberDMax[m*out:], e.call.memberDMin[m*out:], s.tr.out[L-1], e.call.y[m*batch*out:],
-		e.maxLV, e.minLV, batch, out, s.acc)
+	sum := gaussNLLGrad(s.tr.grad[L-1], e.call.memberDMax[m*out:], e.call.memberDMin[m*out:], s.tr.out[L-1],
+		e.call.y[m*batch*out:], e.maxLV, e.minLV, 1/float32(batch*out), batch, out, s.acc)
 	loss := sum / float64(batch*out)
 	g := &e.gradMembers[m]
 	e.blas.backward(e.net, e.members[m], g, z, batch, s.tr, nil, 0, 0, 0)

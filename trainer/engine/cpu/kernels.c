@@ -298,11 +298,10 @@ KERNEL void mbpo_gauss_head(float *mean, float *logvar, const float *head, const
 
 KERNEL double mbpo_gauss_nll_grad(float *restrict dhead, float *restrict dmax, float *restrict dmin,
 				  const float *restrict head, const float *restrict y,
-				  const float *restrict maxlv, const float *restrict minlv, int64_t n, int64_t out,
-				  double *restrict acc) {
+				  const float *restrict maxlv, const float *restrict minlv, float scale, int64_t n,
+				  int64_t out, double *restrict acc) {
 	float mu[HEAD_BLOCK], rho[HEAD_BLOCK], hi[HEAD_BLOCK], lo[HEAD_BLOCK];
 	float term[HEAD_BLOCK], gmax[HEAD_BLOCK], gmin[HEAD_BLOCK];
-	float scale = 1.0f / (float)(n * out);
 	int64_t rb = block_rows(out);
 	repeat_rows(hi, maxlv, rb, out);
 	repeat_rows(lo, minlv, rb, out);

@@ -156,10 +156,10 @@ func gaussHead(mean, logvar, head []float32, rows []int32, maxlv, minlv []float3
 	C.mbpo_gauss_head(fp(mean), fp(logvar), fp(head), rp, fp(maxlv), fp(minlv), C.int64_t(n), C.int64_t(out))
 }
 
-// gaussNLLGrad returns the summed Gaussian NLL of y [n][out] under head
-// [n][2·out], writes the gradient of its mean w.r.t. head into dhead and adds
-// those w.r.t. the bounds into dmax and dmin. acc is scratch [out].
-func gaussNLLGrad(dhead, dmax, dmin, head, y, maxlv, minlv []float32, n, out int, acc []float64) float64 {
+// gaussNLLGrad returns the sum S of the Gaussian NLL terms of y [n][out]
+// under head [n][2·out], writes the gradient of scale·S w.r.t. head into dhead
+// and adds those w.r.t. the bounds into dmax and dmin. acc is scratch [out].
+func gaussNLLGrad(dhead, dmax, dmin, head, y, maxlv, minlv []float32, scale float32, n, out int, acc []float64) float64 {
 	needWidth(out, "gaussNLLGrad")
 	need(dhead, n*2*out, "gauss_nll dhead")
 	need(head, n*2*out, "gauss_nll head")
@@ -172,7 +172,7 @@ func gaussNLLGrad(dhead, dmax, dmin, head, y, maxlv, minlv []float32, n, out int
 		panic("cpu: gauss_nll scratch too short")
 	}
 	return float64(C.mbpo_gauss_nll_grad(fp(dhead), fp(dmax), fp(dmin), fp(head), fp(y), fp(maxlv), fp(minlv),
-		C.int64_t(n), C.int64_t(out), dp(acc)))
+		C.float(scale), C.int64_t(n), C.int64_t(out), dp(acc)))
 }
 
 // gaussEval adds the sums of squared errors and of NLL terms of y [n][out]

@@ -46,14 +46,14 @@ void mbpo_normalize(float *z, const float *x, const float *mean, const float *in
 void mbpo_gauss_head(float *mean, float *logvar, const float *head, const int32_t *rows,
 		     const float *maxlv, const float *minlv, int64_t n, int64_t out);
 
-// Gaussian NLL of y [n][out] under the head, averaged over the n·out entries:
-// mean((μ - y)²·exp(-logvar) + logvar). Returns the unaveraged sum; writes the
-// mean's gradient w.r.t. head into dhead [n][2·out] and adds its gradient
-// w.r.t. maxlv and minlv into dmax and dmin [out]. acc is scratch [out].
+// Gaussian NLL terms (μ - y)²·exp(-logvar) + logvar of y [n][out] under the
+// head. Returns their sum S; writes the gradient of scale·S w.r.t. head into
+// dhead [n][2·out] and adds its gradient w.r.t. maxlv and minlv into dmax and
+// dmin [out] (scale = 1/(n·out) makes S the mean). acc is scratch [out].
 double mbpo_gauss_nll_grad(float *restrict dhead, float *restrict dmax, float *restrict dmin,
 			   const float *restrict head, const float *restrict y,
-			   const float *restrict maxlv, const float *restrict minlv, int64_t n, int64_t out,
-			   double *restrict acc);
+			   const float *restrict maxlv, const float *restrict minlv, float scale, int64_t n,
+			   int64_t out, double *restrict acc);
 
 // Adds the sums over y [n][out] of (μ - y)² to *sse and of
 // (μ - y)²·exp(-logvar) + logvar to *snll. acc is scratch [2·out].

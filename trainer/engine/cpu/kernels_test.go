@@ -290,7 +290,7 @@ func TestGaussHeadKernels(t *testing.T) {
 	// Loss and gradient against central differences of the float64 loss.
 	dhead := make([]float32, n*2*out)
 	dmax, dmin := make([]float32, out), make([]float32, out)
-	sum := gaussNLLGrad(dhead, dmax, dmin, head, y, hi, lo, n, out, acc)
+	sum := gaussNLLGrad(dhead, dmax, dmin, head, y, hi, lo, 1/float32(n*out), n, out, acc)
 	if math.Abs(sum-snll) > 1e-5*math.Abs(snll) {
 		t.Errorf("gaussNLLGrad sum = %g, want %g", sum, snll)
 	}

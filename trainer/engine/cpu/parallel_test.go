@@ -62,12 +62,12 @@ func TestTeamHelpersExitWithOwner(t *testing.T) {
 	t.Errorf("%d goroutines after the team's owner was dropped, %d before", runtime.NumGoroutine(), before)
 }
 
-// TestResultsIndependentOfThreads runs the same calls with 1 and 3 workers.
-// The ensemble sums everything in a fixed order, so its results are bit for
-// bit the same. The agent's policy gradient is summed over row blocks, one
-// per worker, so its results agree to float32 rounding.
+// TestResultsIndependentOfThreads runs the same calls with 1, 2 and 3
+// workers. The ensemble sums everything in a fixed order, so its results are
+// bit for bit the same. The agent's policy gradient is summed over row
+// blocks, one per worker, so its results agree to float32 rounding.
 func TestResultsIndependentOfThreads(t *testing.T) {
-	one, three := New(Options{Threads: 1}), New(Options{Threads: 3})
+	one, two, three := New(Options{Threads: 1}), New(Options{Threads: 2}), New(Options{Threads: 3})
 	spec := smallSpec()
 	r := rand.New(rand.NewPCG(51, 52))
 	const batch = 16
@@ -102,6 +102,15 @@ func TestResultsIndependentOfThreads(t *testing.T) {
 	}
 	if !same(o1, o3) {
 		t.Error("ensemble Predict or Evaluate differs between 1 and 3 workers")
+	}
+	s2, o2 := ensembleRun(two)
+	for name := range s1.Buffers {
+		if !same(s1.Buffers[name], s2.Buffers[name]) {
+			t.Errorf("ensemble buffer %s differs between 1 and 2 workers", name)
+		}
+	}
+	if !same(o1, o2) {
+		t.Error("ensemble Predict or Evaluate differs between 1 and 2 workers")
 	}
 
 	aspec := smallAgentSpec()

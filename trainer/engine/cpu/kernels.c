@@ -136,11 +136,6 @@ INLINE float m_tanh_sech2(float u, float *sech2) {
 
 INLINE float m_swish(float a) { return a * m_sigmoid(a); }
 
-INLINE float m_swish_grad(float a) {
-	float s = m_sigmoid(a);
-	return s * (1.0f + a * (1.0f - s));
-}
-
 KERNEL void mbpo_bias_act(float *y, float *pre, const float *b, int64_t n, int64_t d, int act) {
 	for (int64_t i = 0; i < n; i++) {
 		float *row = y + i * d;
@@ -156,8 +151,9 @@ KERNEL void mbpo_bias_act(float *y, float *pre, const float *b, int64_t n, int64
 				float *p = pre + i * d;
 				for (int64_t j = 0; j < d; j++) {
 					float v = row[j] + b[j];
-					p[j] = v;
-					row[j] = m_swish(v);
+					float sig = m_sigmoid(v);
+					p[j] = sig;
+					row[j] = v * sig;
 				}
 			} else {
 				for (int64_t j = 0; j < d; j++)
@@ -178,8 +174,9 @@ KERNEL void mbpo_act_backward(float *dy, const float *y, const float *pre, int64
 			dy[i] = y[i] > 0 ? dy[i] : 0.0f;
 		break;
 	case MBPO_SWISH:
+		// swish'(a) = σ(a)(1 + a(1 - σ(a))) = σ + h(1 - σ) with h = a·σ(a).
 		for (int64_t i = 0; i < size; i++)
-			dy[i] *= m_swish_grad(pre[i]);
+			dy[i] *= pre[i] + y[i] * (1.0f - pre[i]);
 		break;
 	}
 }

@@ -47,7 +47,8 @@ func need(s []float32, n int, what string) {
 	}
 }
 
-// biasAct sets y [n][d] to act(y + b); for swish, pre (if not nil) receives y + b.
+// biasAct sets y [n][d] to act(y + b); for swish, pre (if not nil) receives
+// σ(y + b) for the backward pass.
 func biasAct(y, pre, b []float32, n, d int, act activation) {
 	need(y, n*d, "bias_act y")
 	need(b, d, "bias_act b")
@@ -57,14 +58,15 @@ func biasAct(y, pre, b []float32, n, d int, act activation) {
 	C.mbpo_bias_act(fp(y), fp(pre), fp(b), C.int64_t(n), C.int64_t(d), C.int(act))
 }
 
-// actBackward multiplies dy [size] by act's derivative at the layer's output
-// y (ReLU) or pre-activation pre (swish).
+// actBackward multiplies dy [size] by act's derivative, from the layer's
+// output y and, for swish, the sigmoid pre that biasAct kept.
 func actBackward(dy, y, pre []float32, size int, act activation) {
 	need(dy, size, "act_backward dy")
 	switch act {
 	case relu:
 		need(y, size, "act_backward y")
 	case swish:
+		need(y, size, "act_backward y")
 		need(pre, size, "act_backward pre")
 	}
 	C.mbpo_act_backward(fp(dy), fp(y), fp(pre), C.int64_t(size), C.int(act))

@@ -11,11 +11,13 @@
 enum { MBPO_LINEAR = 0, MBPO_RELU = 1, MBPO_SWISH = 2 };
 
 // y [n][d] = act(y + b) with b [d] broadcast over rows. For swish, pre [n][d]
-// receives y + b (the pre-activation) when it is not NULL; other activations
-// ignore pre (ReLU's derivative comes from its output).
+// receives σ(y + b) when it is not NULL, which with the output gives the
+// derivative without another exp; other activations ignore pre (ReLU's
+// derivative comes from its output).
 void mbpo_bias_act(float *y, float *pre, const float *b, int64_t n, int64_t d, int act);
 
-// dy [size] *= act'(.), from the layer output y (ReLU) or pre-activation pre (swish).
+// dy [size] *= act'(.), from the layer output y (ReLU, swish) and the sigmoid
+// pre that mbpo_bias_act kept (swish).
 void mbpo_act_backward(float *dy, const float *y, const float *pre, int64_t size, int act);
 
 // out [d] = (accumulate ? out : 0) + column sums of x [n][d].

@@ -120,8 +120,8 @@ func TestBiasActAndBackward(t *testing.T) {
 					if !near(y[i*d+j], c.f(a), 1e-6) {
 						t.Fatalf("out[%d][%d] = %g, want %g", i, j, y[i*d+j], c.f(a))
 					}
-					if pre != nil && !near(pre[i*d+j], a, 1e-7) {
-						t.Fatalf("pre[%d][%d] = %g, want %g", i, j, pre[i*d+j], a)
+					if sig := 1 / (1 + math.Exp(-a)); pre != nil && !near(pre[i*d+j], sig, 1e-6) {
+						t.Fatalf("pre[%d][%d] = %g, want σ = %g", i, j, pre[i*d+j], sig)
 					}
 				}
 			}

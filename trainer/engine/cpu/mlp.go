@@ -56,8 +56,8 @@ func (n network) act(l int) activation {
 }
 
 // trace is the scratch of forward passes over up to rows rows: out[l] receives
-// layer l's output [rows][sizes[l+1]], pre[l] the pre-activation of a swish
-// layer, grad[l] the gradient w.r.t. out[l]. A trace made for inference has
+// layer l's output [rows][sizes[l+1]], pre[l] the sigmoid of a swish layer's
+// pre-activation, grad[l] the gradient w.r.t. out[l]. A trace made for inference has
 // neither pre nor grad, and its hidden layers share two ping-pong buffers.
 type trace struct {
 	rows      int

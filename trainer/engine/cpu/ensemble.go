@@ -231,8 +231,8 @@ func (e *ensemble) TrainStep(x, y []float32, batch int) (float32, error) {
 	loss := e.gradients(x, y, batch)
 	c.applyAdam = false
 	// The shared bounds (MaxLogVar then MinLogVar) step once all members are in.
-	lo, hi := e.spec.MaxLogVar(), e.spec.MinLogVar()+e.spec.Out
-	adam(e.params[lo:hi], e.grads[lo:hi], e.adamM[lo:hi], e.adamV[lo:hi], c.cfg)
+	lo := len(e.params) - 2*e.spec.Out // MaxLogVar then MinLogVar end the layout
+	adam(e.params[lo:], e.grads[lo:], e.adamM[lo:], e.adamV[lo:], c.cfg)
 	return float32(loss), nil
 }
 

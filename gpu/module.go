@@ -198,6 +198,14 @@ func (a *Args) Len() int { return len(a.offs) }
 // compares with a kernel's signature.
 func (a *Args) Sizes() []int { return append([]int(nil), a.sizes...) }
 
+// Value returns the bytes of argument i (a view, valid until a is changed):
+// what a launcher that runs kernels without the driver (package kernels' host
+// machine) hands its kernels.
+func (a *Args) Value(i int) []byte {
+	off := int(a.offs[i])
+	return a.vals[off : off+a.sizes[i] : off+a.sizes[i]]
+}
+
 // Reset empties a for reuse.
 func (a *Args) Reset() { a.vals, a.offs, a.sizes = a.vals[:0], a.offs[:0], a.sizes[:0] }
 

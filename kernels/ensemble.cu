@@ -8,9 +8,20 @@
 // dynamic shared memory as mlp.h says.
 KERNEL LAUNCH_BOUNDS(256, 2) void mbpo_ensemble_forward(float *mean, float *logvar, const float *x,
                                                         const float *params, const float *norm_mean,
-                                                        const float *norm_std, int n, mbpo_net net) {
+                                                        const float *norm_std, int n, const int *n_dev,
+                                                        mbpo_net net) {
 	kctx k = thread_ctx();
-	mbpo_ensemble_forward(&k, mean, logvar, x, params, norm_mean, norm_std, n, net);
+	mbpo_ensemble_forward(&k, mean, logvar, x, params, norm_mean, norm_std, n, n_dev, net);
+}
+
+// mbpo_ensemble_predict: grid ceil(n/net.rows) + members, 256 threads,
+// dynamic shared memory as mlp.h says.
+KERNEL LAUNCH_BOUNDS(256, 2) void mbpo_ensemble_predict(float *mean, float *logvar, const float *x,
+                                                        const float *params, const float *norm_mean,
+                                                        const float *norm_std, const int *counts,
+                                                        const int *list, mbpo_net net) {
+	kctx k = thread_ctx();
+	mbpo_ensemble_predict(&k, mean, logvar, x, params, norm_mean, norm_std, counts, list, net);
 }
 
 // mbpo_swish: y = swish(x), elementwise.

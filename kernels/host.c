@@ -1,7 +1,7 @@
 // host.c: the kernels of this package compiled for the host (through cgo),
 // so their arithmetic, indexing and synchronisation are tested without a GPU.
 //
-// host_launch plays a launch: it runs the grid block by block. A kernel that
+// mbpo_host_launch plays a launch: it runs the grid block by block. A kernel that
 // synchronises within a block runs each thread of the block on its own
 // pthread, with KSYNC a barrier; one that does not runs the threads one after
 // another. Shared memory starts filled with NaNs, so a kernel that reads
@@ -14,8 +14,6 @@
 #include "host.h"
 #include "mlp.h"
 #include "rng.h"
-
-typedef void (*kbody)(const kctx *k, const void *args);
 
 // gate holds a block's threads until all of them exist: if one cannot be
 // created, the others leave without reaching the block's barrier.
@@ -65,10 +63,10 @@ static int run_block(host_thread *ts, pthread_t *ids, int bx, pthread_barrier_t 
 	return err;
 }
 
-// host_launch runs body over a gx x gy grid of blocks of bx threads with smem
+// mbpo_host_launch runs body over a gx x gy grid of blocks of bx threads with smem
 // bytes of shared memory each; syncs says whether the kernel uses KSYNC. It
 // returns 0, or an errno value.
-static int host_launch(int gx, int gy, int bx, size_t smem, int syncs, kbody body, const void *args) {
+int mbpo_host_launch(int gx, int gy, int bx, size_t smem, int syncs, kbody body, const void *args) {
 	if (gx < 1 || gy < 1 || bx < 1 || bx > 1024) return EINVAL;
 	size_t words = (smem + 3) / 4 + 4;
 	float *shared = aligned_alloc(16, words * 4);
@@ -107,14 +105,14 @@ typedef struct {
 
 static void forward_body(const kctx *k, const void *p) {
 	const forward_args *a = p;
-	mbpo_ensemble_forward(k, a->mean, a->logvar, a->x, a->params, a->norm_mean, a->norm_std, a->n, a->net);
+	mbpo_ensemble_forward(k, a->mean, a->logvar, a->x, a->params, a->norm_mean, a->norm_std, a->n, 0, a->net);
 }
 
 int mbpo_host_ensemble_forward(float *mean, float *logvar, const float *x, const float *params,
                                const float *norm_mean, const float *norm_std, int n, const mbpo_net *net,
                                int grid_x, int threads, int shared_bytes) {
 	forward_args a = {mean, logvar, x, params, norm_mean, norm_std, n, *net};
-	return host_launch(grid_x, net->members, threads, (size_t)shared_bytes, 1, forward_body, &a);
+	return mbpo_host_launch(grid_x, net->members, threads, (size_t)shared_bytes, 1, forward_body, &a);
 }
 
 typedef struct {
@@ -130,7 +128,7 @@ static void swish_body(const kctx *k, const void *p) {
 
 int mbpo_host_swish(float *y, const float *x, unsigned long long n, int grid_x, int threads) {
 	swish_args a = {y, x, n};
-	return host_launch(grid_x, 1, threads, 0, 0, swish_body, &a);
+	return mbpo_host_launch(grid_x, 1, threads, 0, 0, swish_body, &a);
 }
 
 typedef struct {
@@ -148,7 +146,7 @@ static void head_body(const kctx *k, const void *p) {
 int mbpo_host_gaussian_head(float *mean, float *logvar, const float *head, const float *maxlv,
                             const float *minlv, unsigned long long rows, int out, int grid_x, int threads) {
 	head_args a = {mean, logvar, head, maxlv, minlv, rows, out};
-	return host_launch(grid_x, 1, threads, 0, 0, head_body, &a);
+	return mbpo_host_launch(grid_x, 1, threads, 0, 0, head_body, &a);
 }
 
 typedef struct {
@@ -166,7 +164,7 @@ static void rng_body(const kctx *k, const void *p) {
 int mbpo_host_rng_fill(unsigned int *out, unsigned long long first, unsigned long long n, const mbpo_key *key,
                        int kind, int grid_x, int threads) {
 	rng_args a = {out, first, n, *key, kind};
-	return host_launch(grid_x, 1, threads, 0, 0, rng_body, &a);
+	return mbpo_host_launch(grid_x, 1, threads, 0, 0, rng_body, &a);
 }
 
 void mbpo_host_philox(unsigned int out[4], const unsigned int ctr[4], const unsigned int key[2]) {

@@ -78,8 +78,9 @@ func HostEnsembleForward(p ForwardPlan, mean, logvar, x, params, normMean, normS
 	var net C.mbpo_net
 	v := p.net()
 	net.members, net.layers, net.in, net.out, net.rows = C.int(v[0]), C.int(v[1]), C.int(v[2]), C.int(v[3]), C.int(v[4])
+	net.act, net.head = C.int(v[5]), C.int(v[6])
 	for i := range net.sizes {
-		net.sizes[i] = C.int(v[5+i])
+		net.sizes[i] = C.int(v[7+i])
 	}
 	g := p.Grid(n)
 	rc := C.mbpo_host_ensemble_forward(ptr(mean), ptr(logvar), ptr(x), ptr(params), ptr(normMean), ptr(normStd),

@@ -3,8 +3,20 @@
 #ifndef MBPO_HOST_H
 #define MBPO_HOST_H
 
+#include <stddef.h>
+
 #include "mlp.h"
 #include "rng.h"
+
+// kbody is a kernel's body as the host runs it: the calling thread's kctx
+// and the kernel's arguments.
+typedef void (*kbody)(const kctx *k, const void *args);
+
+// mbpo_host_launch runs body over a gx x gy grid of blocks of bx threads with
+// smem bytes of shared memory each; syncs says whether the kernel uses KSYNC
+// (then each thread of a block runs on its own pthread). It returns 0, or an
+// errno value.
+int mbpo_host_launch(int gx, int gy, int bx, size_t smem, int syncs, kbody body, const void *args);
 
 int mbpo_host_ensemble_forward(float *mean, float *logvar, const float *x, const float *params,
                                const float *norm_mean, const float *norm_std, int n, const mbpo_net *net,

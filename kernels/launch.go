@@ -15,6 +15,7 @@ type Set struct {
 	modules []*gpu.Module
 
 	forward, swish, head, rngFill, empty, addOne *gpu.Function
+	byKernel                                     [kernelCount]*gpu.Function
 }
 
 // Load JIT-compiles every module for d and looks up the kernels.
@@ -43,24 +44,45 @@ func Load(d *gpu.Device) (*Set, error) {
 	}
 	k.forward, k.swish, k.head = byName["mbpo_ensemble_forward"], byName["mbpo_swish"], byName["mbpo_gaussian_head"]
 	k.rngFill, k.empty, k.addOne = byName["mbpo_rng_fill"], byName["mbpo_empty"], byName["mbpo_add_one"]
-	if err := k.forward.SetMaxDynamicShared(d.Info().MaxSharedPerBlockOpt); err != nil {
-		k.Close()
-		return nil, err
+	for id, info := range kernelTable() {
+		k.byKernel[id] = byName[info.name]
+	}
+	// The forward kernels keep a block's activations in shared memory.
+	for _, f := range []*gpu.Function{k.forward, k.byKernel[KEnsemblePredict]} {
+		if err := f.SetMaxDynamicShared(d.Info().MaxSharedPerBlockOpt); err != nil {
+			k.Close()
+			return nil, err
+		}
 	}
 	return k, nil
+}
+
+// fn is the loaded function of kernel id, or nil.
+func (k *Set) fn(id Kernel) *gpu.Function {
+	if id < 0 || int(id) >= kernelCount {
+		return nil
+	}
+	return k.byKernel[id]
 }
 
 // moduleKernels lists the entry points of each module.
 func moduleKernels(module string) []string {
 	switch module {
-	case "ensemble":
-		return []string{"mbpo_ensemble_forward", "mbpo_swish", "mbpo_gaussian_head"}
 	case "rng":
 		return []string{"mbpo_rng_fill"}
 	case "bench":
 		return []string{"mbpo_empty", "mbpo_add_one"}
 	}
-	return nil
+	var names []string
+	if module == "ensemble" {
+		names = []string{"mbpo_swish", "mbpo_gaussian_head"}
+	}
+	for _, info := range kernelTable() {
+		if info.module == module {
+			names = append(names, info.name)
+		}
+	}
+	return names
 }
 
 // Close unloads the modules.
@@ -104,7 +126,7 @@ func (k *Set) EnsembleForward(s *gpu.Stream, p ForwardPlan, a ForwardArgs) error
 
 func forwardArgs(p ForwardPlan, a ForwardArgs) *gpu.Args {
 	var args gpu.Args
-	return args.Ptr(a.Mean).Ptr(a.Logvar).Ptr(a.X).Ptr(a.Params).Ptr(a.NormMean).Ptr(a.NormStd).Int32(int32(a.N)).Bytes(p.netBytes())
+	return args.Ptr(a.Mean).Ptr(a.Logvar).Ptr(a.X).Ptr(a.Params).Ptr(a.NormMean).Ptr(a.NormStd).Int32(int32(a.N)).Ptr(0).Bytes(p.netBytes())
 }
 
 func swishArgs(y, x gpu.DevicePtr, n int) *gpu.Args {

@@ -1,14 +1,17 @@
-// mlp.h: the dynamics ensemble's forward pass, for host and device: swish,
-// the Gaussian head with soft-bounded log-variance, and the batched forward of
-// all members in one launch, with the parameter layout of
+// mlp.h: the batched forward pass of small MLPs, for host and device: swish,
+// the Gaussian head with soft-bounded log-variance, and the forward of all
+// members of an ensemble in one launch, with the parameter layout of
 // trainer/engine/layout.go:
 //
 //   params = for each layer l: W_l [E][K_l][N_l], then b_l [E][N_l];
 //            then MaxLogVar [out], MinLogVar [out]
 //   z      = (x - norm_mean) * (1 / norm_std)   (a std below 1e-12, or NaN, counts as 1)
-//   h      = swish(h W_l + b_l) for the hidden layers, head = h W_L + b_L
+//   h      = act(h W_l + b_l) for the hidden layers, head = h W_L + b_L
 //   mean   = head[0:out]
 //   logvar = MinLogVar + softplus(MaxLogVar - softplus(MaxLogVar - head[out:2out]) - MinLogVar)
+//
+// One network (E = 1) in this layout is engine.MLP's layout, so the same
+// kernel runs the SAC policy (ReLU, no normaliser, the raw head written out).
 #ifndef MBPO_MLP_H
 #define MBPO_MLP_H
 
@@ -19,6 +22,14 @@
 #define MBPO_TN 8         // columns of a thread's output tile
 #define MBPO_ROW_PAD 4    // floats added to each activation row in shared memory
 
+// Hidden-layer activations of the forward kernels.
+enum { MBPO_ACT_SWISH = 0, MBPO_ACT_RELU = 1 };
+
+// What the forward kernels write of the head:
+//   MBPO_HEAD_GAUSS: mean and soft-bounded logvar, [E][n][out] each;
+//   MBPO_HEAD_RAW:   the head's 2*out units unchanged, [E][n][2*out] into mean.
+enum { MBPO_HEAD_GAUSS = 0, MBPO_HEAD_RAW = 1 };
+
 // mbpo_net is the shape of an ensemble member and the rows each block of the
 // forward kernel handles. It is passed to the kernel by value.
 typedef struct mbpo_net {
@@ -27,11 +38,16 @@ typedef struct mbpo_net {
 	int in;      // input width (sizes[0])
 	int out;     // target width; the head has 2*out units
 	int rows;    // rows per block, a multiple of MBPO_TM
+	int act;     // MBPO_ACT_SWISH or MBPO_ACT_RELU
+	int head;    // MBPO_HEAD_GAUSS or MBPO_HEAD_RAW
 	int sizes[MBPO_MAX_LAYERS + 1];
 } mbpo_net;
 
 // mbpo_swish is x * sigmoid(x).
 KFN float mbpo_swish(float x) { return x / (1.0f + k_exp(-x)); }
+
+// mbpo_activate is a hidden layer's activation: ReLU or swish.
+KFN float mbpo_activate(float x, int relu) { return relu ? k_fmax(x, 0.0f) : mbpo_swish(x); }
 
 // mbpo_softplus is log(1 + e^x), without overflow.
 KFN float mbpo_softplus(float x) { return k_fmax(x, 0.0f) + k_log1p(k_exp(-k_fabs(x))); }
@@ -105,29 +121,34 @@ KFN void mbpo_tile(float acc[MBPO_TM][MBPO_TN], const float *act, int rp, int r0
 	}
 }
 
-// mbpo_ensemble_forward runs every member on the same n rows of x ([n][in])
-// and writes mean and logvar, each [E][n][out]. Block (bx, by) handles rows
-// bx*rows .. bx*rows+rows-1 for member by. Thread t computes output tile t of
-// each layer (tiles numbered row tile first), so a block needs at least
-// ceil(N/MBPO_TN) * rows/MBPO_TM threads for its widest layer. Shared memory:
-// max(sizes[0..L-1]) * (rows + MBPO_ROW_PAD) floats.
-KFN void mbpo_ensemble_forward(const kctx *k, float *KRESTRICT mean, float *KRESTRICT logvar,
-                               const float *KRESTRICT x, const float *KRESTRICT params,
-                               const float *KRESTRICT norm_mean, const float *KRESTRICT norm_std,
-                               int n, mbpo_net net) {
+// mbpo_forward_block runs member e on up to net.rows rows: local row r is
+// row rowmap[first + r] of x (row first + r when rowmap is NULL), for r <
+// count. Thread t computes output tile t of each layer (tiles numbered row
+// tile first), so a block needs at least ceil(N/MBPO_TN) * rows/MBPO_TM
+// threads for its widest layer. Shared memory: max(sizes[0..L-1]) * (rows +
+// MBPO_ROW_PAD) floats. Outputs go to row g of mean and logvar, laid out
+// [E][n][width] (by_row = 0) or [n][width] (by_row = 1), width out or 2*out
+// as net.head says. norm_mean NULL skips the normalisation.
+KFN void mbpo_forward_block(const kctx *k, float *KRESTRICT mean, float *KRESTRICT logvar,
+                            const float *KRESTRICT x, const float *KRESTRICT params,
+                            const float *KRESTRICT norm_mean, const float *KRESTRICT norm_std,
+                            int n, int e, const int *KRESTRICT rowmap, int first, int count, int by_row,
+                            mbpo_net net) {
 	const int E = net.members, R = net.rows, rp = net.rows + MBPO_ROW_PAD, in = net.in, out = net.out;
-	const int e = (int)k->by;
-	const int row0 = (int)k->bx * R;
 	float *act = k->smem;
 
-	// Normalised inputs, transposed: act[c][r].
+	// Inputs (normalised), transposed: act[c][r]; rows past count are 0.
 	for (int i = (int)k->tid; i < R * in; i += (int)k->ntid) {
 		int r = i / in, c = i - r * in;
 		float v = 0.0f;
-		if (row0 + r < n) {
-			float sd = norm_std[c];
-			if (!(sd >= 1e-12f)) sd = 1.0f;
-			v = (x[(long long)(row0 + r) * in + c] - norm_mean[c]) * (1.0f / sd);
+		if (r < count) {
+			long long g = rowmap ? rowmap[first + r] : first + r;
+			v = x[g * in + c];
+			if (norm_mean) {
+				float sd = norm_std[c];
+				if (!(sd >= 1e-12f)) sd = 1.0f;
+				v = (v - norm_mean[c]) * (1.0f / sd);
+			}
 		}
 		act[c * rp + r] = v;
 	}
@@ -137,6 +158,8 @@ KFN void mbpo_ensemble_forward(const kctx *k, float *KRESTRICT mean, float *KRES
 	for (int l = 0; l < net.layers; l++) total += (long long)net.sizes[l] * net.sizes[l + 1] + net.sizes[l + 1];
 	const float *maxlv = params + (long long)E * total;
 	const float *minlv = maxlv + out;
+	const int width = net.head == MBPO_HEAD_RAW ? 2 * out : out;
+	const int relu = net.act == MBPO_ACT_RELU;
 
 	for (int l = 0; l < net.layers; l++) {
 		const int K = net.sizes[l], N = net.sizes[l + 1];
@@ -161,8 +184,8 @@ KFN void mbpo_ensemble_forward(const kctx *k, float *KRESTRICT mean, float *KRES
 				kf4 lo, hi;
 				KUNROLL
 				for (int i = 0; i < 4; i++) {
-					lo[i] = mbpo_swish(acc[i][j]);
-					hi[i] = mbpo_swish(acc[i + 4][j]);
+					lo[i] = mbpo_activate(acc[i][j], relu);
+					hi[i] = mbpo_activate(acc[i + 4][j], relu);
 				}
 				*(kf4 *)dst = lo;
 				*(kf4 *)(dst + 4) = hi;
@@ -170,21 +193,63 @@ KFN void mbpo_ensemble_forward(const kctx *k, float *KRESTRICT mean, float *KRES
 		} else if (active) {
 			KUNROLL
 			for (int i = 0; i < MBPO_TM; i++) {
-				const int row = row0 + r0 + i;
-				if (row >= n) break;
-				const long long o = ((long long)e * n + row) * out;
-				KUNROLL
-				for (int j = 0; j < MBPO_TN; j++) {
-					const int c = c0 + j;
-					if (c < out) {
-						mean[o + c] = acc[i][j];
-					} else if (c < 2 * out) {
-						logvar[o + c - out] = mbpo_soft_bound(acc[i][j], maxlv[c - out], minlv[c - out]);
+				if (r0 + i < count) {
+					const long long g = rowmap ? rowmap[first + r0 + i] : first + r0 + i;
+					const long long o = (by_row ? g : (long long)e * n + g) * width;
+					KUNROLL
+					for (int j = 0; j < MBPO_TN; j++) {
+						const int c = c0 + j;
+						if (c < width && (net.head == MBPO_HEAD_RAW || c < out)) {
+							mean[o + c] = acc[i][j];
+						} else if (c < 2 * out) {
+							logvar[o + c - out] = mbpo_soft_bound(acc[i][j], maxlv[c - out], minlv[c - out]);
+						}
 					}
 				}
 			}
 		}
 		KSYNC(k); // the layer's output is in place
+	}
+}
+
+// mbpo_ensemble_forward runs every member on the same n rows of x ([n][in])
+// and writes mean and logvar, each [E][n][out] (or the raw head, [E][n][2*out],
+// into mean). Block (bx, by) handles rows bx*rows .. bx*rows+rows-1 for member
+// by; see mbpo_forward_block for the threads and shared memory. n_dev, when
+// not NULL, replaces n by the count in device memory (blocks past it return):
+// a one-member net on the live rows of a rollout.
+KFN void mbpo_ensemble_forward(const kctx *k, float *KRESTRICT mean, float *KRESTRICT logvar,
+                               const float *KRESTRICT x, const float *KRESTRICT params,
+                               const float *KRESTRICT norm_mean, const float *KRESTRICT norm_std,
+                               int n, const int *KRESTRICT n_dev, mbpo_net net) {
+	if (n_dev) n = *n_dev;
+	const int row0 = (int)k->bx * net.rows;
+	if (row0 >= n) return;
+	const int count = n - row0 < net.rows ? n - row0 : net.rows;
+	mbpo_forward_block(k, mean, logvar, x, params, norm_mean, norm_std, n, (int)k->by, 0, row0, count, 0, net);
+}
+
+// mbpo_ensemble_predict runs member members[i] on row i of x for every row,
+// writing mean and logvar [n][out] by row. The rows come grouped by member:
+// list holds the rows of member 0, then those of member 1, ..., counts [E]
+// how many each has (mbpo_group_rows makes both). Block b takes the b-th
+// net.rows-row piece of that list; blocks past the last piece return. A grid
+// of ceil(n/rows) + E blocks always covers it.
+KFN void mbpo_ensemble_predict(const kctx *k, float *KRESTRICT mean, float *KRESTRICT logvar,
+                               const float *KRESTRICT x, const float *KRESTRICT params,
+                               const float *KRESTRICT norm_mean, const float *KRESTRICT norm_std,
+                               const int *KRESTRICT counts, const int *KRESTRICT list, mbpo_net net) {
+	int b = (int)k->bx, off = 0;
+	for (int e = 0; e < net.members; e++) {
+		const int c = counts[e], pieces = (c + net.rows - 1) / net.rows;
+		if (b < pieces) {
+			const int first = off + b * net.rows;
+			const int count = c - b * net.rows < net.rows ? c - b * net.rows : net.rows;
+			mbpo_forward_block(k, mean, logvar, x, params, norm_mean, norm_std, 0, e, list, first, count, 1, net);
+			return;
+		}
+		b -= pieces;
+		off += c;
 	}
 }
 

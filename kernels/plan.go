@@ -26,9 +26,23 @@ const (
 // the activations in SharedBytes of shared memory.
 type ForwardPlan struct {
 	Spec        engine.EnsembleSpec
-	Rows        int // rows per block, a multiple of 8
-	Threads     int // threads per block
-	SharedBytes int // dynamic shared memory per block
+	Rows        int  // rows per block, a multiple of 8
+	Threads     int  // threads per block
+	SharedBytes int  // dynamic shared memory per block
+	ReLU        bool // hidden layers are ReLU (the SAC networks), not swish
+	RawHead     bool // the head's 2·Out units are written out unchanged, not as mean and logvar
+}
+
+// PlanPolicy plans the forward of spec's policy network as a one-member
+// "ensemble" of [Obs, Hidden..., 2·Act] with ReLU hidden layers whose raw
+// head (means then log σ) is written out: engine.MLP's layout is the
+// one-member ensemble layout.
+func PlanPolicy(spec engine.AgentSpec) (ForwardPlan, error) {
+	es := engine.EnsembleSpec{Members: 1, In: spec.Obs, Out: spec.Act, Hidden: spec.Hidden,
+		WeightDecay: make([]float32, len(spec.Hidden)+1), LR: 1}
+	p, err := PlanForward(es)
+	p.ReLU, p.RawHead = true, true
+	return p, err
 }
 
 // PlanForward chooses the blocks for spec: as many rows per block (up to 128)
@@ -73,10 +87,17 @@ func (p ForwardPlan) FLOPs(n int) float64 {
 	return float64(n) * float64(p.Spec.Members) * float64(p.Spec.Net().FLOPs())
 }
 
-// net is mlp.h's mbpo_net for the plan, as the kernel reads it: 14 int32s.
+// net is mlp.h's mbpo_net for the plan, as the kernel reads it: 16 int32s.
 func (p ForwardPlan) net() []int32 {
 	sizes := p.Spec.Net().Sizes
-	v := []int32{int32(p.Spec.Members), int32(len(sizes) - 1), int32(p.Spec.In), int32(p.Spec.Out), int32(p.Rows)}
+	act, head := int32(0), int32(0) // MBPO_ACT_SWISH, MBPO_HEAD_GAUSS
+	if p.ReLU {
+		act = 1
+	}
+	if p.RawHead {
+		head = 1
+	}
+	v := []int32{int32(p.Spec.Members), int32(len(sizes) - 1), int32(p.Spec.In), int32(p.Spec.Out), int32(p.Rows), act, head}
 	for l := 0; l <= maxLayers; l++ {
 		s := int32(0)
 		if l < len(sizes) {

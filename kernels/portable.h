@@ -77,4 +77,68 @@ KFN float k_bits_float(ku32 u) {
 	return v.f;
 }
 
+// k_atomic_add adds v to *p and returns the old value, atomically (on the
+// host the threads of a block that does not synchronise run one after
+// another, but the builtin costs nothing there either).
+#ifdef MBPO_DEVICE
+KFN int k_atomic_add(int *p, int v) { return __nvvm_atom_add_gen_i(p, v); }
+#else
+KFN int k_atomic_add(int *p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+#endif
+
+// k_finite is whether f is neither NaN nor ±Inf (from its bits: the exponent
+// is not all ones).
+KFN int k_finite(float f) { return (k_float_bits(f) & 0x7f800000u) != 0x7f800000u; }
+
+// k_sigmoid is 1 / (1 + e^-x); it reaches 0 and 1 without NaN.
+KFN float k_sigmoid(float x) { return 1.0f / (1.0f + k_exp(-x)); }
+
+// k_softplus_sig is log(1 + e^x), without overflow, and writes its
+// derivative sigmoid(x) into *sig (one exp for both).
+KFN float k_softplus_sig(float x, float *sig) {
+	float e = k_exp(-k_fabs(x));
+	float inv = 1.0f / (1.0f + e);
+	*sig = (x >= 0.0f ? 1.0f : e) * inv;
+	return k_fmax(x, 0.0f) + k_log1p(e);
+}
+
+// k_tanh_sech2 is tanh u, and writes 1 - tanh² u into *sech2 (= 4t/(1+t)²
+// with t = e^{-2|u|}, without cancellation); near 0, where 1 - t cancels, a
+// Taylor series. The CPU engine uses the same formulas.
+KFN float k_tanh_sech2(float u, float *sech2) {
+	float a = k_fabs(u);
+	float t = k_exp(-2.0f * a);
+	float inv = 1.0f / (1.0f + t);
+	float r = (1.0f - t) * inv;
+	if (a < 0.0625f) {
+		float u2 = a * a;
+		r = a * (1.0f + u2 * (-0.33333333333f + u2 * (0.13333333333f + u2 * -0.053968253968f)));
+	}
+	*sech2 = 4.0f * t * inv * inv;
+	return u < 0.0f ? -r : r;
+}
+
+// k_clip is v clamped into [lo, hi].
+KFN float k_clip(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// MBPO_REDUCE_THREADS is the block size of the kernels that reduce with
+// k_tree_sum (a power of two).
+#define MBPO_REDUCE_THREADS 256
+
+// k_tree_sum sums v over the block's threads (ntid a power of two, at most
+// MBPO_REDUCE_THREADS) through shared memory s (ntid doubles); every thread
+// gets the sum. The order is fixed: pairs at halving distances.
+KFN double k_tree_sum(const kctx *k, double *s, double v) {
+	const int t = (int)k->tid;
+	s[t] = v;
+	KSYNC(k);
+	for (int d = (int)k->ntid / 2; d > 0; d /= 2) {
+		if (t < d) s[t] += s[t + d];
+		KSYNC(k);
+	}
+	double r = s[0];
+	KSYNC(k); // s may be reused
+	return r;
+}
+
 #endif

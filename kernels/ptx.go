@@ -11,7 +11,7 @@ import (
 var ptxFiles embed.FS
 
 // Modules lists the kernel sources, each compiled to ptx/NAME.ptx from NAME.cu.
-func Modules() []string { return []string{"ensemble", "rng", "bench"} }
+func Modules() []string { return []string{"ensemble", "train", "sac", "rollout", "rng", "bench"} }
 
 // PTX returns the embedded PTX of module name (one of Modules).
 func PTX(name string) (string, error) {

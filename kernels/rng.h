@@ -103,6 +103,30 @@ KFN void mbpo_box_muller(ku32 a, ku32 b, float *zc, float *zs) {
 	*zs = r * s;
 }
 
+// mbpo_bits is number i of key's stream as raw bits (rng.Key.Uint32).
+KFN ku32 mbpo_bits(mbpo_key key, ku64 i) {
+	ku32 r[4];
+	mbpo_block(r, key, i / 4);
+	const int l = (int)(i % 4); // selects, not an indexed load: r stays in registers
+	return l == 0 ? r[0] : l == 1 ? r[1] : l == 2 ? r[2] : r[3];
+}
+
+// mbpo_intn is number i of key's stream as an int in [0, n) (rng.Key.Intn):
+// exactly the Go value.
+KFN int mbpo_intn(mbpo_key key, ku64 i, int n) { return (int)(((ku64)mbpo_bits(key, i) * (ku64)(ku32)n) >> 32); }
+
+// mbpo_normal is number i of key's stream as a standard normal
+// (rng.Key.Normal, within normalAgreement): one Philox block per call, for
+// kernels that draw a few numbers per thread in no particular pattern.
+KFN float mbpo_normal(mbpo_key key, ku64 i) {
+	ku32 r[4];
+	mbpo_block(r, key, i / 4);
+	const int hi = (int)(i % 4) >= 2;
+	float zc, zs;
+	mbpo_box_muller(hi ? r[2] : r[0], hi ? r[3] : r[1], &zc, &zs);
+	return (i & 1) ? zs : zc;
+}
+
 // Kinds of output of mbpo_rng_fill.
 enum { MBPO_RNG_BITS = 0, MBPO_RNG_UNIFORM = 1, MBPO_RNG_NORMAL = 2 };
 

@@ -61,11 +61,11 @@ func TestHostGemmMatchesFloat64(t *testing.T) {
 		beta           float32
 		bias           bool
 	}{
-		{37, 70, 19, 2, false, false, EpiNone, 0, true},   // crosses the 64-column tile edge
+		{37, 70, 19, 2, false, false, EpiNone, 0, true},    // crosses the 64-column tile edge
 		{70, 5, 33, 3, true, false, EpiSwishSave, 0, true}, // weight-gradient layout (Aᵀ), wide M
-		{9, 40, 65, 2, false, true, EpiDSwish, 0, false},  // input-gradient layout (Bᵀ), K across three slices
-		{16, 16, 16, 1, true, true, EpiReLU, 0.5, true},   // both transposed, accumulating into C
-		{130, 1, 7, 2, false, false, EpiDReLU, 0, false},  // a critic's head: one column
+		{9, 40, 65, 2, false, true, EpiDSwish, 0, false},   // input-gradient layout (Bᵀ), K across three slices
+		{16, 16, 16, 1, true, true, EpiReLU, 0.5, true},    // both transposed, accumulating into C
+		{130, 1, 7, 2, false, false, EpiDReLU, 0, false},   // a critic's head: one column
 		{5, 3, 1, 1, false, false, EpiSwish, 1, true},
 	}
 	for i, tt := range tests {

@@ -1,0 +1,88 @@
+// Package cuda is the GPU implementation of engine.Engine: MBPO's dynamics
+// ensemble and SAC agent trained with package kernels' CUDA kernels, every
+// ensemble member (and both critics) in the same launches.
+//
+// The engine runs on a kernels.Machine. On a GPU (kernels.OnGPU) that is the
+// device; on the host (kernels.OnHost) the same kernel sources run on the
+// CPU over the same grids, slowly, so that the engine's whole sequence of
+// launches, its buffer offsets and its argument lists are tested against the
+// CPU engine on machines without a GPU.
+//
+// Parameters live in device memory in package engine's flat layouts, so
+// State and SetState move checkpoints between engines unchanged. Randomness
+// comes from the rng keys the caller passes, drawn on the device with the
+// stream numbering of engine.go, so both engines draw the same numbers.
+//
+// Networks are not safe for concurrent use, and an Engine's networks share
+// its Machine's one stream: calls from several goroutines must be serialised
+// by the caller (the trainer calls one at a time).
+package cuda
+
+import (
+	"fmt"
+
+	"github.com/mbpogo/mbpo/gpu"
+	"github.com/mbpogo/mbpo/kernels"
+	"github.com/mbpogo/mbpo/trainer/engine"
+)
+
+// Engine is the GPU engine. Create it with New or Open.
+type Engine struct {
+	m     kernels.Machine
+	close func() error // frees what Open opened; nil after New
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// New returns an engine on m. Closing the engine does not close m.
+func New(m kernels.Machine) *Engine { return &Engine{m: m} }
+
+// Open returns an engine on device d (loading the kernels there). Closing the
+// engine unloads them and closes d.
+func Open(d *gpu.Device) (*Engine, error) {
+	m, err := kernels.OnGPU(d)
+	if err != nil {
+		return nil, fmt.Errorf("cuda engine: %w", err)
+	}
+	return &Engine{m: m, close: func() error {
+		err := m.Close()
+		if cerr := d.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}}, nil
+}
+
+// Name is "cuda", or "cuda-host" when the kernels run on the host machine.
+func (e *Engine) Name() string {
+	if e.m.Name() == "host" {
+		return "cuda-host"
+	}
+	return "cuda"
+}
+
+// Machine is what the engine runs on.
+func (e *Engine) Machine() kernels.Machine { return e.m }
+
+// NewEnsemble creates a dynamics ensemble initialised from seed's rng.Init
+// stream (step engine.InitStepEnsemble), as the CPU engine does.
+func (e *Engine) NewEnsemble(spec engine.EnsembleSpec, seed uint64) (engine.Ensemble, error) {
+	return newEnsemble(e.m, spec, seed)
+}
+
+// NewAgent creates a SAC agent initialised from seed's rng.Init stream (step
+// engine.InitStepAgent), as the CPU engine does.
+func (e *Engine) NewAgent(spec engine.AgentSpec, seed uint64) (engine.Agent, error) {
+	return newAgent(e.m, spec, seed)
+}
+
+// Close closes what Open opened. The networks' memory is freed by their own
+// Close (they have one through the io.Closer interface), or with the device.
+func (e *Engine) Close() error {
+	if e.close == nil {
+		return nil
+	}
+	c := e.close
+	e.close = nil
+	return c()
+}

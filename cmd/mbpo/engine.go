@@ -9,11 +9,13 @@ import (
 	"github.com/mbpogo/mbpo/gpu"
 	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/engine/cpu"
+	"github.com/mbpogo/mbpo/trainer/engine/cuda"
 )
 
 // selectEngine returns the engine --device asks for and logs which one runs
-// and why: auto takes a usable GPU and otherwise the CPU, cpu never touches
-// the GPU driver, cuda fails where no GPU engine can run.
+// and why: auto takes a usable GPU (the cuda engine) and otherwise the CPU,
+// cpu never touches the GPU driver, cuda fails where the GPU engine cannot
+// run. threads sizes the CPU engine.
 func selectEngine(device string, threads int, log zerolog.Logger) (engine.Engine, error) {
 	switch device {
 	case "auto", "cpu", "cuda":
@@ -25,14 +27,17 @@ func selectEngine(device string, threads int, log zerolog.Logger) (engine.Engine
 		return nil, err
 	}
 	if dev != nil {
-		name := dev.Info().Name
-		dev.Close()
-		// The GPU runtime is in place; the GPU training engine (ensemble,
-		// rollouts and SAC kernels) is not part of this build yet.
-		if device == "cuda" {
-			return nil, fmt.Errorf("--device cuda: found %s, but this build has no GPU training engine yet; use --device cpu (or auto)", name)
+		name := dev.Info().String()
+		eng, err := cuda.Open(dev)
+		if err == nil {
+			log.Info().Str("engine", eng.Name()).Msg(why)
+			return eng, nil
 		}
-		why = fmt.Sprintf("found %s, but this build has no GPU training engine yet: using the CPU engine", name)
+		dev.Close()
+		if device == "cuda" {
+			return nil, fmt.Errorf("--device cuda: %s: the GPU engine cannot start: %w", name, err)
+		}
+		why = fmt.Sprintf("found %s, but the GPU engine cannot start (%v): using the CPU engine", name, err)
 	}
 	eng := cpu.New(cpu.Options{Threads: threads})
 	log.Info().Str("engine", eng.Name()).Msg(why)

@@ -45,6 +45,7 @@ type agent struct {
 	actRows                 int
 	actObs, actHead, actOut kernels.Ptr
 	rows                    int // Update scratch size
+	gen                     int // counts reallocations of the Update scratch, which invalidate recorded graphs
 	obs, act, rew, next     kernels.Ptr
 	done, y, logp, xq       kernels.Ptr
 	epsNext, epsNow, actPi  kernels.Ptr
@@ -147,6 +148,7 @@ func (a *agent) scratch(n int) error {
 	a.dact = ar.floats(2 * n * A)
 	a.trPol, a.trQ = a.polSt.newTrace(ar, n), a.criSt.newTrace(ar, n)
 	a.batchMark = len(ar.ptrs)
+	a.gen++
 	if ar.err != nil {
 		err := ar.err
 		ar.err = nil

@@ -191,7 +191,7 @@ func TestHostAgentInit(t *testing.T) { checkAgentInit(t, onHost(t), smallAgentSp
 
 func TestHostAgentAct(t *testing.T) { checkAgentAct(t, onHost(t), smallAgentSpec(), 70) }
 
-func TestHostAgentUpdate(t *testing.T) { checkAgentUpdate(t, onHost(t), smallAgentSpec(), 48, 3) }
+func TestHostAgentUpdate(t *testing.T) { checkAgentUpdate(t, onHost(t), smallAgentSpec(), 40, 2) }
 
 func TestHostAgentErrors(t *testing.T) { checkAgentErrors(t, onHost(t)) }
 

@@ -239,7 +239,7 @@ func TestHostEnsembleInference(t *testing.T) {
 }
 
 func TestHostEnsembleTraining(t *testing.T) {
-	checkEnsembleTraining(t, onHost(t), newEnsembleCase(t, smallEnsembleSpec(), 150, 4), 40, 4)
+	checkEnsembleTraining(t, onHost(t), newEnsembleCase(t, smallEnsembleSpec(), 150, 4), 32, 3)
 }
 
 func TestHostEnsembleErrors(t *testing.T) { checkEnsembleErrors(t, onHost(t)) }

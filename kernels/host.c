@@ -1,11 +1,13 @@
 // host.c: the kernels of this package compiled for the host (through cgo),
 // so their arithmetic, indexing and synchronisation are tested without a GPU.
 //
-// mbpo_host_launch plays a launch: it runs the grid block by block. A kernel that
-// synchronises within a block runs each thread of the block on its own
-// pthread, with KSYNC a barrier; one that does not runs the threads one after
-// another. Shared memory starts filled with NaNs, so a kernel that reads
-// shared memory it never wrote shows it in its output.
+// mbpo_host_launch plays a launch: it runs the grid block by block. A kernel
+// that synchronises within a block runs each thread of the block on its own
+// pthread, with KSYNC a barrier (the same pthreads walk every block of the
+// grid in order, a barrier between blocks); one that does not runs the
+// threads one after another. Shared memory starts each block filled with
+// NaNs, so a kernel that reads shared memory it never wrote shows it in its
+// output.
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,7 +17,7 @@
 #include "mlp.h"
 #include "rng.h"
 
-// gate holds a block's threads until all of them exist: if one cannot be
+// gate holds a launch's threads until all of them exist: if one cannot be
 // created, the others leave without reaching the block's barrier.
 typedef struct {
 	pthread_mutex_t mu;
@@ -23,11 +25,20 @@ typedef struct {
 	int state; // 0 wait, 1 run, 2 leave
 } gate;
 
+// grid is what the threads of a synchronising launch share.
+typedef struct {
+	int gx, gy;
+	float *shared;
+	size_t words;
+	pthread_barrier_t *barrier;
+} grid;
+
 typedef struct {
 	kctx k;
 	kbody body;
 	const void *args;
 	gate *g;
+	const grid *grid;
 } host_thread;
 
 static void *host_thread_main(void *p) {
@@ -36,21 +47,34 @@ static void *host_thread_main(void *p) {
 	while (t->g->state == 0) pthread_cond_wait(&t->g->cond, &t->g->mu);
 	int run = t->g->state == 1;
 	pthread_mutex_unlock(&t->g->mu);
-	if (run) t->body(&t->k, t->args);
+	if (!run) return NULL;
+	const grid *gr = t->grid;
+	for (int by = 0; by < gr->gy; by++) {
+		for (int bx = 0; bx < gr->gx; bx++) {
+			if (t->k.tid == 0) memset(gr->shared, 0xff, gr->words * 4); // NaN everywhere
+			pthread_barrier_wait(gr->barrier);
+			kctx k = t->k;
+			k.bx = (ku32)bx;
+			k.by = (ku32)by;
+			t->body(&k, t->args);
+			pthread_barrier_wait(gr->barrier); // the block is done with shared memory
+		}
+	}
 	return NULL;
 }
 
-// run_block runs the bx threads of one block on their own pthreads.
-static int run_block(host_thread *ts, pthread_t *ids, int bx, pthread_barrier_t *barrier) {
+// run_grid runs every block of a synchronising launch on bx pthreads.
+static int run_grid(host_thread *ts, pthread_t *ids, int bx, const grid *gr) {
 	gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 << 10);
-	int err = pthread_barrier_init(barrier, NULL, (unsigned)bx);
+	int err = pthread_barrier_init(gr->barrier, NULL, (unsigned)bx);
 	int inited = err == 0;
 	int started = 0;
 	for (; !err && started < bx; started++) {
 		ts[started].g = &g;
+		ts[started].grid = gr;
 		if ((err = pthread_create(&ids[started], &attr, host_thread_main, &ts[started])) != 0) break;
 	}
 	pthread_mutex_lock(&g.mu);
@@ -59,34 +83,37 @@ static int run_block(host_thread *ts, pthread_t *ids, int bx, pthread_barrier_t 
 	pthread_mutex_unlock(&g.mu);
 	for (int t = 0; t < started; t++) pthread_join(ids[t], NULL);
 	pthread_attr_destroy(&attr);
-	if (inited) pthread_barrier_destroy(barrier);
+	if (inited) pthread_barrier_destroy(gr->barrier);
 	return err;
 }
 
-// mbpo_host_launch runs body over a gx x gy grid of blocks of bx threads with smem
-// bytes of shared memory each; syncs says whether the kernel uses KSYNC. It
-// returns 0, or an errno value.
 int mbpo_host_launch(int gx, int gy, int bx, size_t smem, int syncs, kbody body, const void *args) {
 	if (gx < 1 || gy < 1 || bx < 1 || bx > 1024) return EINVAL;
 	size_t words = (smem + 3) / 4 + 4;
-	float *shared = aligned_alloc(16, words * 4);
+	float *shared = aligned_alloc(16, (words * 4 + 15) / 16 * 16);
 	host_thread *ts = calloc((size_t)bx, sizeof *ts);
 	pthread_t *ids = calloc((size_t)bx, sizeof *ids);
 	pthread_barrier_t barrier;
 	int err = (!shared || !ts || !ids) ? ENOMEM : 0;
-	for (int by = 0; by < gy && !err; by++) {
-		for (int bxi = 0; bxi < gx && !err; bxi++) {
-			memset(shared, 0xff, words * 4); // NaN everywhere
-			for (int t = 0; t < bx; t++) {
-				kctx k = {(ku32)t, (ku32)bx, (ku32)bxi, (ku32)by, (ku32)gx, (ku32)gy, shared, &barrier};
-				ts[t].k = k;
-				ts[t].body = body;
-				ts[t].args = args;
-			}
-			if (syncs) {
-				err = run_block(ts, ids, bx, &barrier);
-			} else {
-				for (int t = 0; t < bx; t++) body(&ts[t].k, args);
+	for (int t = 0; t < bx && !err; t++) {
+		kctx k = {(ku32)t, (ku32)bx, 0, 0, (ku32)gx, (ku32)gy, shared, &barrier};
+		ts[t].k = k;
+		ts[t].body = body;
+		ts[t].args = args;
+	}
+	if (!err && syncs) {
+		grid gr = {gx, gy, shared, words, &barrier};
+		err = run_grid(ts, ids, bx, &gr);
+	} else {
+		for (int by = 0; by < gy && !err; by++) {
+			for (int bxi = 0; bxi < gx; bxi++) {
+				memset(shared, 0xff, words * 4);
+				for (int t = 0; t < bx; t++) {
+					kctx k = ts[t].k;
+					k.bx = (ku32)bxi;
+					k.by = (ku32)by;
+					body(&k, args);
+				}
 			}
 		}
 	}

@@ -14,6 +14,9 @@ func benchmarks() []benchmark {
 		{"env", "env pool steps/s against raw MuJoCo speed", runBenchEnv},
 		{"train", "every MBPO stage on one env's configuration (CPU engine target: <= 180 s per 1,000 Hopper steps)", runBenchTrain},
 		{"gpu", "GPU launch latency, graph replay, bandwidth, ensemble forward vs the CPU engine", runBenchGPU},
+		{"rollout", "branched model rollouts: model steps/s, time by stage, GFLOP/s (GPU target: Hopper >= 100M steps/s)", runBenchRollout},
+		{"model-train", "one full ensemble retrain to early stop (GPU target: <= 2 s on 100,000 Hopper transitions)", runBenchModelTrain},
+		{"sac", "SAC updates/s at batch 256 (GPU target: >= 20,000 for Hopper's networks)", runBenchSAC},
 	}
 }
 

@@ -269,7 +269,9 @@ func sacBatchFromReplays(real, model *trainer.Replay, size int, ratio float64, s
 	return b
 }
 
-func checkSACUpdates(t *testing.T, e *Engine, spec engine.AgentSpec, batch, updates int) {
+// checkSACUpdates runs rounds of updates after adding fills[r] transitions
+// to the model buffer (0: an empty model buffer, all rows real).
+func checkSACUpdates(t *testing.T, e *Engine, spec engine.AgentSpec, batch, updates int, fills []int) {
 	const seed, ratio = 31, 0.25
 	od, ad := spec.Obs, spec.Act
 	st := agentState(t, spec, 6)
@@ -296,7 +298,7 @@ func checkSACUpdates(t *testing.T, e *Engine, spec engine.AgentSpec, batch, upda
 	}
 	closeWhenDone(t, upd)
 	first := int64(40)
-	for round, fill := range []int{0, 230} { // an empty model buffer (all real), then a wrapped one
+	for round, fill := range fills {
 		if fill > 0 {
 			o, a, r, nx, d := randomTransitions(od, ad, fill, 2)
 			model.Add(o, a, r, nx, d)
@@ -333,7 +335,9 @@ func TestHostTransitions(t *testing.T) { checkTransitions(t, onHost(t)) }
 
 func TestHostRollouts(t *testing.T) { checkRollouts(t, onHost(t), 16, 60, 4, 300) }
 
-func TestHostSACUpdates(t *testing.T) { checkSACUpdates(t, onHost(t), smallAgentSpec(), 24, 2) }
+func TestHostSACUpdates(t *testing.T) {
+	checkSACUpdates(t, onHost(t), smallAgentSpec(), 24, 2, []int{230}) // a wrapped model buffer
+}
 
 func TestGPUTransitions(t *testing.T) { checkTransitions(t, onGPU(t)) }
 
@@ -345,6 +349,6 @@ func TestGPURollouts(t *testing.T) {
 
 func TestGPUSACUpdates(t *testing.T) {
 	e := onGPU(t)
-	checkSACUpdates(t, e, smallAgentSpec(), 32, 3)
-	checkSACUpdates(t, e, engine.PaperAgent(11, 3, -3), 256, 20)
+	checkSACUpdates(t, e, smallAgentSpec(), 32, 3, []int{0, 230})
+	checkSACUpdates(t, e, engine.PaperAgent(11, 3, -3), 256, 20, []int{0, 230})
 }

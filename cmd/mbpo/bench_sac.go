@@ -1,0 +1,209 @@
+// bench_sac.go: "mbpo bench sac", SAC updates/s with the paper's networks at
+// batch 256: on the CPU engine through Agent.Update; on the GPU engine as
+// runs of G device updates (minibatches gathered on the device, the run
+// replayed as one graph) and, for comparison, through Agent.Update.
+
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/trainer"
+	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/engine/cuda"
+	"github.com/mbpogo/mbpo/trainer/rng"
+)
+
+// sacBenchResult is what bench sac measures (--json); bench/torch_sac.py
+// writes the same core fields for PyTorch.
+type sacBenchResult struct {
+	Engine           string  `json:"engine"`
+	Machine          string  `json:"machine"`
+	Env              string  `json:"env"`
+	Obs              int     `json:"obs"`
+	Act              int     `json:"act"`
+	Hidden           int     `json:"hidden"`
+	Batch            int     `json:"batch"`
+	Updates          int     `json:"updates"`
+	G                int     `json:"g"` // updates per device run
+	UpdatesPerSec    float64 `json:"updates_per_sec"`
+	GFLOPs           float64 `json:"gflops"`
+	Path             string  `json:"path"`
+	InterfacePerSec  float64 `json:"interface_updates_per_sec,omitempty"` // GPU: through Agent.Update
+	MeanQ1Loss       float64 `json:"mean_q1_loss"`
+	FLOPsPerUpdate   float64 `json:"flops_per_update"`
+	InterfaceUpdates int     `json:"interface_updates,omitempty"`
+}
+
+const benchSACAbout = `Measures SAC updates (both critics, actor, temperature, targets) with the
+paper's networks for --env on minibatches of --batch random-policy
+transitions: updates/s and the achieved GFLOP/s. The GPU engine runs them as
+the trainer's resident path would (G updates of one env step, minibatches
+drawn on the device, replayed as one graph) and also through Agent.Update.`
+
+func runBenchSAC(a *app, args []string) error {
+	fs := a.newFlags("bench sac", "[flags]", benchSACAbout)
+	envID := fs.String("env", "Hopper-v4", "environment id")
+	batch := fs.Int("batch", 256, "minibatch rows")
+	updates := fs.Int("updates", 2000, "timed updates (after warm-up)")
+	g := fs.Int("g", 20, "updates per device run (the G of one env step)")
+	hidden := fs.Int("hidden", 0, "policy and critic hidden units (0: the paper's 256)")
+	realRows := fs.Int("real", 5000, "random-policy env steps the minibatches are drawn from")
+	device := fs.String("device", "auto", "engine: auto, cpu or cuda ("+deviceHost+": the GPU engine's kernels on the host, for tests)")
+	threads := fs.Int("threads", 0, "CPU engine threads (0: all)")
+	jsonPath := fs.String("json", "", "also write the results to this JSON file")
+	var lf logFlags
+	lf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *batch < 1 || *updates < 1 || *g < 1 || *hidden < 0 || *realRows < 1 {
+		return usagef("want --batch, --updates, --g, --real >= 1, --hidden >= 0 and no arguments")
+	}
+	cfg, err := trainer.PaperConfig(*envID)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *hidden > 0 {
+		cfg.Hidden = *hidden
+	}
+	log, err := lf.logger(a.stderr)
+	if err != nil {
+		return err
+	}
+	spec, err := env.Lookup(*envID)
+	if err != nil {
+		return err
+	}
+	eng, err := benchEngine(*device, *threads, log)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	real, err := collectRandom(cfg, spec, *realRows)
+	if err != nil {
+		return err
+	}
+	res, err := benchSAC(eng, cfg, spec, real, *batch, *updates, *g)
+	if err != nil {
+		return err
+	}
+	printSACBench(a, res)
+	return writeJSON(*jsonPath, res)
+}
+
+// hostBatch draws minibatch u from real as the trainer's sacBatcher does
+// with an empty model buffer.
+func hostBatch(real *trainer.Replay, b *engine.Batch, idx []int32, seed uint64, u int64) {
+	key := rng.Key{Seed: seed, Purpose: rng.SACBatch, Step: uint64(u)}
+	for i := range idx {
+		idx[i] = int32(key.Intn(uint64(i), real.Len()))
+	}
+	real.Gather(idx, b, 0)
+}
+
+func benchSAC(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *trainer.Replay, batch, updates, g int) (sacBenchResult, error) {
+	od, ad := spec.ObsDim, spec.ActDim
+	as := engine.PaperAgent(od, ad, float32(cfg.TargetEntropy))
+	as.Hidden = []int{cfg.Hidden, cfg.Hidden}
+	ag, err := eng.NewAgent(as, cfg.Seed)
+	if err != nil {
+		return sacBenchResult{}, err
+	}
+	defer closeNet(ag)
+	res := sacBenchResult{Engine: eng.Name(), Machine: "cpu", Env: spec.ID, Obs: od, Act: ad, Hidden: cfg.Hidden, Batch: batch,
+		FLOPsPerUpdate: trainer.SACFLOPs(as, batch)}
+	if ce, ok := eng.(*cuda.Engine); ok {
+		res.Machine = ce.Machine().Name()
+	}
+	b := engine.Batch{N: batch, Obs: make([]float32, batch*od), Act: make([]float32, batch*ad), Rew: make([]float32, batch),
+		NextObs: make([]float32, batch*od), Done: make([]float32, batch)}
+	idx := make([]int32, batch)
+	// interfaceRate runs n updates through Agent.Update after min(5, n)
+	// warm-ups.
+	interfaceRate := func(first int64, n int) (float64, float64, error) {
+		var q1 float64
+		var elapsed time.Duration
+		warm := int64(min(5, n))
+		for u := first; u < first+int64(n)+warm; u++ {
+			hostBatch(real, &b, idx, cfg.Seed, u)
+			start := time.Now()
+			st, err := ag.Update(b, rng.Key{Seed: cfg.Seed, Purpose: rng.SACNoise, Step: uint64(u)})
+			if err != nil {
+				return 0, 0, err
+			}
+			if u >= first+warm {
+				elapsed += time.Since(start)
+				q1 += float64(st.Q1Loss)
+			}
+		}
+		return float64(n) / elapsed.Seconds(), q1 / float64(n), nil
+	}
+	re, resident := eng.(engine.Resident)
+	if !resident {
+		res.Path = "Agent.Update on minibatches gathered on the host"
+		res.Updates = updates
+		if res.UpdatesPerSec, res.MeanQ1Loss, err = interfaceRate(0, updates); err != nil {
+			return res, err
+		}
+		res.GFLOPs = res.UpdatesPerSec * res.FLOPsPerUpdate / 1e9
+		return res, nil
+	}
+	res.Path = "device runs of G updates: minibatches drawn on the device, each run replayed as one graph"
+	res.G = g
+	dreal, err := re.NewTransitions(od, ad, real.Cap())
+	if err != nil {
+		return res, err
+	}
+	defer dreal.Close()
+	n := real.Len()
+	obs, act, rew, next, done := make([]float32, 0, n*od), make([]float32, 0, n*ad), make([]float32, 0, n), make([]float32, 0, n*od), make([]float32, 0, n)
+	for i := 0; i < n; i++ {
+		o, a, r, nx, d := real.Row(i)
+		obs, act, rew, next, done = append(obs, o...), append(act, a...), append(rew, r), append(next, nx...), append(done, d)
+	}
+	if err := dreal.Append(obs, act, rew, next, done); err != nil {
+		return res, err
+	}
+	up, err := re.NewSACUpdates(ag, dreal, nil, batch, cfg.RealRatio, cfg.Seed)
+	if err != nil {
+		return res, err
+	}
+	defer up.Close()
+	if _, err := up.Run(0, g); err != nil { // records the graph
+		return res, err
+	}
+	runs := max(1, (updates+g-1)/g)
+	var q1 float64
+	start := time.Now()
+	for r := 0; r < runs; r++ {
+		s, err := up.Run(int64(g*(r+1)), g)
+		if err != nil {
+			return res, err
+		}
+		q1 += s.Q1Loss
+	}
+	res.Updates = runs * g
+	res.UpdatesPerSec = float64(res.Updates) / time.Since(start).Seconds()
+	res.MeanQ1Loss = q1 / float64(res.Updates)
+	res.GFLOPs = res.UpdatesPerSec * res.FLOPsPerUpdate / 1e9
+	res.InterfaceUpdates = min(updates, 500)
+	res.InterfacePerSec, _, err = interfaceRate(int64(g*(runs+1)), res.InterfaceUpdates)
+	return res, err
+}
+
+func printSACBench(a *app, r sacBenchResult) {
+	fmt.Fprintf(a.stdout, "%s, engine %s (%s): policy and critics %d hidden, obs %d, act %d, batch %d\n%s\n\n",
+		r.Env, r.Engine, r.Machine, r.Hidden, r.Obs, r.Act, r.Batch, r.Path)
+	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "SAC updates/s\t%s (%d timed)\t\n", human(r.UpdatesPerSec), r.Updates)
+	fmt.Fprintf(w, "achieved\t%.1f GFLOP/s (%.3g FLOP per update)\t\n", r.GFLOPs, r.FLOPsPerUpdate)
+	if r.InterfacePerSec > 0 {
+		fmt.Fprintf(w, "through Agent.Update\t%s updates/s (%d timed)\t\n", human(r.InterfacePerSec), r.InterfaceUpdates)
+	}
+	fmt.Fprintf(w, "mean critic 1 loss\t%.4g\t\n", r.MeanQ1Loss)
+	w.Flush()
+}

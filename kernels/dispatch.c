@@ -179,6 +179,21 @@ static void k_terminal_rows(const kctx *k, const void *a) {
 	mbpo_terminal_rows(k, F(0), CF(1), I(2), I(3), I(4));
 }
 
+static void k_model_rows(const kctx *k, const void *a) {
+	void *const *p = a;
+	mbpo_model_rows(k, F(0), F(1), A(2, mbpo_ring), A(3, const int *), I(4));
+}
+
+static void k_gather_batch(const kctx *k, const void *a) {
+	void *const *p = a;
+	mbpo_gather_batch(k, F(0), CF(1), A(2, const int *), I(3), I(4), A(5, long long), I(6), I(7));
+}
+
+static void k_column_stats(const kctx *k, const void *a) {
+	void *const *p = a;
+	mbpo_column_stats(k, F(0), F(1), CF(2), I(3), I(4));
+}
+
 // entry is a kernel's body and whether it synchronises its block's threads.
 typedef struct {
 	kbody body;
@@ -217,6 +232,9 @@ static const entry table[MBPO_K_COUNT] = {
 	[MBPO_K_LIVE_MOVE] = {k_live_move, 1},
 	[MBPO_K_SAC_GATHER] = {k_sac_gather, 0},
 	[MBPO_K_TERMINAL_ROWS] = {k_terminal_rows, 0},
+	[MBPO_K_MODEL_ROWS] = {k_model_rows, 0},
+	[MBPO_K_GATHER_BATCH] = {k_gather_batch, 0},
+	[MBPO_K_COLUMN_STATS] = {k_column_stats, 1},
 };
 
 int mbpo_host_run(int id, int gx, int gy, int bx, int smem, void **params) {

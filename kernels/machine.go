@@ -63,6 +63,9 @@ const (
 	KLiveMove        Kernel = C.MBPO_K_LIVE_MOVE
 	KSACGather       Kernel = C.MBPO_K_SAC_GATHER
 	KTerminalRows    Kernel = C.MBPO_K_TERMINAL_ROWS
+	KModelRows       Kernel = C.MBPO_K_MODEL_ROWS
+	KGatherBatch     Kernel = C.MBPO_K_GATHER_BATCH
+	KColumnStats     Kernel = C.MBPO_K_COLUMN_STATS
 	kernelCount             = int(C.MBPO_K_COUNT)
 )
 
@@ -103,6 +106,9 @@ func kernelTable() [kernelCount]kernelInfo {
 		KLiveMove:        {"mbpo_live_move", "rollout"},
 		KSACGather:       {"mbpo_sac_gather", "rollout"},
 		KTerminalRows:    {"mbpo_terminal_rows", "rollout"},
+		KModelRows:       {"mbpo_model_rows", "rollout"},
+		KGatherBatch:     {"mbpo_gather_batch", "rollout"},
+		KColumnStats:     {"mbpo_column_stats", "rollout"},
 	}
 }
 

@@ -191,6 +191,9 @@ func TestMachineLaunchersMatchKernelSignatures(t *testing.T) {
 		Compact(r, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11),
 		SACGather(r, 1, 2, 3, 4, 5, ring, ring, 6, 7, 8),
 		TerminalRows(r, 1, 2, 3, 4, TermAnt),
+		ModelRows(r, 1, 2, ring, 3, 4),
+		GatherBatch(r, 1, 2, 3, 4, 5, 6, 7, 8),
+		ColumnStats(r, 1, 2, 3, 4, 5),
 	}
 	for i, err := range calls {
 		if err != nil {

@@ -502,3 +502,27 @@ func TerminalFor(id string) (Terminal, error) {
 	}
 	return 0, fmt.Errorf("kernels: no device termination rule for environment %q; add one to terminal.h", id)
 }
+
+// ModelRows queues building the model's dataset from ring rows idx [n]:
+// x [n][od+ad] = [obs, act], y [n][od+1] = [next - obs, rew].
+func ModelRows(m Machine, x, y Ptr, r Ring, idx Ptr, n int) error {
+	var a gpu.Args
+	a.Ptr(x).Ptr(y).Bytes(r.bytes()).Ptr(idx).Int32(int32(n))
+	return m.Launch(KModelRows, grid(m, n), gpu.Dim3{X: threads}, 0, &a)
+}
+
+// GatherBatch queues the members' minibatches: dst [members][b][w], member
+// e's row j from src row idx[e·stride + start + j].
+func GatherBatch(m Machine, dst, src, idx Ptr, members, b, stride, start, w int) error {
+	var a gpu.Args
+	a.Ptr(dst).Ptr(src).Ptr(idx).Int32(int32(members)).Int32(int32(b)).Int64(int64(stride)).Int32(int32(start)).Int32(int32(w))
+	return m.Launch(KGatherBatch, grid(m, members*b*w), gpu.Dim3{X: threads}, 0, &a)
+}
+
+// ColumnStats queues the mean and standard deviation of each column of x
+// [rows][w] into mean and std [w].
+func ColumnStats(m Machine, mean, std, x Ptr, rows, w int) error {
+	var a gpu.Args
+	a.Ptr(mean).Ptr(std).Ptr(x).Int32(int32(rows)).Int32(int32(w))
+	return m.Launch(KColumnStats, gpu.Dim3{X: w}, gpu.Dim3{X: threads}, 8*threads, &a)
+}

@@ -68,3 +68,20 @@ KERNEL void mbpo_terminal_rows(float *done, const float *next, int n, int od, in
 	kctx k = thread_ctx();
 	mbpo_terminal_rows(&k, done, next, n, od, kind);
 }
+
+KERNEL void mbpo_model_rows(float *x, float *y, mbpo_ring r, const int *idx, int n) {
+	kctx k = thread_ctx();
+	mbpo_model_rows(&k, x, y, r, idx, n);
+}
+
+KERNEL void mbpo_gather_batch(float *dst, const float *src, const int *idx, int members, int b, long long stride,
+                              int start, int w) {
+	kctx k = thread_ctx();
+	mbpo_gather_batch(&k, dst, src, idx, members, b, stride, start, w);
+}
+
+KERNEL LAUNCH_BOUNDS(MBPO_REDUCE_THREADS, 4) void mbpo_column_stats(float *mean, float *std, const float *x, int rows,
+                                                                  int w) {
+	kctx k = thread_ctx();
+	mbpo_column_stats(&k, mean, std, x, rows, w);
+}

@@ -230,4 +230,58 @@ KFN void mbpo_sac_gather(const kctx *k, float *KRESTRICT obs, float *KRESTRICT a
 	}
 }
 
+// mbpo_model_rows builds the model's dataset from ring rows: for i < n, row
+// r = idx[i]: x[i] = [obs[r], act[r]] and y[i] = [next[r] - obs[r], rew[r]]
+// (trainer.Model's dataset). One thread per row.
+KFN void mbpo_model_rows(const kctx *k, float *KRESTRICT x, float *KRESTRICT y, mbpo_ring r,
+                         const int *KRESTRICT idx, int n) {
+	const int od = r.od, ad = r.ad, in = od + ad, out = od + 1;
+	for (long long i = (long long)k->bx * k->ntid + k->tid; i < n; i += (long long)k->nbx * k->ntid) {
+		const long long s = idx[i];
+		for (int c = 0; c < od; c++) {
+			const float o = r.obs[s * od + c];
+			x[i * in + c] = o;
+			y[i * out + c] = r.next[s * od + c] - o;
+		}
+		for (int c = 0; c < ad; c++) x[i * in + od + c] = r.act[s * ad + c];
+		y[i * out + od] = r.rew[s];
+	}
+}
+
+// mbpo_gather_batch fills the members' minibatches: dst[(e·b + j)·w + c] =
+// src[idx[e·stride + start + j]·w + c] for e < members, j < b, c < w
+// (grid-stride over all values).
+KFN void mbpo_gather_batch(const kctx *k, float *KRESTRICT dst, const float *KRESTRICT src, const int *KRESTRICT idx,
+                           int members, int b, long long stride, int start, int w) {
+	const long long total = (long long)members * b * w;
+	for (long long i = (long long)k->bx * k->ntid + k->tid; i < total; i += (long long)k->nbx * k->ntid) {
+		const long long row = i / w;
+		const int c = (int)(i - row * w);
+		const long long e = row / b, j = row - e * b;
+		dst[i] = src[(long long)idx[e * stride + start + j] * w + c];
+	}
+}
+
+// mbpo_column_stats writes the mean and standard deviation (population, as
+// trainer's columnStats) of column bx of x [rows][w] into mean[bx], std[bx]:
+// sums in double, in a fixed order. MBPO_REDUCE_THREADS threads, as many
+// doubles of shared memory.
+KFN void mbpo_column_stats(const kctx *k, float *KRESTRICT mean, float *KRESTRICT std, const float *KRESTRICT x,
+                           int rows, int w) {
+	const int c = (int)k->bx;
+	double s = 0.0;
+	for (long long i = k->tid; i < rows; i += k->ntid) s += (double)x[i * w + c];
+	const double mu = k_tree_sum(k, (double *)k->smem, s) / rows;
+	double q = 0.0;
+	for (long long i = k->tid; i < rows; i += k->ntid) {
+		const double d = (double)x[i * w + c] - mu;
+		q += d * d;
+	}
+	q = k_tree_sum(k, (double *)k->smem, q);
+	if (k->tid == 0) {
+		mean[c] = (float)mu;
+		std[c] = (float)__builtin_sqrt(q / rows);
+	}
+}
+
 #endif

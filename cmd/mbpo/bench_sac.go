@@ -159,13 +159,7 @@ func benchSAC(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *traine
 		return res, err
 	}
 	defer dreal.Close()
-	n := real.Len()
-	obs, act, rew, next, done := make([]float32, 0, n*od), make([]float32, 0, n*ad), make([]float32, 0, n), make([]float32, 0, n*od), make([]float32, 0, n)
-	for i := 0; i < n; i++ {
-		o, a, r, nx, d := real.Row(i)
-		obs, act, rew, next, done = append(obs, o...), append(act, a...), append(rew, r), append(next, nx...), append(done, d)
-	}
-	if err := dreal.Append(obs, act, rew, next, done); err != nil {
+	if err := appendReplay(dreal, real); err != nil {
 		return res, err
 	}
 	up, err := re.NewSACUpdates(ag, dreal, nil, batch, cfg.RealRatio, cfg.Seed)

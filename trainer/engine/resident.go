@@ -85,9 +85,40 @@ type RolloutConfig struct {
 	Seed  uint64 // the run's seed
 }
 
+// FitSettings are the settings of Resident.Fit: trainer.ModelSettings and
+// the run's seed, which keys the holdout split, the bootstrap and the
+// shuffles as in trainer.Model.Train.
+type FitSettings struct {
+	Batch        int     // minibatch rows per member
+	HoldoutRatio float64 // share of the data held out
+	MaxHoldout   int     // cap on the holdout size
+	EarlyStop    int     // epochs without a > Improvement gain before stopping
+	Improvement  float64 // relative holdout gain that counts
+	MaxEpochs    int     // 0: no cap
+	Elites       int     // members kept for rollouts
+	Seed         uint64
+}
+
+// FitResult reports one fit, as trainer.ModelStats does.
+type FitResult struct {
+	Epochs     int
+	TrainLoss  float32   // loss of the last minibatch
+	HoldoutMSE []float32 // per member, after training
+	HoldoutNLL []float32
+	Elites     []int // best holdout MSE first
+	Rows       int64 // member-rows trained on
+	Train      int   // training rows
+	Holdout    int   // holdout rows
+}
+
 // Resident is an engine that can keep MBPO's buffers on its device and run
-// the rollout and SAC stages there, on networks it made.
+// the model, rollout and SAC stages there, on networks it made.
 type Resident interface {
+	// Fit trains ens on every transition of real with trainer.Model.Train's
+	// procedure and random numbers (holdout split, normaliser, bootstrap,
+	// shuffled minibatch epochs, holdout early stopping, elites); call
+	// numbers the retrains of a run.
+	Fit(ens Ensemble, real Transitions, s FitSettings, call uint64) (FitResult, error)
 	// NewTransitions allocates an empty ring of capacity transitions.
 	NewTransitions(obsDim, actDim, capacity int) (Transitions, error)
 	// NewRollouts prepares device rollouts of ens under agent's policy from

@@ -352,3 +352,72 @@ func TestGPUSACUpdates(t *testing.T) {
 	checkSACUpdates(t, e, smallAgentSpec(), 32, 3, []int{0, 230})
 	checkSACUpdates(t, e, engine.PaperAgent(11, 3, -3), 256, 20, []int{0, 230})
 }
+
+// checkFit retrains an ensemble on the device from a ring and on the CPU
+// engine with trainer.Model.Train from the same Replay and seeds: epochs,
+// rows, elites, holdout losses and the trained parameters must agree.
+func checkFit(t *testing.T, e *Engine, hidden, rows, batch, maxEpochs int) {
+	const seed, call = 17, 2
+	spec, err := env.Lookup("Hopper-v4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	od, ad := spec.ObsDim, spec.ActDim
+	es := engine.PaperEnsemble(od, ad, hidden)
+	real := trainer.NewReplay(od, ad, rows)
+	o, a, r, nx, d := randomTransitions(od, ad, rows, 9)
+	real.Add(o, a, r, nx, d)
+	settings := trainer.ModelSettings{Batch: batch, HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 5, Improvement: 0.01, MaxEpochs: maxEpochs, Elites: 5}
+	model, err := trainer.NewModel(cpuEngine(t), es, od, ad, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := model.Train(real, settings, call)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ens, err := e.NewEnsemble(es, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeWhenDone(t, ens)
+	ring, err := e.NewTransitions(od, ad, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeWhenDone(t, ring)
+	if err := ring.Append(o, a, r, nx, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Fit(ens, ring, engine.FitSettings{Batch: settings.Batch, HoldoutRatio: settings.HoldoutRatio, MaxHoldout: settings.MaxHoldout,
+		EarlyStop: settings.EarlyStop, Improvement: settings.Improvement, MaxEpochs: settings.MaxEpochs, Elites: settings.Elites, Seed: seed}, call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("device fit: %d epochs, %d/%d rows, loss %v, holdout MSE %v, elites %v", got.Epochs, got.Train, got.Holdout, got.TrainLoss, got.HoldoutMSE, got.Elites)
+	t.Logf("trainer:    %d epochs, %d/%d rows, loss %v, holdout MSE %v, elites %v", want.Epochs, want.Train, want.Holdout, want.TrainLoss, want.HoldoutMSE, want.Elites)
+	if got.Epochs != want.Epochs || got.Train != want.Train || got.Holdout != want.Holdout || got.Rows != want.Rows {
+		t.Errorf("device fit ran %d epochs on %d/%d rows (%d member-rows), the trainer %d on %d/%d (%d)", got.Epochs, got.Train, got.Holdout, got.Rows,
+			want.Epochs, want.Train, want.Holdout, want.Rows)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want []float32
+	}{{"holdout MSE", got.HoldoutMSE, want.HoldoutMSE}, {"holdout NLL", got.HoldoutNLL, want.HoldoutNLL}, {"train loss", []float32{got.TrainLoss}, []float32{want.TrainLoss}}} {
+		for i := range c.want {
+			if dd := math.Abs(float64(c.got[i]-c.want[i])) / max(1e-3, math.Abs(float64(c.want[i]))); !(dd <= 0.02) {
+				t.Errorf("%s[%d]: device %v, trainer %v (%.3g apart, above 2%%)", c.name, i, c.got[i], c.want[i], dd)
+			}
+		}
+	}
+	compareStates(t, "after the fit", ens.State(), model.Ens.State(), 1e-3, func(d diff) float64 { return d.rel })
+}
+
+func TestHostFit(t *testing.T) { checkFit(t, onHost(t), 12, 120, 32, 2) }
+
+func TestGPUFit(t *testing.T) {
+	e := onGPU(t)
+	checkFit(t, e, 12, 120, 32, 2)
+	checkFit(t, e, 200, 10000, 256, 0) // MBPO's ensemble, to early stop
+}

@@ -1,11 +1,11 @@
 // parallel.go: the engine's own parallelism. OpenBLAS runs single-threaded;
 // a network spreads independent pieces of one call (ensemble members, row
-// chunks, the two critics, halves of a batch) over a team of goroutines, each
-// calling single-threaded sgemm. On the 2-core development machine this beats
-// one caller with multi-threaded OpenBLAS by 10-60% at MBPO's matrix sizes
-// (256×256×256: 195 vs 149 GFLOP/s; 4096×200×200: 247 vs 158), and it degrades
-// gracefully when another process takes a core, where OpenBLAS's threads spin
-// waiting for each other.
+// chunks, the two critics, row blocks of a batch) over a team of goroutines,
+// each calling single-threaded sgemm. On the 2-core development machine this
+// beat one caller with 2-thread OpenBLAS at MBPO's sizes (SAC update 4.7–5.7 →
+// 3.3–3.6 ms, Predict 320–338k → 440–582k rows/s; README.md), and it degrades
+// gracefully when another process takes a core, where OpenBLAS's threads wait
+// for each other.
 package cpu
 
 import (

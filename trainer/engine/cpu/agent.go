@@ -70,20 +70,20 @@ type actScratch struct {
 
 // agentCall is what the workers of one call share.
 type agentCall struct {
-	op          agentOp
-	b           engine.Batch
-	obs, out    []float32
-	eps         []float32
-	n           int
-	key         rng.Key
-	fillNoise   bool // the target pass also draws the noise of the update
-	alpha       float32
-	applyAdam   bool
-	cfg         adamConfig
-	loss        [2]float64 // per critic
-	qsum        float64
-	adamPieces  int
-	determinist bool
+	op            agentOp
+	b             engine.Batch
+	obs, out      []float32
+	eps           []float32
+	n             int
+	key           rng.Key
+	fillNoise     bool // the target pass also draws the noise of the update
+	alpha         float32
+	applyAdam     bool
+	cfg           adamConfig
+	loss          [2]float64 // per critic
+	qsum          float64
+	adamPieces    int
+	deterministic bool
 }
 
 type agentOp int
@@ -237,7 +237,7 @@ func (a *agent) Act(obs []float32, n int, deterministic bool, key rng.Key, act [
 		}
 	}
 	c := &a.call
-	c.op, c.obs, c.out, c.n, c.determinist, c.key = opAct, obs, act, n, deterministic, key
+	c.op, c.obs, c.out, c.n, c.deterministic, c.key = opAct, obs, act, n, deterministic, key
 	a.team.do((n+actChunk-1)/actChunk, a)
 	c.obs, c.out = nil, nil
 	return nil
@@ -251,7 +251,7 @@ func (a *agent) actChunk(w, k int) {
 	c := min(actChunk, a.call.n-r0)
 	a.blas.forward(a.policy, a.vPol, a.call.obs[r0*O:], c, s.tr)
 	var eps []float32
-	if !a.call.determinist {
+	if !a.call.deterministic {
 		eps = s.eps[:c*A]
 		fillNormal(a.call.key, eps, uint64(r0*A))
 	}

@@ -50,9 +50,11 @@ type benchEnv struct {
 	targetEntropy float32
 }
 
-var benchEnvs = []benchEnv{
-	{"hopper", 11, 3, 200, -1},
-	{"humanoid", 45, 17, 400, -2},
+func benchEnvs() []benchEnv {
+	return []benchEnv{
+		{"hopper", 11, 3, 200, -1},
+		{"humanoid", 45, 17, 400, -2},
+	}
 }
 
 func reportRate(b *testing.B, perOp float64, unit string, flopsPerOp float64) {
@@ -63,7 +65,7 @@ func reportRate(b *testing.B, perOp float64, unit string, flopsPerOp float64) {
 
 // BenchmarkUpdate is one SAC update on a batch of 256.
 func BenchmarkUpdate(b *testing.B) {
-	for _, env := range benchEnvs {
+	for _, env := range benchEnvs() {
 		b.Run(env.name, func(b *testing.B) {
 			spec := engine.PaperAgent(env.obs, env.act, env.targetEntropy)
 			ag, err := testEngine(b).NewAgent(spec, 1)
@@ -86,7 +88,7 @@ func BenchmarkUpdate(b *testing.B) {
 
 // BenchmarkTrainStep is one ensemble step: 7 members, batch 256 each.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, env := range benchEnvs {
+	for _, env := range benchEnvs() {
 		b.Run(env.name, func(b *testing.B) {
 			spec := engine.PaperEnsemble(env.obs, env.act, env.hidden)
 			ens, err := testEngine(b).NewEnsemble(spec, 1)
@@ -111,7 +113,7 @@ func BenchmarkTrainStep(b *testing.B) {
 // BenchmarkPredict runs one model step of a rollout: 100,000 rows, each on
 // a random one of 5 elite members.
 func BenchmarkPredict(b *testing.B) {
-	for _, env := range benchEnvs {
+	for _, env := range benchEnvs() {
 		b.Run(env.name, func(b *testing.B) {
 			spec := engine.PaperEnsemble(env.obs, env.act, env.hidden)
 			ens, err := testEngine(b).NewEnsemble(spec, 1)
@@ -139,7 +141,7 @@ func BenchmarkPredict(b *testing.B) {
 
 // BenchmarkAct samples actions for 100,000 rollout rows.
 func BenchmarkAct(b *testing.B) {
-	for _, env := range benchEnvs {
+	for _, env := range benchEnvs() {
 		b.Run(env.name, func(b *testing.B) {
 			spec := engine.PaperAgent(env.obs, env.act, env.targetEntropy)
 			ag, err := testEngine(b).NewAgent(spec, 1)

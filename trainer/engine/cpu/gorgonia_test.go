@@ -246,16 +246,17 @@ func (o openBLASForGorgonia) Sgemm(tA, tB gblas.Transpose, m, n, k int, alpha fl
 }
 
 // criticSizes are the benchmark's critic: Hopper's obs 11 + act 3, 2 × 256.
-var criticSizes = []int{14, 256, 256, 1}
+func criticSizes() []int { return []int{14, 256, 256, 1} }
 
 // BenchmarkCriticStep times one critic training step (forward, backward,
 // Adam) on a batch of 256: the engine's path against gorgonia, with its
 // default BLAS (gonum, pure Go) and with OpenBLAS's sgemm wired in.
 func BenchmarkCriticStep(b *testing.B) {
 	const n = 256
-	shape := engine.MLP{Sizes: criticSizes}
+	sizes := criticSizes()
+	shape := engine.MLP{Sizes: sizes}
 	r := rand.New(rand.NewPCG(1, 2))
-	x := randSlice(r, n*criticSizes[0], 1)
+	x := randSlice(r, n*sizes[0], 1)
 	y := randSlice(r, n, 1)
 	p0 := make([]float64, shape.NumParams())
 	for i := range p0 {
@@ -264,7 +265,7 @@ func BenchmarkCriticStep(b *testing.B) {
 	eng := testEngine(b)
 
 	b.Run("engine", func(b *testing.B) {
-		net := network{sizes: criticSizes, hidden: relu}
+		net := network{sizes: sizes, hidden: relu}
 		p := make([]float32, len(p0))
 		for i := range p {
 			p[i] = float32(p0[i])
@@ -287,8 +288,8 @@ func BenchmarkCriticStep(b *testing.B) {
 
 	gorgoniaStep := func(b *testing.B) {
 		g := G.NewGraph()
-		xn := G.NewMatrix(g, tensor.Float32, G.WithShape(n, criticSizes[0]), G.WithName("x"),
-			G.WithValue(tensor.New(tensor.WithShape(n, criticSizes[0]), tensor.WithBacking(x))))
+		xn := G.NewMatrix(g, tensor.Float32, G.WithShape(n, sizes[0]), G.WithName("x"),
+			G.WithValue(tensor.New(tensor.WithShape(n, sizes[0]), tensor.WithBacking(x))))
 		yn := G.NewMatrix(g, tensor.Float32, G.WithShape(n, 1), G.WithName("y"),
 			G.WithValue(tensor.New(tensor.WithShape(n, 1), tensor.WithBacking(y))))
 		q := newGMLP(g, shape, p0, tensor.Float32, "q")

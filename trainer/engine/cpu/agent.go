@@ -13,6 +13,7 @@
 // The work is split over the engine's workers: the two critics (and their
 // targets) run side by side, and the policy's passes over the batch are cut
 // into row blocks, one per worker, whose gradients are summed.
+
 package cpu
 
 import (

@@ -2,6 +2,7 @@
 // temperature losses against finite differences, one Update against the
 // float64 reference (noise numbering, order, targets), a one-step bandit it
 // must solve, determinism, state round trips and argument errors.
+
 package cpu
 
 import (

@@ -2,6 +2,7 @@
 // achieved GFLOP/s (matrix products, flops.go) to set against BenchmarkMatmulPeak.
 //
 //	go test ./trainer/engine/cpu -run '^$' -bench . -benchtime 3s
+
 package cpu
 
 import (

@@ -6,6 +6,7 @@
 // does not recognise recent Intel server processors and falls back to its
 // Prescott (SSE3) kernels, which run sgemm about 8× slower than its SkylakeX
 // (AVX-512) kernels on the development machine. See Options.BLASCore.
+
 package cpu
 
 /*

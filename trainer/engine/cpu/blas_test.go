@@ -1,5 +1,6 @@
 // blas_test.go: the sgemm wrapper against a naive product, for every
 // transpose combination, leading dimensions wider than the matrices and beta.
+
 package cpu
 
 import (

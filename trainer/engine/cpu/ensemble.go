@@ -10,6 +10,7 @@
 // Inference (Evaluate, ForwardAll, Predict) works through the rows in chunks
 // of inferChunk spread over the workers, so its scratch memory does not grow
 // with n.
+
 package cpu
 
 import (

@@ -1,6 +1,7 @@
 // ensemble_test.go: the dynamics ensemble: gradients against finite
 // differences, fitting a noisy linear system, inference paths against each
 // other, state round trips and argument errors.
+
 package cpu
 
 import (

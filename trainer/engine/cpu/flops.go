@@ -3,6 +3,7 @@
 //
 // Counts cover the matrix products only (2 operations per multiply-add), the
 // work that any engine must do; element-wise work is not counted.
+
 package cpu
 
 import "github.com/mbpogo/mbpo/trainer/engine"

@@ -5,6 +5,7 @@
 // engine's path. Run the benchmark with
 //
 //	go test ./trainer/engine/cpu -run '^$' -bench CriticStep
+
 package cpu
 
 import (

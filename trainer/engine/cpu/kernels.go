@@ -4,6 +4,7 @@
 // (a short slice is a bug in this package, so it panics) and calls the kernel
 // once: cgo costs tens of nanoseconds a call, so callers hand over whole
 // batches, never single rows.
+
 package cpu
 
 /*

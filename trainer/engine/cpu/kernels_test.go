@@ -3,6 +3,7 @@
 //
 // Tolerances are float32-sized: the approximations are within a few ulp
 // (relative 1e-6), kernels that sum a handful of terms within 1e-5.
+
 package cpu
 
 import (

@@ -4,6 +4,7 @@
 // Shapes: activations are row-major [rows][features] and weights [in][out], so
 // a layer is out = in·W + b; backward is dW = inᵀ·d, db = Σ_rows d,
 // d_in = d·Wᵀ.
+
 package cpu
 
 import "github.com/mbpogo/mbpo/trainer/engine"

@@ -1,4 +1,5 @@
 // noise.go: standard normal numbers from an rng.Key, starting at any index.
+
 package cpu
 
 import (

@@ -6,6 +6,7 @@
 // 3.3–3.6 ms, Predict 320–338k → 440–582k rows/s; README.md), and it degrades
 // gracefully when another process takes a core, where OpenBLAS's threads wait
 // for each other.
+
 package cpu
 
 import (

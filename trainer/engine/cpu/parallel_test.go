@@ -1,5 +1,6 @@
 // parallel_test.go: the worker team, and results that do not depend on how
 // many workers a call is split over.
+
 package cpu
 
 import (

@@ -1,6 +1,7 @@
 // ref_test.go: float64 reference implementations of the engine's losses,
 // written directly from the formulas in engine.go (not from the kernels), for
 // the finite-difference and value checks of the tests.
+
 package cpu
 
 import (

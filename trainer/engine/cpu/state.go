@@ -1,4 +1,5 @@
 // state.go: copying named parameter buffers in and out of engine.State.
+
 package cpu
 
 import (

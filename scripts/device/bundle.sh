@@ -6,11 +6,13 @@
 #   scripts/device/bundle.sh DIR
 #
 # DIR/run.sh         the one script to run there (scripts/device/run.sh)
-# DIR/payload.tar.gz bin/mbpo, bin/gpu.test, bin/kernels.test (stripped),
+# DIR/payload.tar.gz bin/mbpo, bin/gpu.test, bin/kernels.test, bin/cuda.test
+#                    (the GPU engine's tests; all stripped),
 #                    lib/ (the shared libraries they load that such a machine
 #                    may lack: MuJoCo and its dependencies, OpenBLAS, which the
 #                    CPU engine opens at run time, libgfortran, libstdc++ ...;
-#                    never glibc's own libraries nor libcuda), torch_peer.py
+#                    never glibc's own libraries nor libcuda), the PyTorch
+#                    peers torch_peer.py, torch_rollout.py and torch_sac.py
 set -euo pipefail
 if (($# != 1)); then
   echo "usage: $0 DIR" >&2
@@ -28,7 +30,8 @@ flags=(-trimpath -ldflags=-s\ -w)
 "$go" build "${flags[@]}" -o "$payload/bin/mbpo" ./cmd/mbpo
 "$go" test -c "${flags[@]}" -o "$payload/bin/gpu.test" ./gpu
 "$go" test -c "${flags[@]}" -o "$payload/bin/kernels.test" ./kernels
-cp bench/torch_peer.py "$payload/"
+"$go" test -c "${flags[@]}" -o "$payload/bin/cuda.test" ./trainer/engine/cuda
+cp bench/torch_peer.py bench/torch_rollout.py bench/torch_sac.py "$payload/"
 
 # Libraries opened with dlopen, which ldd cannot see.
 dlopened=(libopenblas.so.0)

@@ -145,59 +145,63 @@ func (r *Replay) Resize(capacity int) {
 // replayMagic starts a serialized Replay.
 const replayMagic = uint32(0x4d42524c) // "MBRL"
 
-// WriteTo writes the buffer (oldest first) in a little-endian binary form.
+// WriteTo writes the buffer in a little-endian binary form that keeps its
+// physical layout (the rows in ring order and the next row to write), so a
+// buffer read back draws the same rows for the same indices.
 func (r *Replay) WriteTo(w io.Writer) (int64, error) {
-	hdr := []uint64{uint64(replayMagic), uint64(r.obsDim), uint64(r.actDim), uint64(r.capacity), uint64(r.size), uint64(r.added)}
+	hdr := []uint64{uint64(replayMagic), uint64(r.obsDim), uint64(r.actDim), uint64(r.capacity), uint64(r.size), uint64(r.next), uint64(r.added)}
 	if err := binary.Write(w, binary.LittleEndian, hdr); err != nil {
 		return 0, err
 	}
 	n := int64(8 * len(hdr))
-	row := make([]float32, 0, 2*r.obsDim+r.actDim+2)
-	var err error
-	buf := make([]byte, 0, 4*cap(row))
-	r.ordered(func(i int) {
-		if err != nil {
-			return
-		}
+	buf := make([]byte, 0, 4*(2*r.obsDim+r.actDim+2))
+	for i := 0; i < r.size; i++ {
 		o, a, rw, nx, d := r.Row(i)
-		row = append(append(append(append(row[:0], o...), a...), rw, d), nx...)
 		buf = buf[:0]
-		for _, v := range row {
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+		for _, part := range [][]float32{o, a, {rw, d}, nx} {
+			for _, v := range part {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			}
 		}
-		var m int
-		m, err = w.Write(buf)
+		m, err := w.Write(buf)
 		n += int64(m)
-	})
-	return n, err
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // ReadReplay reads a buffer written by WriteTo.
 func ReadReplay(rd io.Reader) (*Replay, error) {
-	hdr := make([]uint64, 6)
+	hdr := make([]uint64, 7)
 	if err := binary.Read(rd, binary.LittleEndian, hdr); err != nil {
 		return nil, fmt.Errorf("replay buffer header: %w", err)
 	}
 	if uint32(hdr[0]) != replayMagic {
 		return nil, fmt.Errorf("replay buffer: bad magic %#x (not a replay buffer, or corrupt)", hdr[0])
 	}
-	od, ad, capacity, size := int(hdr[1]), int(hdr[2]), int(hdr[3]), int(hdr[4])
-	if od < 1 || ad < 1 || capacity < 1 || size < 0 || size > capacity || od > 1<<16 || ad > 1<<16 || capacity > 1<<31 {
-		return nil, fmt.Errorf("replay buffer: implausible header (obs %d, act %d, capacity %d, size %d)", od, ad, capacity, size)
+	od, ad, capacity, size, next := int(hdr[1]), int(hdr[2]), int(hdr[3]), int(hdr[4]), int(hdr[5])
+	if od < 1 || ad < 1 || capacity < 1 || size < 0 || size > capacity || next < 0 || next >= capacity ||
+		(size < capacity && next != size) || od > 1<<16 || ad > 1<<16 || capacity > 1<<31 {
+		return nil, fmt.Errorf("replay buffer: implausible header (obs %d, act %d, capacity %d, size %d, next %d)", od, ad, capacity, size, next)
 	}
 	r := NewReplay(od, ad, capacity)
 	width := 2*od + ad + 2
 	buf := make([]byte, 4*width)
 	row := make([]float32, width)
-	for j := 0; j < size; j++ {
+	for i := 0; i < size; i++ {
 		if _, err := io.ReadFull(rd, buf); err != nil {
-			return nil, fmt.Errorf("replay buffer: row %d of %d: %w", j, size, err)
+			return nil, fmt.Errorf("replay buffer: row %d of %d: %w", i, size, err)
 		}
 		for k := range row {
 			row[k] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*k:]))
 		}
-		r.Add(row[:od], row[od:od+ad], row[od+ad:od+ad+1], row[od+ad+2:], row[od+ad+1:od+ad+2])
+		copy(r.obs[i*od:], row[:od])
+		copy(r.act[i*ad:], row[od:od+ad])
+		r.rew[i], r.done[i] = row[od+ad], row[od+ad+1]
+		copy(r.nextObs[i*od:], row[od+ad+2:])
 	}
-	r.added = int64(hdr[5])
+	r.size, r.next, r.added = size, next, int64(hdr[6])
 	return r, nil
 }

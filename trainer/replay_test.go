@@ -117,6 +117,15 @@ func TestReplayGatherAndSerialize(t *testing.T) {
 	if back.Cap() != r.Cap() || back.Added() != r.Added() || !equalInts(rewards(back), rewards(r)) {
 		t.Fatalf("round trip: cap %d added %d rows %v, want %d %d %v", back.Cap(), back.Added(), rewards(back), r.Cap(), r.Added(), rewards(r))
 	}
+	// The ring's physical layout survives, so index i draws the same row.
+	if back.next != r.next || r.next == 0 {
+		t.Fatalf("round trip moved the ring's next row from %d to %d", r.next, back.next)
+	}
+	for i := 0; i < r.Len(); i++ {
+		if _, _, a, _, _ := r.Row(i); func() bool { _, _, b, _, _ := back.Row(i); return a != b }() {
+			t.Fatalf("physical row %d differs after the round trip", i)
+		}
+	}
 	checkRows(t, back)
 	if _, err := ReadReplay(bytes.NewReader(buf.Bytes()[:buf.Len()-5])); err == nil {
 		t.Fatal("a truncated buffer read without error")

@@ -110,6 +110,9 @@ func TestRunWritesRunDirectory(t *testing.T) {
 // metrics as an uninterrupted run.
 func TestResumeMatchesUninterruptedRun(t *testing.T) {
 	c := tinyConfig(t)
+	// Small rings that wrap before the checkpoint: the real buffer at 500
+	// steps, the model buffer at an odd row (3-step rollouts end early).
+	c.ReplaySize, c.RolloutLength = 500, 3
 	whole := run(t, c, t.TempDir())
 
 	dir := t.TempDir()

@@ -105,9 +105,19 @@ func (t *Trainer) SaveCheckpoint() error {
 		h.Elites = t.model.Elites
 		addState("model/", ms)
 		rowBytes := int64(4 * (2*t.spec.ObsDim + t.spec.ActDim + 2))
-		if int64(t.modelBuf.Len())*rowBytes <= int64(t.Cfg.CheckpointModelBufferMiB)<<20 {
+		n, _, err := t.modelBufferSize()
+		if err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		if int64(n)*rowBytes <= int64(t.Cfg.CheckpointModelBufferMiB)<<20 {
+			mb := t.modelBuf
+			if t.dev != nil {
+				if mb, err = download(t.dev.model, t.spec.ObsDim, t.spec.ActDim); err != nil {
+					return fmt.Errorf("checkpoint: model buffer: %w", err)
+				}
+			}
 			h.ModelBufferSaved = true
-			pays = append(pays, payload{sec: section{Name: "model_buffer", Kind: "replay"}, repl: t.modelBuf})
+			pays = append(pays, payload{sec: section{Name: "model_buffer", Kind: "replay"}, repl: mb})
 		}
 	}
 	// A replay section's byte length is known only once serialised: count it
@@ -218,15 +228,31 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 			}
 		}
 		t.model.Elites = append([]int(nil), h.Elites...)
-		if mb := secs.replay["model_buffer"]; mb != nil {
-			t.modelBuf = mb
-			t.modelBuf.Resize(t.modelCapacity(t.k))
-		} else {
-			t.modelBuf = NewReplay(t.spec.ObsDim, t.spec.ActDim, t.modelCapacity(t.k))
-		}
-		t.rollouts = NewRollouts(t.model, t.agent, t.spec.Terminal, t.spec.ObsDim, t.spec.ActDim, cfg.Seed)
 	}
-	t.sac = newSACBatcher(t.agent, t.real, t.modelBuf, cfg.BatchSize, cfg.RealRatio, cfg.Seed)
+	mb := secs.replay["model_buffer"]
+	if t.model != nil && mb == nil {
+		mb = NewReplay(t.spec.ObsDim, t.spec.ActDim, t.modelCapacity(t.k))
+	}
+	if mb != nil {
+		mb.Resize(t.modelCapacity(t.k))
+	}
+	if t.dev != nil {
+		// The device rings start empty: give them the saved rows, layout and all.
+		if err := upload(t.dev.real, t.real); err != nil {
+			return fail(fmt.Errorf("real buffer to the device: %w", err))
+		}
+		if t.model != nil {
+			if err := t.dev.model.Resize(mb.Cap()); err != nil {
+				return fail(err)
+			}
+			if err := upload(t.dev.model, mb); err != nil {
+				return fail(fmt.Errorf("model buffer to the device: %w", err))
+			}
+		}
+	} else {
+		t.modelBuf = mb
+		t.sac = newSACBatcher(t.agent, t.real, t.modelBuf, cfg.BatchSize, cfg.RealRatio, cfg.Seed)
+	}
 	if err := t.env.SetState(h.Env); err != nil {
 		return fail(fmt.Errorf("env: %w", err))
 	}
@@ -240,7 +266,7 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 	}
 	if t.model != nil && !h.ModelBufferSaved && t.retrains > 0 {
 		log.Warn().Msg("the checkpoint holds no model buffer (too large to save): refilling it with one round of rollouts, so the run will not repeat an uninterrupted one exactly")
-		if _, err := t.rollouts.Run(t.real, t.modelBuf, cfg.RolloutBatch, t.k, t.retrains-1); err != nil {
+		if _, err := t.rollout(t.retrains - 1); err != nil {
 			return fail(err)
 		}
 	}

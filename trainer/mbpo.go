@@ -18,6 +18,7 @@ package trainer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -49,8 +50,9 @@ type Trainer struct {
 	model    *Model // nil without a model (SAC, no-model ablation)
 	rollouts *Rollouts
 	real     *Replay
-	modelBuf *Replay // nil without a model
+	modelBuf *Replay // nil without a model, or while it lives on the device
 	sac      *sacBatcher
+	dev      *deviceStages // non-nil when the engine runs the stages on its device
 	env      *env.Env
 
 	// Progress, all of it checkpointed.
@@ -122,10 +124,21 @@ func build(cfg Config, eng engine.Engine, runDir string, log zerolog.Logger) (*T
 			return nil, err
 		}
 		t.rollouts = NewRollouts(t.model, t.agent, spec.Terminal, od, ad, cfg.Seed)
-		t.modelBuf = NewReplay(od, ad, t.modelCapacity(t.k))
 	}
-	t.sac = newSACBatcher(t.agent, t.real, t.modelBuf, cfg.BatchSize, cfg.RealRatio, cfg.Seed)
+	// The model buffer and the heavy stages live where the engine computes:
+	// on its device when it offers that (device.go), else in host memory.
+	if re, ok := eng.(engine.Resident); ok {
+		if t.dev, err = newDeviceStages(re, t); err != nil {
+			return nil, err
+		}
+	} else {
+		if t.model != nil {
+			t.modelBuf = NewReplay(od, ad, t.modelCapacity(t.k))
+		}
+		t.sac = newSACBatcher(t.agent, t.real, t.modelBuf, cfg.BatchSize, cfg.RealRatio, cfg.Seed)
+	}
 	if t.env, err = env.Make(cfg.Env); err != nil {
+		t.closeDevice()
 		return nil, err
 	}
 	t.env.Seed(rng.Key{Seed: cfg.Seed, Purpose: rng.EnvReset})
@@ -145,8 +158,19 @@ func (t *Trainer) modelCapacity(k int) int {
 	return ModelBufferCapacity(c.RetainEpochs, k, c.RolloutBatch, c.EpochLength, c.ModelTrainFreq)
 }
 
-// Close frees the env and engine objects of the run (not the engine).
-func (t *Trainer) Close() error { return t.env.Close() }
+// Close frees the env and the device buffers of the run (not the engine).
+func (t *Trainer) Close() error {
+	return errors.Join(t.closeDevice(), t.env.Close())
+}
+
+func (t *Trainer) closeDevice() error {
+	if t.dev == nil {
+		return nil
+	}
+	err := t.dev.Close()
+	t.dev = nil
+	return err
+}
 
 // EnvSteps is the number of real env steps taken so far.
 func (t *Trainer) EnvSteps() int { return t.envSteps }
@@ -203,7 +227,9 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 			t.log.Warn().Int("env_steps", t.envSteps).Msg("simulation became non-finite: episode ended, transition dropped")
 		} else {
 			// Only termination stops bootstrapping; a time-limit truncation does not.
-			t.real.AddOne(t.obs, act, float32(st.Reward), next, st.Terminated)
+			if err := t.store(act, float32(st.Reward), next, st.Terminated); err != nil {
+				return err
+			}
 			t.epRet += st.Reward
 		}
 		t.epLen++
@@ -219,16 +245,8 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 		// SAC stage: G updates per env step once learning has started.
 		if learning && t.real.Len() >= c.BatchSize {
 			t0 = time.Now()
-			for g := 0; g < c.G; g++ {
-				s, err := t.sac.update(t.updates)
-				if err != nil {
-					return err
-				}
-				if err := checkFinite(s); err != nil {
-					return fmt.Errorf("SAC update %d (env step %d): %w; the last good checkpoint is in %s", t.updates, t.envSteps, err, t.RunDir)
-				}
-				t.epochAcc.addSAC(s)
-				t.updates++
+			if err := t.sacUpdates(c.G); err != nil {
+				return err
 			}
 			t.epochAcc.tSAC += time.Since(t0).Seconds()
 		}
@@ -259,14 +277,62 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 	return nil
 }
 
+// store adds one real transition to the real buffer (and its device copy).
+func (t *Trainer) store(act []float32, rew float32, next []float32, terminated bool) error {
+	t.real.AddOne(t.obs, act, rew, next, terminated)
+	if t.dev == nil {
+		return nil
+	}
+	done := float32(0)
+	if terminated {
+		done = 1
+	}
+	return t.dev.real.Append(t.obs, act, []float32{rew}, next, []float32{done})
+}
+
+// sacUpdates is the SAC stage of one env step: n updates on mixed batches.
+func (t *Trainer) sacUpdates(n int) error {
+	if t.dev != nil { // all n updates on the device at once
+		s, err := t.dev.sacUpdates(t.updates, n)
+		if err != nil {
+			return err
+		}
+		if err := checkFinite(s); err != nil {
+			return fmt.Errorf("SAC updates %d-%d (env step %d): %w; the last good checkpoint is in %s", t.updates, t.updates+int64(n)-1, t.envSteps, err, t.RunDir)
+		}
+		t.epochAcc.addSACMean(s, n)
+		t.updates += int64(n)
+		return nil
+	}
+	for g := 0; g < n; g++ {
+		s, err := t.sac.update(t.updates)
+		if err != nil {
+			return err
+		}
+		if err := checkFinite(s); err != nil {
+			return fmt.Errorf("SAC update %d (env step %d): %w; the last good checkpoint is in %s", t.updates, t.envSteps, err, t.RunDir)
+		}
+		t.epochAcc.addSACMean(s, 1)
+		t.updates++
+	}
+	return nil
+}
+
 // trainModelAndRollout is the model stage of the loop.
 func (t *Trainer) trainModelAndRollout() error {
 	c := t.Cfg
 	t0 := time.Now()
-	ms, err := t.model.Train(t.real, ModelSettings{
+	settings := ModelSettings{
 		Batch: c.ModelBatch, HoldoutRatio: c.HoldoutRatio, MaxHoldout: c.MaxHoldout,
 		EarlyStop: c.EarlyStop, Improvement: 0.01, MaxEpochs: c.ModelMaxEpochs, Elites: c.Elites,
-	}, t.retrains)
+	}
+	var ms ModelStats
+	var err error
+	if t.dev != nil {
+		ms, err = t.dev.fit(t.model, settings, c.Seed, t.retrains)
+	} else {
+		ms, err = t.model.Train(t.real, settings, t.retrains)
+	}
 	if err != nil {
 		return err
 	}
@@ -278,10 +344,8 @@ func (t *Trainer) trainModelAndRollout() error {
 	// random phase; the model buffer holds RetainEpochs epochs of rollouts at
 	// the current k, keeping its newest transitions when it is resized.
 	t.k = c.Schedule().K((t.envSteps - c.InitSteps) / c.EpochLength)
-	t.modelBuf.Resize(t.modelCapacity(t.k))
-
 	t0 = time.Now()
-	rs, err := t.rollouts.Run(t.real, t.modelBuf, c.RolloutBatch, t.k, t.retrains)
+	rs, err := t.rollout(t.retrains)
 	if err != nil {
 		return err
 	}
@@ -290,8 +354,31 @@ func (t *Trainer) trainModelAndRollout() error {
 	t.epochAcc.rolloutSteps += rs.Steps
 	t.retrains++
 	t.log.Debug().Int("env_steps", t.envSteps).Int("model_epochs", ms.Epochs).Ints("elites", ms.Elites).
-		Int("k", t.k).Int64("rollout_steps", rs.Steps).Int("model_buffer", t.modelBuf.Len()).Msg("model retrained")
+		Int("k", t.k).Int64("rollout_steps", rs.Steps).Msg("model retrained")
 	return nil
+}
+
+// rollout resizes the model buffer for the current k and runs round call of
+// branched rollouts into it.
+func (t *Trainer) rollout(call uint64) (RolloutStats, error) {
+	c := t.Cfg
+	if t.dev != nil {
+		if err := t.dev.model.Resize(t.modelCapacity(t.k)); err != nil {
+			return RolloutStats{}, err
+		}
+		return t.dev.rollout(t.model.Elites, t.k, call)
+	}
+	t.modelBuf.Resize(t.modelCapacity(t.k))
+	return t.rollouts.Run(t.real, t.modelBuf, c.RolloutBatch, t.k, call)
+}
+
+// modelBufferSize returns the model buffer's length and capacity.
+func (t *Trainer) modelBufferSize() (n, capacity int, err error) {
+	if t.dev != nil {
+		n, err = t.dev.model.Len()
+		return n, t.dev.model.Cap(), err
+	}
+	return t.modelBuf.Len(), t.modelBuf.Cap(), nil
 }
 
 // endEpoch evaluates the policy and assembles the epoch's metrics row.
@@ -314,7 +401,10 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 	if t.model != nil && t.retrains > 0 {
 		m.ModelHoldoutMSE, m.ModelHoldoutNLL = t.lastModel.HoldoutMSE, t.lastModel.HoldoutNLL
 		m.ModelElites, m.ModelEpochs, m.ModelTrainLoss = t.lastModel.Elites, t.lastModel.Epochs, t.lastModel.TrainLoss
-		m.ModelBufSize, m.ModelBufCap, m.RolloutMeanLen = t.modelBuf.Len(), t.modelBuf.Cap(), t.lastRollout.MeanLen
+		if m.ModelBufSize, m.ModelBufCap, err = t.modelBufferSize(); err != nil {
+			return Metrics{}, err
+		}
+		m.RolloutMeanLen = t.lastRollout.MeanLen
 		if c.ModelReturnHorz > 0 {
 			mr, err := t.rollouts.ModelReturns(ev.Start, len(ev.Returns), c.ModelReturnHorz, uint64(epoch))
 			if err != nil {
@@ -348,11 +438,12 @@ func (a *epochAccumulator) begin(envSteps int) {
 	*a = epochAccumulator{envStepsAtStart: envSteps, wallAtStart: time.Now()}
 }
 
-func (a *epochAccumulator) addSAC(s engine.UpdateStats) {
+// addSACMean adds n updates whose mean statistics are s.
+func (a *epochAccumulator) addSACMean(s engine.UpdateStats, n int) {
 	for i, v := range []float32{s.Q1Loss, s.Q2Loss, s.PolicyLoss, s.AlphaLoss, s.Alpha, s.Entropy, s.QMean} {
-		a.sacSums[i] += float64(v)
+		a.sacSums[i] += float64(n) * float64(v)
 	}
-	a.sacCount++
+	a.sacCount += n
 }
 
 // checkFinite names the first non-finite quantity of a SAC update.

@@ -11,8 +11,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mbpogo/mbpo/kernels"
 	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/engine/cpu"
+	"github.com/mbpogo/mbpo/trainer/engine/cuda"
 	"github.com/mbpogo/mbpo/trainer/rng"
 )
 
@@ -270,5 +272,88 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	noModel.Normalize()
 	if noModel.G != base.G || noModel.RealRatio != 1 || noModel.Model() {
 		t.Errorf("--ablation no-model normalised to G=%d real ratio %v model %v", noModel.G, noModel.RealRatio, noModel.Model())
+	}
+}
+
+// The device path (engine.Resident: device buffers, Fit, device rollouts and
+// SAC updates) gives the same run as the host path. The GPU engine runs here
+// on kernels.OnHost, the kernel sources executed on the CPU over the same
+// grids; its float sums differ from the CPU engine's in the last bits, so
+// the runs are compared with a tolerance, and a resumed device run must
+// repeat its uninterrupted twin exactly.
+func TestDevicePathMatchesHostPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the GPU kernels on the CPU")
+	}
+	c := tinyConfig(t)
+	// Every stage a few times, on small shapes: the host build of the kernels
+	// starts threads for every launch, so this is slow per step.
+	c.Steps, c.EpochLength, c.InitSteps, c.ModelTrainFreq = 120, 10, 100, 10
+	c.BatchSize, c.Hidden, c.ModelHidden, c.EnsembleSize, c.Elites = 32, 16, 16, 3, 2
+	c.RolloutBatch, c.G, c.ReplaySize, c.RolloutLength, c.ModelMaxEpochs = 64, 2, 105, 2, 2
+	c.ModelReturnHorz, c.EvalEpisodes = 5, 1
+	host := run(t, c, t.TempDir())
+
+	devEngine := func() engine.Engine {
+		e := cuda.New(kernels.OnHost())
+		t.Cleanup(func() { e.Close() })
+		return e
+	}
+	dir := t.TempDir()
+	tr, err := New(c, devEngine(), dir, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.dev == nil {
+		t.Fatal("the GPU engine did not take the device path")
+	}
+	if err := tr.Run(context.Background(), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	dev := readMetrics(t, dir)
+	if len(dev) != len(host) {
+		t.Fatalf("%d device rows, %d host rows", len(dev), len(host))
+	}
+	for i := range host {
+		h, d := host[i], dev[i]
+		if h.Updates != d.Updates || h.ModelBufSize != d.ModelBufSize || h.ModelEpochs != d.ModelEpochs || h.EnvSteps != d.EnvSteps {
+			t.Errorf("epoch %d: host updates %d buffer %d model epochs %d, device %d %d %d", i+1,
+				h.Updates, h.ModelBufSize, h.ModelEpochs, d.Updates, d.ModelBufSize, d.ModelEpochs)
+		}
+		for _, q := range [][3]any{{"eval return", h.EvalReturnMean, d.EvalReturnMean}, {"critic loss", h.Q1Loss, d.Q1Loss},
+			{"alpha", h.Alpha, d.Alpha}, {"model return", h.ModelReturnMean, d.ModelReturnMean}} {
+			a, b := q[1].(float64), q[2].(float64)
+			if math.IsNaN(a) != math.IsNaN(b) || math.Abs(a-b) > 1e-3*(1+math.Abs(a)) {
+				t.Errorf("epoch %d: %s %v on the host path, %v on the device path", i+1, q[0], a, b)
+			}
+		}
+	}
+
+	// Resume on the device path: the rings are rebuilt with their layout.
+	dir2 := t.TempDir()
+	short := c
+	short.Steps = 110 // an epoch's end: the resumed epoch's means cover the same updates
+	tr, err = New(short, devEngine(), dir2, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background(), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	tr, err = Resume(dir2, devEngine(), c.Steps, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background(), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	resumed := readMetrics(t, dir2)
+	a, _ := json.Marshal(learningFields(dev[len(dev)-1]))
+	b, _ := json.Marshal(learningFields(resumed[len(resumed)-1]))
+	if string(a) != string(b) {
+		t.Errorf("resumed device run differs:\nuninterrupted %s\nresumed       %s", a, b)
 	}
 }

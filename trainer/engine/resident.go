@@ -30,6 +30,9 @@ type Transitions interface {
 	// Rows copies rows [from, from+n) of the ring (physical rows, as
 	// Replay.Row numbers them) into host memory, for checkpoints and tests.
 	Rows(from, n int, obs, act, rew, next, done []float32) error
+	// Next is the physical row the next append writes; with Len and Rows
+	// it is the ring's exact layout, which checkpoints keep.
+	Next() (int, error)
 	// Close frees the ring's memory.
 	Close() error
 }

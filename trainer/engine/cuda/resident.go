@@ -80,6 +80,11 @@ func (t *transitions) state() (next, size int, added int64, err error) {
 	return int(v[0]), int(v[1]), v[2], nil
 }
 
+func (t *transitions) Next() (int, error) {
+	next, _, _, err := t.state()
+	return next, err
+}
+
 func (t *transitions) Len() (int, error) {
 	_, size, _, err := t.state()
 	return size, err

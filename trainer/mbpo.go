@@ -72,15 +72,14 @@ type Trainer struct {
 
 // epochAccumulator gathers one epoch's statistics.
 type epochAccumulator struct {
-	sac                                             engine.UpdateStats
-	sacSums                                         [7]float64
-	sacCount                                        int
-	trainReturns                                    []float64
-	timeEnv, timeModel, timeRollout, tSAC, timeEval float64
-	modelRows, rolloutSteps                         int64
-	envStepsAtStart                                 int
-	wallAtStart                                     time.Time
-	nonFinite                                       int
+	sacSums                                            [7]float64
+	sacCount                                           int
+	trainReturns                                       []float64
+	timeEnv, timeModel, timeRollout, timeSAC, timeEval float64
+	modelRows, rolloutSteps                            int64
+	envStepsAtStart                                    int
+	wallAtStart                                        time.Time
+	nonFinite                                          int
 }
 
 // New prepares a fresh run of cfg on eng, writing into runDir (created).
@@ -248,7 +247,7 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 			if err := t.sacUpdates(c.G); err != nil {
 				return err
 			}
-			t.epochAcc.tSAC += time.Since(t0).Seconds()
+			t.epochAcc.timeSAC += time.Since(t0).Seconds()
 		}
 
 		if hooks.Step != nil {
@@ -394,7 +393,7 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 	m := Metrics{
 		Epoch: epoch, EnvSteps: t.envSteps,
 		EvalReturnMean: ev.ReturnMean, EvalReturnStd: ev.ReturnStd, EvalLengthMean: ev.LengthMean,
-		TrainReturnMean: mean(a.trainReturns), TrainEpisodes: len(a.trainReturns),
+		TrainReturnMean: mean(a.trainReturns), TrainEpisodes: len(a.trainReturns), TrainNonFinite: a.nonFinite,
 		RolloutK: t.k, Updates: t.updates,
 		ModelReturnMean: math.NaN(), RealReturnMean: math.NaN(),
 	}
@@ -422,10 +421,10 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 		m.Q1Loss, m.Q2Loss, m.PolicyLoss, m.AlphaLoss = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 		m.Alpha, m.Entropy, m.QMean = math.NaN(), math.NaN(), math.NaN()
 	}
-	m.TimeEnv, m.TimeModel, m.TimeRollout, m.TimeSAC, m.TimeEval = a.timeEnv, a.timeModel, a.timeRollout, a.tSAC, a.timeEval
+	m.TimeEnv, m.TimeModel, m.TimeRollout, m.TimeSAC, m.TimeEval = a.timeEnv, a.timeModel, a.timeRollout, a.timeSAC, a.timeEval
 	m.WallSec = t.wallBefore + time.Since(t.sessionStart).Seconds()
 	m.EnvStepsPerSec = rate(float64(t.envSteps-a.envStepsAtStart), time.Since(a.wallAtStart).Seconds())
-	m.SACUpdatesPerSec = rate(float64(a.sacCount), a.tSAC)
+	m.SACUpdatesPerSec = rate(float64(a.sacCount), a.timeSAC)
 	m.ModelStepsPerSec = rate(float64(a.rolloutSteps), a.timeRollout)
 	m.ModelTrainRowsPerS = rate(float64(a.modelRows), a.timeModel)
 	if !isFinite64(m.EvalReturnMean) {

@@ -31,6 +31,7 @@ type Metrics struct {
 
 	TrainReturnMean float64 `json:"train/return_mean"` // episodes of the data-collecting env that ended this epoch (NaN if none)
 	TrainEpisodes   int     `json:"train/episodes"`
+	TrainNonFinite  int     `json:"train/nonfinite_steps"` // steps after which the simulator state was not finite (episode ended, transition dropped)
 
 	ModelHoldoutMSE []float32 `json:"model/holdout_mse"`  // per member, last retrain of the epoch
 	ModelHoldoutNLL []float32 `json:"model/holdout_nll"`  // per member

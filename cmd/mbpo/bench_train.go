@@ -14,10 +14,14 @@ import (
 )
 
 const benchTrainAbout = `Measures the stages of MBPO with the paper's configuration for an environment:
-env steps/s, one full ensemble retrain to early stop on --real-steps random
-transitions, one round of branched rollouts, and SAC updates/s; prints the
-achieved GFLOP/s beside this machine's measured matrix-multiply peak, and the
-wall time per 1,000 env steps these rates add up to.`
+env steps/s, one ensemble retrain of --model-epochs epochs on --real-steps
+random transitions, one round of branched rollouts, and SAC updates/s; prints
+the achieved GFLOP/s beside this machine's measured matrix-multiply peak, and
+the wall time per 1,000 env steps these rates add up to.
+
+The retrain's epochs are fixed because early stopping on random-policy data
+runs for hundreds of epochs, unlike the retrains of a run: in the 25k-step
+Hopper run of docs/results/hopper-25k, the median retrain took 16 epochs.`
 
 func runBenchTrain(a *app, args []string) error {
 	fs := a.newFlags("bench train", "[flags]", benchTrainAbout)
@@ -25,6 +29,7 @@ func runBenchTrain(a *app, args []string) error {
 	realSteps := fs.Int("real-steps", 10000, "random env steps collected for the model (its training data)")
 	updates := fs.Int("updates", 300, "SAC updates timed")
 	k := fs.Int("k", 0, "rollout length timed (0: the schedule's first)")
+	modelEpochs := fs.Int("model-epochs", 16, "epochs of the timed retrain (0: until early stopping)")
 	threads := fs.Int("threads", 0, "CPU threads (0: all)")
 	device := fs.String("device", "auto", "engine: auto, cpu or cuda")
 	var lf logFlags
@@ -36,8 +41,8 @@ func runBenchTrain(a *app, args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if *realSteps < cfg.BatchSize || *updates < 1 || *k < 0 {
-		return usagef("want --real-steps >= %d, --updates >= 1 and --k >= 0", cfg.BatchSize)
+	if *realSteps < cfg.BatchSize || *updates < 1 || *k < 0 || *modelEpochs < 0 {
+		return usagef("want --real-steps >= %d, --updates >= 1, --k >= 0 and --model-epochs >= 0", cfg.BatchSize)
 	}
 	log, err := lf.logger(a.stderr)
 	if err != nil {
@@ -49,8 +54,8 @@ func runBenchTrain(a *app, args []string) error {
 		return err
 	}
 	defer eng.Close()
-	log.Info().Str("env", *envID).Int("real_steps", *realSteps).Msg("measuring (a full model retrain takes a while)")
-	r, err := trainer.BenchTrain(cfg, eng, trainer.BenchOptions{RealSteps: *realSteps, SACUpdates: *updates, K: *k})
+	log.Info().Str("env", *envID).Int("real_steps", *realSteps).Msg("measuring (the model retrain takes a while)")
+	r, err := trainer.BenchTrain(cfg, eng, trainer.BenchOptions{RealSteps: *realSteps, SACUpdates: *updates, K: *k, ModelEpochs: *modelEpochs})
 	if err != nil {
 		return err
 	}

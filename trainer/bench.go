@@ -1,6 +1,7 @@
 // bench.go: throughput of every stage of MBPO on one configuration, for
 // `mbpo bench train`: env steps, ensemble training, rollouts and SAC updates,
-// and what they add up to per 1,000 env steps.
+// and what they add up to per 1,000 env steps; and CollectRandom, the
+// random-policy data every benchmark starts from.
 
 package trainer
 
@@ -59,6 +60,52 @@ func SACFLOPs(spec engine.AgentSpec, b int) float64 {
 	return float64(b) * (12*fq + 4*fp)
 }
 
+// CollectRandom plays steps random-policy steps of cfg's environment (the
+// initial exploration phase: uniform actions keyed by cfg.Seed, episodes
+// reset where they end) into a new replay buffer of that capacity.
+func CollectRandom(cfg Config, steps int) (*Replay, error) {
+	real, _, err := collectRandom(cfg, steps)
+	return real, err
+}
+
+// collectRandom is CollectRandom that also returns the wall time of the
+// steps alone (not the environment's creation and first reset).
+func collectRandom(cfg Config, steps int) (*Replay, time.Duration, error) {
+	spec, err := env.Lookup(cfg.Env)
+	if err != nil {
+		return nil, 0, err
+	}
+	e, err := env.Make(cfg.Env)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer e.Close()
+	e.Seed(rng.Key{Seed: cfg.Seed, Purpose: rng.EnvReset})
+	od, ad := spec.ObsDim, spec.ActDim
+	real := NewReplay(od, ad, steps)
+	obs, next := make([]float32, od), make([]float32, od)
+	act, envAct := make([]float32, ad), make([]float32, ad)
+	e.Reset(obs)
+	t0 := time.Now()
+	for i := 0; i < steps; i++ {
+		key := rng.Key{Seed: cfg.Seed, Purpose: rng.Exploration, Step: uint64(i)}
+		for j := range act {
+			act[j] = 2*key.Uniform(uint64(j)) - 1
+		}
+		spec.ActionFromUnit(envAct, act)
+		st, err := e.Step(envAct, next)
+		if err != nil {
+			return nil, 0, err
+		}
+		real.AddOne(obs, act, float32(st.Reward), next, st.Terminated)
+		copy(obs, next)
+		if st.Terminated || st.Truncated {
+			e.Reset(obs)
+		}
+	}
+	return real, time.Since(t0), nil
+}
+
 // BenchTrain measures the stages of cfg's configuration on eng.
 func BenchTrain(cfg Config, eng engine.Engine, o BenchOptions) (BenchResult, error) {
 	cfg.Normalize()
@@ -76,34 +123,11 @@ func BenchTrain(cfg Config, eng engine.Engine, o BenchOptions) (BenchResult, err
 	res := BenchResult{G: cfg.G}
 
 	// Env: random actions, as in the initial exploration.
-	e, err := env.Make(cfg.Env)
+	real, envTime, err := collectRandom(cfg, o.RealSteps)
 	if err != nil {
 		return res, err
 	}
-	defer e.Close()
-	e.Seed(rng.Key{Seed: cfg.Seed, Purpose: rng.EnvReset})
-	real := NewReplay(od, ad, o.RealSteps)
-	obs, next := make([]float32, od), make([]float32, od)
-	act, envAct := make([]float32, ad), make([]float32, ad)
-	e.Reset(obs)
-	t0 := time.Now()
-	for i := 0; i < o.RealSteps; i++ {
-		key := rng.Key{Seed: cfg.Seed, Purpose: rng.Exploration, Step: uint64(i)}
-		for j := range act {
-			act[j] = 2*key.Uniform(uint64(j)) - 1
-		}
-		spec.ActionFromUnit(envAct, act)
-		st, err := e.Step(envAct, next)
-		if err != nil {
-			return res, err
-		}
-		real.AddOne(obs, act, float32(st.Reward), next, st.Terminated)
-		copy(obs, next)
-		if st.Terminated || st.Truncated {
-			e.Reset(obs)
-		}
-	}
-	res.EnvStepsPerSec = rate(float64(o.RealSteps), time.Since(t0).Seconds())
+	res.EnvStepsPerSec = rate(float64(o.RealSteps), envTime.Seconds())
 
 	as := agentSpec(cfg, spec)
 	agent, err := eng.NewAgent(as, cfg.Seed)
@@ -123,7 +147,7 @@ func BenchTrain(cfg Config, eng engine.Engine, o BenchOptions) (BenchResult, err
 		if err != nil {
 			return res, err
 		}
-		t0 = time.Now()
+		t0 := time.Now()
 		st := ModelSettings{
 			Batch: cfg.ModelBatch, HoldoutRatio: cfg.HoldoutRatio, MaxHoldout: cfg.MaxHoldout,
 			EarlyStop: cfg.EarlyStop, Improvement: 0.01, MaxEpochs: cfg.ModelMaxEpochs, Elites: cfg.Elites,
@@ -169,7 +193,7 @@ func BenchTrain(cfg Config, eng engine.Engine, o BenchOptions) (BenchResult, err
 			return res, err
 		}
 	}
-	t0 = time.Now()
+	t0 := time.Now()
 	for u := 0; u < o.SACUpdates; u++ {
 		if _, err := sb.update(int64(5 + u)); err != nil {
 			return res, err

@@ -5,10 +5,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -141,14 +139,8 @@ func runBenchGPU(a *app, args []string) error {
 		}
 	}
 	printGPUBench(a, res)
-	if *jsonPath != "" {
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(*jsonPath, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
+	if err := writeJSON(*jsonPath, res); err != nil {
+		return err
 	}
 	if stageErr != nil {
 		return stageErr

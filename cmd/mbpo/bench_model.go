@@ -47,53 +47,37 @@ agree within 2%).`
 
 func runBenchModelTrain(a *app, args []string) error {
 	fs := a.newFlags("bench model-train", "[flags]", benchModelAbout)
-	envID := fs.String("env", "Hopper-v4", "environment id")
+	var bf engineBenchFlags
+	bf.register(fs)
 	rows := fs.Int("rows", 100000, "random-policy env steps to train on")
 	hidden := fs.Int("hidden", 0, "model hidden units (0: the paper's for --env)")
 	maxEpochs := fs.Int("max-epochs", 0, "stop after this many epochs even without early stopping (0: no cap)")
-	device := fs.String("device", "auto", "engine: auto, cpu or cuda ("+deviceHost+": the GPU engine's kernels on the host, for tests)")
-	threads := fs.Int("threads", 0, "CPU engine threads (0: all)")
-	jsonPath := fs.String("json", "", "also write the results to this JSON file")
-	var lf logFlags
-	lf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *rows < 10 || *hidden < 0 || *maxEpochs < 0 {
 		return usagef("want --rows >= 10, --hidden and --max-epochs >= 0, and no arguments")
 	}
-	cfg, err := trainer.PaperConfig(*envID)
+	cfg, err := bf.config()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	if *hidden > 0 {
 		cfg.ModelHidden = *hidden
 	}
 	cfg.ModelMaxEpochs = *maxEpochs
-	log, err := lf.logger(a.stderr)
+	b, err := bf.prepare(a, cfg, *rows)
 	if err != nil {
 		return err
 	}
-	spec, err := env.Lookup(*envID)
-	if err != nil {
-		return err
-	}
-	eng, err := benchEngine(*device, *threads, log)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
-	real, err := collectRandom(cfg, spec, *rows)
-	if err != nil {
-		return err
-	}
-	log.Info().Str("engine", eng.Name()).Int("rows", *rows).Msg("retraining the ensemble to early stop")
-	res, err := benchModelTrain(eng, cfg, spec, real)
+	defer b.close()
+	b.log.Info().Str("engine", b.eng.Name()).Int("rows", *rows).Msg("retraining the ensemble to early stop")
+	res, err := benchModelTrain(b.eng, cfg, b.spec, b.real)
 	if err != nil {
 		return err
 	}
 	printModelBench(a, res)
-	return writeJSON(*jsonPath, res)
+	return writeJSON(bf.json, res)
 }
 
 // benchModelTrain retrains cfg's ensemble once on real and times it.
@@ -150,20 +134,6 @@ func benchModelTrain(eng engine.Engine, cfg trainer.Config, spec env.Spec, real 
 	res.GFLOPs = res.RowsPerSec * 3 * float64(es.Net().FLOPs()) / 1e9
 	res.HoldoutMSE, res.HoldoutNLL, res.Elites, res.TrainLoss = fit.HoldoutMSE, fit.HoldoutNLL, fit.Elites, fit.TrainLoss
 	return res, nil
-}
-
-// appendReplay appends every row of real to ring in its physical order (the
-// ring then holds the same rows at the same places as an unwrapped Replay).
-func appendReplay(ring engine.Transitions, real *trainer.Replay) error {
-	n := real.Len()
-	o0, a0, _, _, _ := real.Row(0)
-	od, ad := len(o0), len(a0)
-	obs, act, rew, next, done := make([]float32, 0, n*od), make([]float32, 0, n*ad), make([]float32, 0, n), make([]float32, 0, n*od), make([]float32, 0, n)
-	for i := 0; i < n; i++ {
-		o, a, r, nx, d := real.Row(i)
-		obs, act, rew, next, done = append(obs, o...), append(act, a...), append(rew, r), append(next, nx...), append(done, d)
-	}
-	return ring.Append(obs, act, rew, next, done)
 }
 
 func printModelBench(a *app, r modelBenchResult) {

@@ -2,94 +2,23 @@
 // paper's sizes: model steps/s, where the time goes (policy, ensemble,
 // sampling, termination, buffer writes, compaction) and the achieved
 // GFLOP/s, on the CPU engine (the trainer's rollout loop, stage by stage) or
-// the GPU engine (device rollouts, k steps replayed as one graph). The
-// helpers every engine benchmark shares are here too.
+// the GPU engine (device rollouts, k steps replayed as one graph).
 
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"text/tabwriter"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/kernels"
 	"github.com/mbpogo/mbpo/trainer"
 	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/engine/cuda"
 	"github.com/mbpogo/mbpo/trainer/rng"
 )
-
-// deviceHost is the --device value of the engine benchmarks that runs the GPU
-// engine's kernels on the host machine: slow, for testing the GPU paths of
-// the benchmarks where there is no GPU.
-const deviceHost = "cuda-host"
-
-// benchEngine is the engine --device names, or the GPU engine on the host.
-func benchEngine(device string, threads int, log zerolog.Logger) (engine.Engine, error) {
-	if device == deviceHost {
-		return cuda.New(kernels.OnHost()), nil
-	}
-	return selectEngine(device, threads, log)
-}
-
-// closeNet frees a network's device memory where it has any.
-func closeNet(net any) {
-	if c, ok := net.(interface{ Close() error }); ok {
-		c.Close()
-	}
-}
-
-// collectRandom plays n random-policy steps of cfg's environment (the
-// trainer's exploration phase) into a new replay buffer.
-func collectRandom(cfg trainer.Config, spec env.Spec, n int) (*trainer.Replay, error) {
-	e, err := env.Make(spec.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer e.Close()
-	e.Seed(rng.Key{Seed: cfg.Seed, Purpose: rng.EnvReset})
-	od, ad := spec.ObsDim, spec.ActDim
-	real := trainer.NewReplay(od, ad, n)
-	obs, next := make([]float32, od), make([]float32, od)
-	act, envAct := make([]float32, ad), make([]float32, ad)
-	e.Reset(obs)
-	for i := 0; i < n; i++ {
-		key := rng.Key{Seed: cfg.Seed, Purpose: rng.Exploration, Step: uint64(i)}
-		for j := range act {
-			act[j] = 2*key.Uniform(uint64(j)) - 1
-		}
-		spec.ActionFromUnit(envAct, act)
-		st, err := e.Step(envAct, next)
-		if err != nil {
-			return nil, err
-		}
-		real.AddOne(obs, act, float32(st.Reward), next, st.Terminated)
-		copy(obs, next)
-		if st.Terminated || st.Truncated {
-			e.Reset(obs)
-		}
-	}
-	return real, nil
-}
-
-// writeJSON writes v to path (when path is not empty).
-func writeJSON(path string, v any) error {
-	if path == "" {
-		return nil
-	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
 
 // median of positive durations, in seconds.
 func median(v []float64) float64 {
@@ -132,53 +61,37 @@ achieved GFLOP/s (policy plus one member's forward per step).`
 
 func runBenchRollout(a *app, args []string) error {
 	fs := a.newFlags("bench rollout", "[flags]", benchRolloutAbout)
-	envID := fs.String("env", "Hopper-v4", "environment id")
+	var bf engineBenchFlags
+	bf.register(fs)
 	batch := fs.Int("batch", 100000, "rollouts per round")
 	k := fs.Int("k", 15, "rollout length")
 	hidden := fs.Int("hidden", 0, "model hidden units (0: the paper's for --env)")
 	rounds := fs.Int("rounds", 3, "timed rounds (after one warm-up round)")
 	realRows := fs.Int("real", 5000, "random-policy env steps the start states come from")
-	device := fs.String("device", "auto", "engine: auto, cpu or cuda ("+deviceHost+": the GPU engine's kernels on the host, for tests)")
-	threads := fs.Int("threads", 0, "CPU engine threads (0: all)")
-	jsonPath := fs.String("json", "", "also write the results to this JSON file")
-	var lf logFlags
-	lf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *batch < 1 || *k < 1 || *rounds < 1 || *realRows < 1 || *hidden < 0 {
 		return usagef("want --batch, --k, --rounds, --real >= 1, --hidden >= 0 and no arguments")
 	}
-	cfg, err := trainer.PaperConfig(*envID)
+	cfg, err := bf.config()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	if *hidden > 0 {
 		cfg.ModelHidden = *hidden
 	}
-	log, err := lf.logger(a.stderr)
+	b, err := bf.prepare(a, cfg, *realRows)
 	if err != nil {
 		return err
 	}
-	spec, err := env.Lookup(*envID)
-	if err != nil {
-		return err
-	}
-	eng, err := benchEngine(*device, *threads, log)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
-	real, err := collectRandom(cfg, spec, *realRows)
-	if err != nil {
-		return err
-	}
-	res, err := benchRollout(eng, cfg, spec, real, *batch, *k, *rounds)
+	defer b.close()
+	res, err := benchRollout(b.eng, cfg, b.spec, b.real, *batch, *k, *rounds)
 	if err != nil {
 		return err
 	}
 	printRolloutBench(a, res)
-	return writeJSON(*jsonPath, res)
+	return writeJSON(bf.json, res)
 }
 
 // rolloutNets builds cfg's ensemble (its mean head zeroed, log-variance

@@ -46,53 +46,37 @@ drawn on the device, replayed as one graph) and also through Agent.Update.`
 
 func runBenchSAC(a *app, args []string) error {
 	fs := a.newFlags("bench sac", "[flags]", benchSACAbout)
-	envID := fs.String("env", "Hopper-v4", "environment id")
+	var bf engineBenchFlags
+	bf.register(fs)
 	batch := fs.Int("batch", 256, "minibatch rows")
 	updates := fs.Int("updates", 2000, "timed updates (after warm-up)")
 	g := fs.Int("g", 20, "updates per device run (the G of one env step)")
 	hidden := fs.Int("hidden", 0, "policy and critic hidden units (0: the paper's 256)")
 	realRows := fs.Int("real", 5000, "random-policy env steps the minibatches are drawn from")
-	device := fs.String("device", "auto", "engine: auto, cpu or cuda ("+deviceHost+": the GPU engine's kernels on the host, for tests)")
-	threads := fs.Int("threads", 0, "CPU engine threads (0: all)")
-	jsonPath := fs.String("json", "", "also write the results to this JSON file")
-	var lf logFlags
-	lf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *batch < 1 || *updates < 1 || *g < 1 || *hidden < 0 || *realRows < 1 {
 		return usagef("want --batch, --updates, --g, --real >= 1, --hidden >= 0 and no arguments")
 	}
-	cfg, err := trainer.PaperConfig(*envID)
+	cfg, err := bf.config()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	if *hidden > 0 {
 		cfg.Hidden = *hidden
 	}
-	log, err := lf.logger(a.stderr)
+	b, err := bf.prepare(a, cfg, *realRows)
 	if err != nil {
 		return err
 	}
-	spec, err := env.Lookup(*envID)
-	if err != nil {
-		return err
-	}
-	eng, err := benchEngine(*device, *threads, log)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
-	real, err := collectRandom(cfg, spec, *realRows)
-	if err != nil {
-		return err
-	}
-	res, err := benchSAC(eng, cfg, spec, real, *batch, *updates, *g)
+	defer b.close()
+	res, err := benchSAC(b.eng, cfg, b.spec, b.real, *batch, *updates, *g)
 	if err != nil {
 		return err
 	}
 	printSACBench(a, res)
-	return writeJSON(*jsonPath, res)
+	return writeJSON(bf.json, res)
 }
 
 // hostBatch draws minibatch u from real as the trainer's sacBatcher does

@@ -1,0 +1,127 @@
+// bench_engine.go: what the engine benchmarks (bench rollout, model-train
+// and sac) share: their common flags, the set-up they all start with (the
+// paper's configuration, the logger, the engine, random-policy data) and a
+// few helpers.
+
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/kernels"
+	"github.com/mbpogo/mbpo/trainer"
+	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/engine/cuda"
+)
+
+// deviceHost is the --device value of the engine benchmarks that runs the GPU
+// engine's kernels on the host machine: slow, for testing the GPU paths of
+// the benchmarks where there is no GPU.
+const deviceHost = "cuda-host"
+
+// engineBenchFlags are the flags every engine benchmark takes: --env,
+// --device, --threads, --json and the logging flags.
+type engineBenchFlags struct {
+	env, device, json string
+	threads           int
+	log               logFlags
+}
+
+// register binds the flags to fs.
+func (f *engineBenchFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.env, "env", "Hopper-v4", "environment id")
+	fs.StringVar(&f.device, "device", "auto", "engine: auto, cpu or cuda ("+deviceHost+": the GPU engine's kernels on the host, for tests)")
+	fs.IntVar(&f.threads, "threads", 0, "CPU engine threads (0: all)")
+	fs.StringVar(&f.json, "json", "", "also write the results to this JSON file")
+	f.log.register(fs)
+}
+
+// config is the paper's configuration for --env; an unknown id is a usage
+// error.
+func (f *engineBenchFlags) config() (trainer.Config, error) {
+	cfg, err := trainer.PaperConfig(f.env)
+	if err != nil {
+		return cfg, usageError{err.Error()}
+	}
+	return cfg, nil
+}
+
+// engineBench is what an engine benchmark runs with; close frees the engine.
+type engineBench struct {
+	log  zerolog.Logger
+	spec env.Spec
+	eng  engine.Engine
+	real *trainer.Replay // random-policy transitions of cfg's environment
+}
+
+// prepare builds the logger the flags ask for, the engine --device names and
+// rows random-policy env steps of cfg's environment (trainer.CollectRandom).
+func (f *engineBenchFlags) prepare(a *app, cfg trainer.Config, rows int) (*engineBench, error) {
+	log, err := f.log.logger(a.stderr)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := env.Lookup(f.env)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := benchEngine(f.device, f.threads, log)
+	if err != nil {
+		return nil, err
+	}
+	real, err := trainer.CollectRandom(cfg, rows)
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
+	return &engineBench{log: log, spec: spec, eng: eng, real: real}, nil
+}
+
+// close frees the engine.
+func (b *engineBench) close() { b.eng.Close() }
+
+// benchEngine is the engine --device names, or the GPU engine on the host.
+func benchEngine(device string, threads int, log zerolog.Logger) (engine.Engine, error) {
+	if device == deviceHost {
+		return cuda.New(kernels.OnHost()), nil
+	}
+	return selectEngine(device, threads, log)
+}
+
+// closeNet frees a network's device memory where it has any.
+func closeNet(net any) {
+	if c, ok := net.(interface{ Close() error }); ok {
+		c.Close()
+	}
+}
+
+// appendReplay appends every row of real to ring in its physical order (the
+// ring then holds the same rows at the same places as an unwrapped Replay).
+func appendReplay(ring engine.Transitions, real *trainer.Replay) error {
+	n := real.Len()
+	o0, a0, _, _, _ := real.Row(0)
+	od, ad := len(o0), len(a0)
+	obs, act, rew, next, done := make([]float32, 0, n*od), make([]float32, 0, n*ad), make([]float32, 0, n), make([]float32, 0, n*od), make([]float32, 0, n)
+	for i := 0; i < n; i++ {
+		o, a, r, nx, d := real.Row(i)
+		obs, act, rew, next, done = append(obs, o...), append(act, a...), append(rew, r), append(next, nx...), append(done, d)
+	}
+	return ring.Append(obs, act, rew, next, done)
+}
+
+// writeJSON writes v to path (when path is not empty).
+func writeJSON(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -16,9 +16,9 @@ test of this script where there is no GPU, not a peer measurement.
 """
 
 import argparse
-import json
 import sys
-import time
+
+import peer
 
 
 def main() -> int:
@@ -30,26 +30,15 @@ def main() -> int:
     ap.add_argument("--obs", type=int, default=17)
     ap.add_argument("--act", type=int, default=6)
     ap.add_argument("--reps", type=int, default=20)
-    ap.add_argument("--json", default="")
-    ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
+    peer.add_common_args(ap)
     args = ap.parse_args()
 
-    try:
-        import torch
-        import torch.nn.functional as F
-    except ImportError as e:
-        print(f"torch_peer: PyTorch is not installed here ({e})", file=sys.stderr)
+    torch = peer.load_torch("torch_peer", args.device)
+    if torch is None:
         return 3
+    import torch.nn.functional as F
+
     cuda = args.device == "cuda"
-    if cuda and not torch.cuda.is_available():
-        print("torch_peer: PyTorch sees no CUDA device", file=sys.stderr)
-        return 3
-
-    # Full fp32 products: no TF32 anywhere.
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.set_float32_matmul_precision("highest")
-
     dev = torch.device(args.device)
     E, n = args.members, args.rows
     d_in, out = args.obs + args.act, args.obs + 1
@@ -79,20 +68,6 @@ def main() -> int:
         lv = min_lv + F.softplus(lv - min_lv)
         return mean, lv
 
-    def timed():
-        """Runs one forward and returns its time in milliseconds."""
-        if not cuda:
-            t0 = time.perf_counter()
-            forward(x)
-            return (time.perf_counter() - t0) * 1e3
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        forward(x)
-        end.record()
-        end.synchronize()
-        return start.elapsed_time(end)
-
     with torch.no_grad():
         mean, lv = forward(x)
         if tuple(mean.shape) != (E, n, out) or tuple(lv.shape) != (E, n, out):
@@ -106,15 +81,12 @@ def main() -> int:
             forward(x)
         if cuda:
             torch.cuda.synchronize()
-        times = [timed() for _ in range(args.reps)]
+        times = [peer.timed_ms(torch, cuda, lambda: forward(x))[0] for _ in range(args.reps)]
 
     flops = 2.0 * n * E * sum(k * m for k, m in zip(sizes[:-1], sizes[1:]))
     med = sorted(times)[len(times) // 2]  # the upper median, as the Go benchmark takes
     res = {
-        "peer": "torch",
-        "torch": torch.__version__,
-        "device": torch.cuda.get_device_name(0) if cuda else "cpu",
-        "tf32": False,
+        **peer.header(torch, cuda),
         "members": E,
         "in": d_in,
         "out": out,
@@ -124,11 +96,7 @@ def main() -> int:
         "forward_min_ms": min(times),
         "forward_tflops": flops / (med / 1e3) / 1e12,
     }
-    line = json.dumps(res)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(line + "\n")
-    print(line)
+    peer.emit(res, args.json)
     return 0
 
 

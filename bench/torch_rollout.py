@@ -18,9 +18,9 @@ code on the CPU with the wall clock: a smoke test of this script where there is 
 """
 
 import argparse
-import json
 import sys
-import time
+
+import peer
 
 
 def main() -> int:
@@ -36,24 +36,15 @@ def main() -> int:
     ap.add_argument("--policy-hidden", type=int, default=256)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--no-compile", action="store_true", help="skip the torch.compile mode")
-    ap.add_argument("--json", default="")
-    ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
+    peer.add_common_args(ap)
     args = ap.parse_args()
 
-    try:
-        import torch
-        import torch.nn.functional as F
-    except ImportError as e:
-        print(f"torch_rollout: PyTorch is not installed here ({e})", file=sys.stderr)
+    torch = peer.load_torch("torch_rollout", args.device)
+    if torch is None:
         return 3
-    cuda = args.device == "cuda"
-    if cuda and not torch.cuda.is_available():
-        print("torch_rollout: PyTorch sees no CUDA device", file=sys.stderr)
-        return 3
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.set_float32_matmul_precision("highest")
+    import torch.nn.functional as F
 
+    cuda = args.device == "cuda"
     dev = torch.device(args.device)
     g = torch.Generator(device=dev).manual_seed(1)
     O, A, E, n, k = args.obs, args.act, args.members, args.batch, args.k
@@ -156,26 +147,13 @@ def main() -> int:
                 torch.cuda.synchronize()
             times = []
             for _ in range(args.reps):
-                if cuda:
-                    start = torch.cuda.Event(enable_timing=True)
-                    end = torch.cuda.Event(enable_timing=True)
-                    start.record()
-                    steps = round_(step_fn)
-                    end.record()
-                    end.synchronize()
-                    times.append(start.elapsed_time(end))
-                else:
-                    t0 = time.perf_counter()
-                    steps = round_(step_fn)
-                    times.append((time.perf_counter() - t0) * 1e3)
+                ms, steps = peer.timed_ms(torch, cuda, lambda: round_(step_fn))
+                times.append(ms)
         return sorted(times)[len(times) // 2], steps
 
     flops_per_step = 2.0 * (sum(a * b for a, b in zip(psizes[:-1], psizes[1:])) + sum(a * b for a, b in zip(msizes[:-1], msizes[1:])))
     res = {
-        "peer": "torch",
-        "torch": torch.__version__,
-        "device": torch.cuda.get_device_name(0) if cuda else "cpu",
-        "tf32": False,
+        **peer.header(torch, cuda),
         "obs": O, "act": A, "term": args.term, "batch": n, "k": k, "members": E, "elites": args.elites,
         "model_hidden": args.model_hidden, "policy_hidden": args.policy_hidden,
         "flops_per_step": flops_per_step,
@@ -195,11 +173,7 @@ def main() -> int:
         except Exception as e:  # torch.compile is best effort: record why it did not run
             res["compile_error"] = f"{type(e).__name__}: {str(e)[:300]}"
     res["gflops"] = res["model_steps_per_sec"] * flops_per_step / 1e9
-    line = json.dumps(res)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(line + "\n")
-    print(line)
+    peer.emit(res, args.json)
     return 0
 
 

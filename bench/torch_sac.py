@@ -17,9 +17,9 @@ mode on the CPU with the wall clock: a smoke test of this script where there is 
 """
 
 import argparse
-import json
 import sys
-import time
+
+import peer
 
 
 def main() -> int:
@@ -30,24 +30,16 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--updates", type=int, default=2000)
     ap.add_argument("--g", type=int, default=20, help="updates per captured graph")
-    ap.add_argument("--json", default="")
-    ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
+    peer.add_common_args(ap)
     args = ap.parse_args()
 
-    try:
-        import torch
-        import torch.nn as nn
-        import torch.nn.functional as F
-    except ImportError as e:
-        print(f"torch_sac: PyTorch is not installed here ({e})", file=sys.stderr)
+    torch = peer.load_torch("torch_sac", args.device)
+    if torch is None:
         return 3
+    import torch.nn as nn
+    import torch.nn.functional as F
+
     cuda = args.device == "cuda"
-    if cuda and not torch.cuda.is_available():
-        print("torch_sac: PyTorch sees no CUDA device", file=sys.stderr)
-        return 3
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.set_float32_matmul_precision("highest")
     dev = torch.device(args.device)
     torch.manual_seed(1)
     O, A, H, B = args.obs, args.act, args.hidden, args.batch
@@ -133,23 +125,16 @@ def main() -> int:
             run()
         if cuda:
             torch.cuda.synchronize()
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
+
+        def calls():
             for _ in range(n_calls):
                 run()
-            end.record()
-            end.synchronize()
-            sec = start.elapsed_time(end) / 1e3
-        else:
-            t0 = time.perf_counter()
-            for _ in range(n_calls):
-                run()
-            sec = time.perf_counter() - t0
-        return n_calls * per_call / sec
+
+        ms, _ = peer.timed_ms(torch, cuda, calls)
+        return n_calls * per_call / (ms / 1e3)
 
     res = {
-        "peer": "torch", "torch": torch.__version__, "device": torch.cuda.get_device_name(0) if cuda else "cpu",
-        "tf32": False, "obs": O, "act": A, "hidden": H, "batch": B, "updates": args.updates, "g": args.g,
+        **peer.header(torch, cuda), "obs": O, "act": A, "hidden": H, "batch": B, "updates": args.updates, "g": args.g,
     }
     update, _ = make_update(build(), capturable=False)
     # Zero grads exist after the first step; the first calls are warm-ups.
@@ -174,11 +159,7 @@ def main() -> int:
                 res["updates_per_sec"], res["mode"] = res["graph_updates_per_sec"], "cuda graphs"
         except Exception as e:  # capture is best effort: record why it did not work
             res["graph_error"] = f"{type(e).__name__}: {str(e)[:300]}"
-    line = json.dumps(res)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(line + "\n")
-    print(line)
+    peer.emit(res, args.json)
     return 0
 
 

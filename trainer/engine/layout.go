@@ -1,3 +1,6 @@
+// layout.go: the flat parameter layouts every engine stores its networks
+// in, and the specs (EnsembleSpec, AgentSpec) that size them.
+
 package engine
 
 import (
@@ -132,6 +135,13 @@ func (s EnsembleSpec) Validate() error {
 	return nil
 }
 
+// Clone returns a copy of s that shares no slices with it.
+func (s EnsembleSpec) Clone() EnsembleSpec {
+	s.Hidden = append([]int(nil), s.Hidden...)
+	s.WeightDecay = append([]float32(nil), s.WeightDecay...)
+	return s
+}
+
 // Net is the MLP shape of one member: [In, Hidden..., 2·Out].
 func (s EnsembleSpec) Net() MLP {
 	sizes := append([]int{s.In}, s.Hidden...)
@@ -223,6 +233,12 @@ func (s AgentSpec) Validate() error {
 		return fmt.Errorf("agent: log-std clip [%v, %v] is empty", s.LogStdMin, s.LogStdMax)
 	}
 	return nil
+}
+
+// Clone returns a copy of s that shares no slices with it.
+func (s AgentSpec) Clone() AgentSpec {
+	s.Hidden = append([]int(nil), s.Hidden...)
+	return s
 }
 
 // Policy is the policy network's shape: [Obs, Hidden..., 2·Act].

@@ -105,7 +105,7 @@ func newAgent(b *blas, workers int, spec engine.AgentSpec, seed uint64) (*agent,
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
-	spec.Hidden = append([]int(nil), spec.Hidden...)
+	spec = spec.Clone()
 	buf := spec.Init(rng.Key{Seed: seed, Purpose: rng.Init, Step: engine.InitStepAgent})
 	a := &agent{
 		blas:   b,
@@ -138,11 +138,7 @@ func newAgent(b *blas, workers int, spec engine.AgentSpec, seed uint64) (*agent,
 }
 
 // Spec returns the agent's shape and settings.
-func (a *agent) Spec() engine.AgentSpec {
-	s := a.spec
-	s.Hidden = append([]int(nil), s.Hidden...)
-	return s
-}
+func (a *agent) Spec() engine.AgentSpec { return a.spec.Clone() }
 
 func (a *agent) buffers() map[string][]float32 {
 	return map[string][]float32{
@@ -227,10 +223,9 @@ func (a *agent) run(w, i int) {
 
 // Act writes actions for n observations, chunks of rows spread over the workers.
 func (a *agent) Act(obs []float32, n int, deterministic bool, key rng.Key, act []float32) error {
-	O, A := a.spec.Obs, a.spec.Act
-	if n < 0 || len(obs) < n*O || len(act) < n*A {
-		return fmt.Errorf("cpu engine: Act on n = %d rows needs obs of n·Obs = %d and act of n·Act = %d values, got %d and %d",
-			n, n*O, n*A, len(obs), len(act))
+	A := a.spec.Act
+	if err := engine.CheckAct(who, a.spec, obs, n, act); err != nil {
+		return err
 	}
 	for w := range a.acts {
 		if a.acts[w] == nil {
@@ -259,25 +254,9 @@ func (a *agent) actChunk(w, k int) {
 	policyAct(a.call.out[r0*A:], s.tr.out[a.policy.layers()-1], eps, c, A, a.spec.LogStdMin, a.spec.LogStdMax)
 }
 
-// checkBatch reports a batch whose slices do not match its N.
-func (a *agent) checkBatch(b engine.Batch) error {
-	O, A, n := a.spec.Obs, a.spec.Act, b.N
-	switch {
-	case n < 1:
-		return fmt.Errorf("cpu engine: Update batch N = %d, want at least 1", n)
-	case len(b.Obs) < n*O || len(b.NextObs) < n*O:
-		return fmt.Errorf("cpu engine: Update batch Obs and NextObs need N·Obs = %d values, got %d and %d", n*O, len(b.Obs), len(b.NextObs))
-	case len(b.Act) < n*A:
-		return fmt.Errorf("cpu engine: Update batch Act needs N·Act = %d values, got %d", n*A, len(b.Act))
-	case len(b.Rew) < n || len(b.Done) < n:
-		return fmt.Errorf("cpu engine: Update batch Rew and Done need N = %d values, got %d and %d", n, len(b.Rew), len(b.Done))
-	}
-	return nil
-}
-
 // Update performs one SAC update.
 func (a *agent) Update(b engine.Batch, key rng.Key) (engine.UpdateStats, error) {
-	if err := a.checkBatch(b); err != nil {
+	if err := engine.CheckBatch(who, a.spec, b); err != nil {
 		return engine.UpdateStats{}, err
 	}
 	n, A := b.N, a.spec.Act

@@ -18,6 +18,9 @@ import (
 	"github.com/mbpogo/mbpo/trainer/engine"
 )
 
+// who starts the engine's error messages.
+const who = "cpu engine"
+
 // Options configures the CPU engine.
 type Options struct {
 	// Threads is how many CPU threads each call may use; 0 means

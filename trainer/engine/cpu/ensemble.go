@@ -104,8 +104,7 @@ func newEnsemble(b *blas, workers int, spec engine.EnsembleSpec, seed uint64) (*
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
-	spec.Hidden = append([]int(nil), spec.Hidden...)
-	spec.WeightDecay = append([]float32(nil), spec.WeightDecay...)
+	spec = spec.Clone()
 	n := spec.NumParams()
 	e := &ensemble{
 		blas:     b,
@@ -142,19 +141,13 @@ func newEnsemble(b *blas, workers int, spec engine.EnsembleSpec, seed uint64) (*
 }
 
 // Spec returns the ensemble's shape and settings.
-func (e *ensemble) Spec() engine.EnsembleSpec {
-	s := e.spec
-	s.Hidden = append([]int(nil), s.Hidden...)
-	s.WeightDecay = append([]float32(nil), s.WeightDecay...)
-	return s
-}
+func (e *ensemble) Spec() engine.EnsembleSpec { return e.spec.Clone() }
 
 // SetNormalizer sets the input normalisation; it panics unless both slices
 // have length In, which is a bug in the caller.
 func (e *ensemble) SetNormalizer(mean, std []float32) {
-	if len(mean) != e.spec.In || len(std) != e.spec.In {
-		panic(fmt.Sprintf("cpu engine: SetNormalizer with %d means and %d stds, want In = %d each",
-			len(mean), len(std), e.spec.In))
+	if err := engine.CheckNormalizer(who, e.spec, mean, std); err != nil {
+		panic(err.Error())
 	}
 	copy(e.normMean, mean)
 	copy(e.normStd, std)
@@ -218,13 +211,8 @@ func chunks(n int) int { return (n + inferChunk - 1) / inferChunk }
 
 // TrainStep takes one Adam step of every member on its own minibatch.
 func (e *ensemble) TrainStep(x, y []float32, batch int) (float32, error) {
-	E, in, out := e.spec.Members, e.spec.In, e.spec.Out
-	if batch < 1 {
-		return 0, fmt.Errorf("cpu engine: TrainStep batch %d, want at least 1", batch)
-	}
-	if len(x) < E*batch*in || len(y) < E*batch*out {
-		return 0, fmt.Errorf("cpu engine: TrainStep needs x of %d and y of %d values (%d members × batch %d), got %d and %d",
-			E*batch*in, E*batch*out, E, batch, len(x), len(y))
+	if err := engine.CheckTrainStep(who, e.spec, x, y, batch); err != nil {
+		return 0, err
 	}
 	e.step++
 	c := &e.call
@@ -311,26 +299,11 @@ func adamStep(lr float32, t int64) adamConfig {
 	}
 }
 
-// checkRows reports x and outputs too short for n rows.
-func (e *ensemble) checkRows(op string, x []float32, n int) error {
-	if n < 0 {
-		return fmt.Errorf("cpu engine: %s with n = %d rows", op, n)
-	}
-	if len(x) < n*e.spec.In {
-		return fmt.Errorf("cpu engine: %s x has %d values, want n·In = %d", op, len(x), n*e.spec.In)
-	}
-	return nil
-}
-
 // Evaluate writes each member's MSE and mean Gaussian NLL on n rows.
 func (e *ensemble) Evaluate(x, y []float32, n int, mse, nll []float32) error {
 	E, out := e.spec.Members, e.spec.Out
-	if err := e.checkRows("Evaluate", x, n); err != nil {
+	if err := engine.CheckEvaluate(who, e.spec, x, y, n, mse, nll); err != nil {
 		return err
-	}
-	if n < 1 || len(y) < n*out || len(mse) < E || len(nll) < E {
-		return fmt.Errorf("cpu engine: Evaluate needs n ≥ 1, y of n·Out = %d and mse, nll of %d values; got n = %d, %d, %d, %d",
-			n*out, E, n, len(y), len(mse), len(nll))
 	}
 	for w := range e.infer {
 		e.inferScratch(w)
@@ -373,13 +346,8 @@ func (e *ensemble) evaluateChunk(w, k int) {
 
 // ForwardAll runs every member on the same n rows.
 func (e *ensemble) ForwardAll(x []float32, n int, mean, logvar []float32) error {
-	E, out := e.spec.Members, e.spec.Out
-	if err := e.checkRows("ForwardAll", x, n); err != nil {
+	if err := engine.CheckForwardAll(who, e.spec, x, n, mean, logvar); err != nil {
 		return err
-	}
-	if len(mean) < E*n*out || len(logvar) < E*n*out {
-		return fmt.Errorf("cpu engine: ForwardAll needs mean and logvar of Members·n·Out = %d values, got %d and %d",
-			E*n*out, len(mean), len(logvar))
 	}
 	for w := range e.infer {
 		e.inferScratch(w)
@@ -410,18 +378,8 @@ func (e *ensemble) forwardAllChunk(w, k int) {
 // gathers every member's rows, runs that member once on them and scatters the
 // results back.
 func (e *ensemble) Predict(x []float32, members []int32, n int, mean, logvar []float32) error {
-	E, out := e.spec.Members, e.spec.Out
-	if err := e.checkRows("Predict", x, n); err != nil {
+	if err := engine.CheckPredict(who, e.spec, x, members, n, mean, logvar); err != nil {
 		return err
-	}
-	if len(members) < n || len(mean) < n*out || len(logvar) < n*out {
-		return fmt.Errorf("cpu engine: Predict needs members of n = %d and mean, logvar of n·Out = %d values, got %d, %d, %d",
-			n, n*out, len(members), len(mean), len(logvar))
-	}
-	for i, m := range members[:n] {
-		if m < 0 || int(m) >= E {
-			return fmt.Errorf("cpu engine: Predict members[%d] = %d, want a member in [0, %d)", i, m, E)
-		}
 	}
 	for w := range e.infer {
 		e.inferScratch(w)

@@ -57,7 +57,7 @@ func newAgent(m kernels.Machine, spec engine.AgentSpec, seed uint64) (*agent, er
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("cuda engine: %w", err)
 	}
-	spec.Hidden = append([]int(nil), spec.Hidden...)
+	spec = spec.Clone()
 	plan, err := kernels.PlanPolicy(spec)
 	if err != nil {
 		return nil, fmt.Errorf("cuda engine: %w", err)
@@ -90,11 +90,7 @@ func newAgent(m kernels.Machine, spec engine.AgentSpec, seed uint64) (*agent, er
 func (a *agent) Close() error { return a.mem.release(0) }
 
 // Spec returns the agent's shape and settings.
-func (a *agent) Spec() engine.AgentSpec {
-	s := a.spec
-	s.Hidden = append([]int(nil), s.Hidden...)
-	return s
-}
+func (a *agent) Spec() engine.AgentSpec { return a.spec.Clone() }
 
 func (a *agent) buffers() map[string]named {
 	np, nq := a.np, a.nq
@@ -110,24 +106,11 @@ func (a *agent) buffers() map[string]named {
 
 // State returns a copy of all networks, targets, logα, Adam moments and the
 // step. It panics if the device fails.
-func (a *agent) State() engine.State {
-	step, err := readStep(a.m, a.sched)
-	if err == nil {
-		var st engine.State
-		if st, err = download(a.m, a.buffers(), step); err == nil {
-			return st
-		}
-	}
-	panic(fmt.Sprintf("cuda engine: reading the agent's state: %v", err))
-}
+func (a *agent) State() engine.State { return readState(a.m, "agent", a.buffers(), a.sched) }
 
 // SetState restores a State after checking every buffer's name and length.
 func (a *agent) SetState(st engine.State) error {
-	bufs := a.buffers()
-	if err := checkState("agent", bufs, st); err != nil {
-		return err
-	}
-	return firstErr(upload(a.m, bufs, st), setStep(a.m, a.sched, st.Step))
+	return writeState(a.m, "agent", a.buffers(), a.sched, st)
 }
 
 // scratch makes room for SAC updates on batches of up to n rows (Act's
@@ -149,10 +132,7 @@ func (a *agent) scratch(n int) error {
 	a.trPol, a.trQ = a.polSt.newTrace(ar, n), a.criSt.newTrace(ar, n)
 	a.batchMark = len(ar.ptrs)
 	a.gen++
-	if ar.err != nil {
-		err := ar.err
-		ar.err = nil
-		a.mem.release(a.fixed)
+	if err := ar.settle(a.fixed); err != nil {
 		a.batchMark = a.fixed
 		return err
 	}
@@ -171,10 +151,7 @@ func (a *agent) actScratch(n int) error {
 	a.actRows = 0
 	ar := &a.mem
 	a.actObs, a.actHead, a.actOut = ar.floats(n*a.spec.Obs), ar.floats(n*2*a.spec.Act), ar.floats(n*a.spec.Act)
-	if ar.err != nil {
-		err := ar.err
-		ar.err = nil
-		a.mem.release(a.batchMark)
+	if err := ar.settle(a.batchMark); err != nil {
 		return err
 	}
 	a.actRows = n
@@ -184,9 +161,8 @@ func (a *agent) actScratch(n int) error {
 // Act writes actions for n observations.
 func (a *agent) Act(obs []float32, n int, deterministic bool, key rng.Key, act []float32) error {
 	O, A := a.spec.Obs, a.spec.Act
-	if n < 0 || len(obs) < n*O || len(act) < n*A {
-		return fmt.Errorf("cuda engine: Act on n = %d rows needs obs of n·Obs = %d and act of n·Act = %d values, got %d and %d",
-			n, n*O, n*A, len(obs), len(act))
+	if err := engine.CheckAct(who, a.spec, obs, n, act); err != nil {
+		return err
 	}
 	if n == 0 {
 		return nil
@@ -215,25 +191,9 @@ func (a *agent) queueAct(obs kernels.Ptr, n int, nDev, head, act, x, key kernels
 	return kernels.PolicyAct(a.m, act, x, head, obs, key, n, nDev, s.Obs, s.Act, s.LogStdMin, s.LogStdMax, deterministic)
 }
 
-// checkBatch reports a batch whose slices do not match its N.
-func (a *agent) checkBatch(b engine.Batch) error {
-	O, A, n := a.spec.Obs, a.spec.Act, b.N
-	switch {
-	case n < 1:
-		return fmt.Errorf("cuda engine: Update batch N = %d, want at least 1", n)
-	case len(b.Obs) < n*O || len(b.NextObs) < n*O:
-		return fmt.Errorf("cuda engine: Update batch Obs and NextObs need N·Obs = %d values, got %d and %d", n*O, len(b.Obs), len(b.NextObs))
-	case len(b.Act) < n*A:
-		return fmt.Errorf("cuda engine: Update batch Act needs N·Act = %d values, got %d", n*A, len(b.Act))
-	case len(b.Rew) < n || len(b.Done) < n:
-		return fmt.Errorf("cuda engine: Update batch Rew and Done need N = %d values, got %d and %d", n, len(b.Rew), len(b.Done))
-	}
-	return nil
-}
-
 // Update performs one SAC update.
 func (a *agent) Update(b engine.Batch, key rng.Key) (engine.UpdateStats, error) {
-	if err := a.checkBatch(b); err != nil {
+	if err := engine.CheckBatch(who, a.spec, b); err != nil {
 		return engine.UpdateStats{}, err
 	}
 	n, O, A := b.N, a.spec.Obs, a.spec.Act

@@ -26,6 +26,9 @@ import (
 	"github.com/mbpogo/mbpo/trainer/engine"
 )
 
+// who starts the engine's error messages.
+const who = "cuda engine"
+
 // Engine is the GPU engine. Create it with New or Open.
 type Engine struct {
 	m     kernels.Machine

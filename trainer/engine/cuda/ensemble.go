@@ -57,8 +57,7 @@ func newEnsemble(m kernels.Machine, spec engine.EnsembleSpec, seed uint64) (*ens
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("cuda engine: %w", err)
 	}
-	spec.Hidden = append([]int(nil), spec.Hidden...)
-	spec.WeightDecay = append([]float32(nil), spec.WeightDecay...)
+	spec = spec.Clone()
 	plan, err := kernels.PlanForward(spec)
 	if err != nil {
 		return nil, fmt.Errorf("cuda engine: %w", err)
@@ -107,18 +106,13 @@ func firstErr(errs ...error) error {
 func (e *ensemble) Close() error { return e.mem.release(0) }
 
 // Spec returns the ensemble's shape and settings.
-func (e *ensemble) Spec() engine.EnsembleSpec {
-	s := e.spec
-	s.Hidden = append([]int(nil), s.Hidden...)
-	s.WeightDecay = append([]float32(nil), s.WeightDecay...)
-	return s
-}
+func (e *ensemble) Spec() engine.EnsembleSpec { return e.spec.Clone() }
 
 // SetNormalizer sets the input normalisation; it panics unless both slices
 // have length In, which is a bug in the caller.
 func (e *ensemble) SetNormalizer(mean, std []float32) {
-	if len(mean) != e.spec.In || len(std) != e.spec.In {
-		panic(fmt.Sprintf("cuda engine: SetNormalizer with %d means and %d stds, want In = %d each", len(mean), len(std), e.spec.In))
+	if err := engine.CheckNormalizer(who, e.spec, mean, std); err != nil {
+		panic(err.Error())
 	}
 	if err := firstErr(kernels.Upload(e.m, e.normMean, mean), kernels.Upload(e.m, e.normStd, std)); err != nil {
 		panic(fmt.Sprintf("cuda engine: SetNormalizer: %v", err))
@@ -141,10 +135,7 @@ func (e *ensemble) trainScratch(rows int) error {
 	e.x, e.y, e.z = a.floats(E*rows*s.In), a.floats(E*rows*s.Out), a.floats(E*rows*s.In)
 	e.tr = e.st.newTrace(a, rows)
 	e.trainMark = len(a.ptrs)
-	if a.err != nil {
-		err := a.err
-		a.err = nil
-		e.mem.release(e.fixed)
+	if err := a.settle(e.fixed); err != nil {
 		return err
 	}
 	e.trainRows = rows
@@ -171,10 +162,7 @@ func (e *ensemble) inferScratch(rows int) error {
 	e.evalPart = a.doubles(2 * E * kernels.EvalBlocks(rows))
 	e.mse, e.nll = a.floats(E), a.floats(E)
 	e.members, e.counts, e.cursor, e.list = a.floats(rows), a.floats(E), a.floats(E), a.floats(rows)
-	if a.err != nil {
-		err := a.err
-		a.err = nil
-		e.mem.release(mark)
+	if err := a.settle(mark); err != nil {
 		return err
 	}
 	e.inferRows = rows
@@ -184,12 +172,8 @@ func (e *ensemble) inferScratch(rows int) error {
 // TrainStep takes one Adam step of every member on its own minibatch.
 func (e *ensemble) TrainStep(x, y []float32, batch int) (float32, error) {
 	E, in, out := e.spec.Members, e.spec.In, e.spec.Out
-	if batch < 1 {
-		return 0, fmt.Errorf("cuda engine: TrainStep batch %d, want at least 1", batch)
-	}
-	if len(x) < E*batch*in || len(y) < E*batch*out {
-		return 0, fmt.Errorf("cuda engine: TrainStep needs x of %d and y of %d values (%d members × batch %d), got %d and %d",
-			E*batch*in, E*batch*out, E, batch, len(x), len(y))
+	if err := engine.CheckTrainStep(who, e.spec, x, y, batch); err != nil {
+		return 0, err
 	}
 	if err := e.trainScratch(batch); err != nil {
 		return 0, err
@@ -240,26 +224,11 @@ func (e *ensemble) queueTrainStep(batch int) error {
 	return kernels.LossFinish(m, e.lossOut, e.loss, e.decayPart, kernels.AdamBlocks(m, n))
 }
 
-// checkRows reports x too short for n rows.
-func (e *ensemble) checkRows(op string, x []float32, n int) error {
-	if n < 0 {
-		return fmt.Errorf("cuda engine: %s with n = %d rows", op, n)
-	}
-	if len(x) < n*e.spec.In {
-		return fmt.Errorf("cuda engine: %s x has %d values, want n·In = %d", op, len(x), n*e.spec.In)
-	}
-	return nil
-}
-
 // Evaluate writes each member's MSE and mean Gaussian NLL on n rows.
 func (e *ensemble) Evaluate(x, y []float32, n int, mse, nll []float32) error {
 	E, out := e.spec.Members, e.spec.Out
-	if err := e.checkRows("Evaluate", x, n); err != nil {
+	if err := engine.CheckEvaluate(who, e.spec, x, y, n, mse, nll); err != nil {
 		return err
-	}
-	if n < 1 || len(y) < n*out || len(mse) < E || len(nll) < E {
-		return fmt.Errorf("cuda engine: Evaluate needs n ≥ 1, y of n·Out = %d and mse, nll of %d values; got n = %d, %d, %d, %d",
-			n*out, E, n, len(y), len(mse), len(nll))
 	}
 	if err := e.inferScratch(n); err != nil {
 		return err
@@ -280,12 +249,8 @@ func (e *ensemble) Evaluate(x, y []float32, n int, mse, nll []float32) error {
 // ForwardAll runs every member on the same n rows.
 func (e *ensemble) ForwardAll(x []float32, n int, mean, logvar []float32) error {
 	E, out := e.spec.Members, e.spec.Out
-	if err := e.checkRows("ForwardAll", x, n); err != nil {
+	if err := engine.CheckForwardAll(who, e.spec, x, n, mean, logvar); err != nil {
 		return err
-	}
-	if len(mean) < E*n*out || len(logvar) < E*n*out {
-		return fmt.Errorf("cuda engine: ForwardAll needs mean and logvar of Members·n·Out = %d values, got %d and %d",
-			E*n*out, len(mean), len(logvar))
 	}
 	if n == 0 {
 		return nil
@@ -306,18 +271,9 @@ func (e *ensemble) ForwardAll(x []float32, n int, mean, logvar []float32) error 
 // Predict runs member members[i] on row i: the rows are grouped by member on
 // the device and each member runs once on its rows.
 func (e *ensemble) Predict(x []float32, members []int32, n int, mean, logvar []float32) error {
-	E, out := e.spec.Members, e.spec.Out
-	if err := e.checkRows("Predict", x, n); err != nil {
+	out := e.spec.Out
+	if err := engine.CheckPredict(who, e.spec, x, members, n, mean, logvar); err != nil {
 		return err
-	}
-	if len(members) < n || len(mean) < n*out || len(logvar) < n*out {
-		return fmt.Errorf("cuda engine: Predict needs members of n = %d and mean, logvar of n·Out = %d values, got %d, %d, %d",
-			n, n*out, len(members), len(mean), len(logvar))
-	}
-	for i, mb := range members[:n] {
-		if mb < 0 || int(mb) >= E {
-			return fmt.Errorf("cuda engine: Predict members[%d] = %d, want a member in [0, %d)", i, mb, E)
-		}
 	}
 	if n == 0 {
 		return nil
@@ -361,22 +317,9 @@ func (e *ensemble) buffers() map[string]named {
 
 // State returns a copy of the parameters, Adam moments, normaliser and step.
 // It panics if the device fails, as a lost device leaves nothing to return.
-func (e *ensemble) State() engine.State {
-	step, err := readStep(e.m, e.sched)
-	if err == nil {
-		var st engine.State
-		if st, err = download(e.m, e.buffers(), step); err == nil {
-			return st
-		}
-	}
-	panic(fmt.Sprintf("cuda engine: reading the ensemble's state: %v", err))
-}
+func (e *ensemble) State() engine.State { return readState(e.m, "ensemble", e.buffers(), e.sched) }
 
 // SetState restores a State after checking every buffer's name and length.
 func (e *ensemble) SetState(st engine.State) error {
-	bufs := e.buffers()
-	if err := checkState("ensemble", bufs, st); err != nil {
-		return err
-	}
-	return firstErr(upload(e.m, bufs, st), setStep(e.m, e.sched, st.Step))
+	return writeState(e.m, "ensemble", e.buffers(), e.sched, st)
 }

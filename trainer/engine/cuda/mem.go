@@ -1,12 +1,11 @@
 // mem.go: device memory owned by one network: an arena of allocations freed
-// together, uploads and downloads of float32 buffers, and the named-buffer
-// checks of State and SetState.
+// together, uploads and downloads of float32 buffers, and the named buffers'
+// way in and out of State and SetState.
 
 package cuda
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/mbpogo/mbpo/kernels"
 	"github.com/mbpogo/mbpo/trainer/engine"
@@ -53,6 +52,19 @@ func (a *arena) release(mark int) error {
 	return first
 }
 
+// settle returns the allocation error that stuck, if any, after freeing
+// every allocation since mark and clearing the error, so that the arena can
+// allocate again; nil when every allocation succeeded.
+func (a *arena) settle(mark int) error {
+	err := a.err
+	if err == nil {
+		return nil
+	}
+	a.err = nil
+	a.release(mark)
+	return err
+}
+
 // at is p moved by i float32s.
 func at(p kernels.Ptr, i int) kernels.Ptr { return p.Add(4 * i) }
 
@@ -75,32 +87,33 @@ func download(m kernels.Machine, bufs map[string]named, step int64) (engine.Stat
 	return st, nil
 }
 
-// checkState reports a State whose buffers are not exactly bufs' names and
-// lengths; what names the network kind in messages.
-func checkState(what string, bufs map[string]named, st engine.State) error {
-	names := make([]string, 0, len(bufs))
-	for name := range bufs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		b, ok := st.Buffers[name]
-		if !ok {
-			return fmt.Errorf("cuda engine: %s state has no buffer %q; it needs %v (was it saved from another kind of network?)", what, name, names)
-		}
-		if len(b) != bufs[name].n {
-			return fmt.Errorf("cuda engine: %s state buffer %q has %d values, want %d (was it saved with another spec?)", what, name, len(b), bufs[name].n)
+// readState reads a network's State: its named buffers and the step count
+// of its Adam schedule sched. It panics if the device fails, as a lost
+// device leaves nothing to return; what names the network kind in the
+// message.
+func readState(m kernels.Machine, what string, bufs map[string]named, sched kernels.Ptr) engine.State {
+	step, err := readStep(m, sched)
+	if err == nil {
+		var st engine.State
+		if st, err = download(m, bufs, step); err == nil {
+			return st
 		}
 	}
-	for name := range st.Buffers {
-		if _, ok := bufs[name]; !ok {
-			return fmt.Errorf("cuda engine: %s state has an unknown buffer %q; it takes exactly %v", what, name, names)
-		}
+	panic(fmt.Sprintf("%s: reading the %s's state: %v", who, what, err))
+}
+
+// writeState restores a State into a network's named buffers and Adam
+// schedule after checking that its buffers are exactly bufs' names and
+// lengths (engine.CheckState); what names the network kind in messages.
+func writeState(m kernels.Machine, what string, bufs map[string]named, sched kernels.Ptr, st engine.State) error {
+	want := make(map[string]int, len(bufs))
+	for name, b := range bufs {
+		want[name] = b.n
 	}
-	if st.Step < 0 {
-		return fmt.Errorf("cuda engine: %s state step %d, want ≥ 0", what, st.Step)
+	if err := engine.CheckState(who, what, want, st); err != nil {
+		return err
 	}
-	return nil
+	return firstErr(upload(m, bufs, st), setStep(m, sched, st.Step))
 }
 
 // upload copies a checked State's buffers to the device.

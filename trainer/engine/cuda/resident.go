@@ -106,10 +106,7 @@ func (t *transitions) Append(obs, act, rew, next, done []float32) error {
 		t.staged = 0
 		a := &t.mem
 		t.stage = [5]kernels.Ptr{a.floats(n * od), a.floats(n * ad), a.floats(n), a.floats(n * od), a.floats(n)}
-		if a.err != nil {
-			err := a.err
-			a.err = nil
-			t.mem.release(t.fixed)
+		if err := a.settle(t.fixed); err != nil {
 			return err
 		}
 		t.staged = n

@@ -8,7 +8,6 @@ package trainer
 import (
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/rng"
@@ -115,12 +114,8 @@ func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, e
 	yb := make([]float32, E*batch*out)
 	mse := make([]float32, E)
 	nll := make([]float32, E)
-	best := make([]float64, E)
-	for e := range best {
-		best[e] = math.Inf(1)
-	}
+	stop := engine.NewEarlyStop(E, st.Improvement, st.EarlyStop)
 	stats := ModelStats{Train: nTrain, Holdout: nHold}
-	sinceUpdate := 0
 	for epoch := 0; st.MaxEpochs == 0 || epoch < st.MaxEpochs; epoch++ {
 		// Each member visits its bootstrap rows in a new order every epoch.
 		shuffle := rng.NewStream(rng.Key{Seed: m.seed, Purpose: rng.ModelShuffle, Step: call<<20 | uint64(epoch)})
@@ -152,40 +147,18 @@ func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, e
 		}
 		// Early stopping: any member improving its best holdout MSE by more
 		// than st.Improvement (relative) resets the patience counter.
-		improved := false
-		for e := range mse {
-			cur := float64(mse[e])
-			if math.IsInf(best[e], 1) || (best[e]-cur)/best[e] > st.Improvement {
-				best[e] = cur
-				improved = true
-			}
-		}
-		if improved {
-			sinceUpdate = 0
-		} else if sinceUpdate++; sinceUpdate >= st.EarlyStop {
+		if stop.Stop(mse) {
 			break
 		}
 	}
-	for e := range mse {
-		if !isFinite32(mse[e]) {
-			return stats, fmt.Errorf("model holdout MSE of member %d is %v after retrain %d", e, mse[e], call)
-		}
+	if err := engine.CheckHoldout(mse, call); err != nil {
+		return stats, err
 	}
 	stats.HoldoutMSE = append([]float32(nil), mse...)
 	stats.HoldoutNLL = append([]float32(nil), nll...)
-	m.Elites = bestMembers(mse, st.Elites)
+	m.Elites = engine.Elites(mse, st.Elites)
 	stats.Elites = append([]int(nil), m.Elites...)
 	return stats, nil
-}
-
-// bestMembers returns the k member ids with the lowest loss, best first.
-func bestMembers(loss []float32, k int) []int {
-	ids := make([]int, len(loss))
-	for i := range ids {
-		ids[i] = i
-	}
-	sort.SliceStable(ids, func(a, b int) bool { return loss[ids[a]] < loss[ids[b]] })
-	return ids[:min(k, len(ids))]
 }
 
 // columnStats returns the mean and standard deviation of each column of the

@@ -14,7 +14,6 @@ package cuda
 import (
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/mbpogo/mbpo/kernels"
 	"github.com/mbpogo/mbpo/trainer/engine"
@@ -113,10 +112,7 @@ func (e *Engine) Fit(ens engine.Ensemble, real engine.Transitions, s engine.FitS
 	defer epoch.Close()
 
 	mse, nll, loss := make([]float32, E), make([]float32, E), make([]float32, 1)
-	best := make([]float64, E)
-	for e := range best {
-		best[e] = math.Inf(1)
-	}
+	stop := engine.NewEarlyStop(E, s.Improvement, s.EarlyStop)
 	shuffle := func(ep int) {
 		st := rng.NewStream(rng.Key{Seed: s.Seed, Purpose: rng.ModelShuffle, Step: call<<20 | uint64(ep)})
 		for e := 0; e < E; e++ {
@@ -124,7 +120,6 @@ func (e *Engine) Fit(ens engine.Ensemble, real engine.Transitions, s engine.FitS
 		}
 	}
 	shuffle(0)
-	sinceUpdate := 0
 	for ep := 0; s.MaxEpochs == 0 || ep < s.MaxEpochs; ep++ {
 		if err := kernels.Upload(m, boot, rows); err != nil {
 			return res, err
@@ -140,32 +135,15 @@ func (e *Engine) Fit(ens engine.Ensemble, real engine.Transitions, s engine.FitS
 		if math.IsNaN(float64(loss[0])) || math.IsInf(float64(loss[0]), 0) {
 			return res, fmt.Errorf("model training loss is %v at epoch %d (retrain %d): lower --model-lr or check the data", loss[0], ep, call)
 		}
-		improved := false
-		for e := range mse {
-			cur := float64(mse[e])
-			if math.IsInf(best[e], 1) || (best[e]-cur)/best[e] > s.Improvement {
-				best[e] = cur
-				improved = true
-			}
-		}
-		if improved {
-			sinceUpdate = 0
-		} else if sinceUpdate++; sinceUpdate >= s.EarlyStop {
+		if stop.Stop(mse) {
 			break
 		}
 	}
-	for e, v := range mse {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return res, fmt.Errorf("model holdout MSE of member %d is %v after retrain %d", e, v, call)
-		}
+	if err := engine.CheckHoldout(mse, call); err != nil {
+		return res, err
 	}
 	res.HoldoutMSE, res.HoldoutNLL = mse, nll
-	ids := make([]int, E)
-	for i := range ids {
-		ids[i] = i
-	}
-	sort.SliceStable(ids, func(a, b int) bool { return mse[ids[a]] < mse[ids[b]] })
-	res.Elites = ids[:min(s.Elites, E)]
+	res.Elites = engine.Elites(mse, s.Elites)
 	return res, nil
 }
 

@@ -62,12 +62,12 @@ func NewModel(eng engine.Engine, spec engine.EnsembleSpec, obsDim, actDim int, s
 
 // dataset builds the model's inputs [s, a] and targets [s' - s, r] from rows
 // of the replay buffer.
-func (m *Model) dataset(buf *Replay, rows []int) (x, y []float32) {
+func (m *Model) dataset(buf *Replay, rows []int32) (x, y []float32) {
 	in, out := m.Spec.In, m.Spec.Out
 	x = make([]float32, len(rows)*in)
 	y = make([]float32, len(rows)*out)
 	for j, i := range rows {
-		o, a, r, n, _ := buf.Row(i)
+		o, a, r, n, _ := buf.Row(int(i))
 		copy(x[j*in:], o)
 		copy(x[j*in+m.obsDim:], a)
 		for d := 0; d < m.obsDim; d++ {
@@ -88,7 +88,7 @@ func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, e
 	}
 
 	// Fresh holdout split: a random permutation, the first nHold rows held out.
-	perm := permutation(n, rng.NewStream(rng.Key{Seed: m.seed, Purpose: rng.Holdout, Step: call}))
+	perm := rng.NewStream(rng.Key{Seed: m.seed, Purpose: rng.Holdout, Step: call}).Perm(n)
 	nHold := min(int(float64(n)*st.HoldoutRatio), st.MaxHoldout)
 	nHold = max(nHold, 1)
 	nTrain := n - nHold
@@ -120,7 +120,7 @@ func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, e
 		// Each member visits its bootstrap rows in a new order every epoch.
 		shuffle := rng.NewStream(rng.Key{Seed: m.seed, Purpose: rng.ModelShuffle, Step: call<<20 | uint64(epoch)})
 		for e := range boot {
-			shuffleInt32(boot[e], shuffle)
+			shuffle.Shuffle(boot[e])
 		}
 		for start := 0; start < nTrain; start += batch {
 			b := min(batch, nTrain-start)
@@ -188,27 +188,6 @@ func columnStats(x []float32, width int) (mean, std []float32) {
 		std[c] = float32(math.Sqrt(sq[c] / float64(rows)))
 	}
 	return mean, std
-}
-
-// permutation returns a uniformly random permutation of 0..n-1.
-func permutation(n int, s *rng.Stream) []int {
-	p := make([]int, n)
-	for i := range p {
-		p[i] = i
-	}
-	for i := n - 1; i > 0; i-- {
-		j := s.Intn(i + 1)
-		p[i], p[j] = p[j], p[i]
-	}
-	return p
-}
-
-// shuffleInt32 permutes v in place (Fisher–Yates).
-func shuffleInt32(v []int32, s *rng.Stream) {
-	for i := len(v) - 1; i > 0; i-- {
-		j := s.Intn(i + 1)
-		v[i], v[j] = v[j], v[i]
-	}
 }
 
 func isFinite32(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }

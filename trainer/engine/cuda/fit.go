@@ -48,7 +48,7 @@ func (e *Engine) Fit(ens engine.Ensemble, real engine.Transitions, s engine.FitS
 	m := e.m
 
 	// The holdout split: a permutation, the first nHold rows held out.
-	perm := permutation(n, rng.NewStream(rng.Key{Seed: s.Seed, Purpose: rng.Holdout, Step: call}))
+	perm := rng.NewStream(rng.Key{Seed: s.Seed, Purpose: rng.Holdout, Step: call}).Perm(n)
 	nHold := max(min(int(float64(n)*s.HoldoutRatio), s.MaxHoldout), 1)
 	nTrain := n - nHold
 	res.Train, res.Holdout = nTrain, nHold
@@ -116,7 +116,7 @@ func (e *Engine) Fit(ens engine.Ensemble, real engine.Transitions, s engine.FitS
 	shuffle := func(ep int) {
 		st := rng.NewStream(rng.Key{Seed: s.Seed, Purpose: rng.ModelShuffle, Step: call<<20 | uint64(ep)})
 		for e := 0; e < E; e++ {
-			shuffleInt32(rows[e*nTrain:(e+1)*nTrain], st)
+			st.Shuffle(rows[e*nTrain : (e+1)*nTrain])
 		}
 	}
 	shuffle(0)
@@ -145,26 +145,4 @@ func (e *Engine) Fit(ens engine.Ensemble, real engine.Transitions, s engine.FitS
 	res.HoldoutMSE, res.HoldoutNLL = mse, nll
 	res.Elites = engine.Elites(mse, s.Elites)
 	return res, nil
-}
-
-// permutation is trainer's: a uniformly random permutation of 0..n-1 by
-// Fisher–Yates, drawing from s.
-func permutation(n int, s *rng.Stream) []int32 {
-	p := make([]int32, n)
-	for i := range p {
-		p[i] = int32(i)
-	}
-	for i := n - 1; i > 0; i-- {
-		j := s.Intn(i + 1)
-		p[i], p[j] = p[j], p[i]
-	}
-	return p
-}
-
-// shuffleInt32 is trainer's: v permuted in place by Fisher–Yates.
-func shuffleInt32(v []int32, s *rng.Stream) {
-	for i := len(v) - 1; i > 0; i-- {
-		j := s.Intn(i + 1)
-		v[i], v[j] = v[j], v[i]
-	}
 }

@@ -6,6 +6,8 @@ package env
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/mbpogo/mbpo/env/mujoco"
@@ -31,9 +33,10 @@ func (s PhysicsSpeed) EnvStepsPerSecond() float64 {
 // PhysicsRecording is a random-policy run of one environment, kept so that
 // MuJoCo alone can replay it to measure the raw physics speed.
 type PhysicsRecording struct {
-	env  *Env
-	rec  *mujoco.Recording
-	data *mujoco.Data
+	env   *Env
+	rec   *mujoco.Recording
+	data  *mujoco.Data
+	extra []*mujoco.Data // further simulations for MeasureParallel
 }
 
 // RecordPhysics plays steps environment steps of a uniformly random policy
@@ -98,16 +101,73 @@ func (r *PhysicsRecording) Measure() (PhysicsSpeed, error) {
 		return PhysicsSpeed{}, err
 	}
 	elapsed := time.Since(start)
-	// The replay must have simulated exactly what the Env did.
-	for i, q := range r.env.data.Qpos() {
-		if r.data.Qpos()[i] != q {
-			return PhysicsSpeed{}, fmt.Errorf("env: %s: the physics replay diverged from the recorded run at qpos[%d]", r.env.spec.ID, i)
-		}
+	if err := r.check(r.data); err != nil {
+		return PhysicsSpeed{}, err
 	}
 	return PhysicsSpeed{MjSteps: r.Steps() * r.rec.FrameSkip, Elapsed: elapsed, FrameSkip: r.rec.FrameSkip}, nil
 }
 
+// MeasureParallel replays the recording on threads OS threads at once, each
+// with its own simulation, and reports their combined speed: from the common
+// start to the end of the last replay. It is the most a machine's cores
+// give to independent simulations together (shared caches, memory bandwidth
+// and clock limits included), the ceiling of an env pool with that many
+// workers.
+func (r *PhysicsRecording) MeasureParallel(threads int) (PhysicsSpeed, error) {
+	if threads < 1 {
+		return PhysicsSpeed{}, fmt.Errorf("env: measure physics on %d threads: want at least 1", threads)
+	}
+	for len(r.extra) < threads-1 {
+		d, err := mujoco.NewData(r.env.model)
+		if err != nil {
+			return PhysicsSpeed{}, err
+		}
+		r.extra = append(r.extra, d)
+	}
+	datas := append([]*mujoco.Data{r.data}, r.extra[:threads-1]...)
+	errs := make([]error, threads)
+	var ready, done sync.WaitGroup
+	ready.Add(threads)
+	done.Add(threads)
+	start := make(chan struct{})
+	for k, d := range datas {
+		go func() {
+			defer done.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			ready.Done()
+			<-start
+			errs[k] = d.Replay(r.rec)
+		}()
+	}
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	done.Wait()
+	elapsed := time.Since(t0)
+	for k, d := range datas {
+		if err := errors.Join(errs[k], r.check(d)); err != nil {
+			return PhysicsSpeed{}, err
+		}
+	}
+	return PhysicsSpeed{MjSteps: threads * r.Steps() * r.rec.FrameSkip, Elapsed: elapsed, FrameSkip: r.rec.FrameSkip}, nil
+}
+
+// check reports whether a replay into d simulated exactly what the Env did.
+func (r *PhysicsRecording) check(d *mujoco.Data) error {
+	for i, q := range r.env.data.Qpos() {
+		if d.Qpos()[i] != q {
+			return fmt.Errorf("env: %s: the physics replay diverged from the recorded run at qpos[%d]", r.env.spec.ID, i)
+		}
+	}
+	return nil
+}
+
 // Close frees the recording's simulations.
 func (r *PhysicsRecording) Close() error {
-	return errors.Join(r.data.Close(), r.env.Close())
+	errs := []error{r.data.Close(), r.env.Close()}
+	for _, d := range r.extra {
+		errs = append(errs, d.Close())
+	}
+	return errors.Join(errs...)
 }

@@ -31,7 +31,22 @@ func TestRecordPhysicsReplaysTheSameRun(t *testing.T) {
 			t.Errorf("speed %+v: want 2500 mj_step calls at frame skip 5", s)
 		}
 	}
+	for _, threads := range []int{1, 3} {
+		s, err := r.MeasureParallel(threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.MjSteps != threads*500*5 || s.FrameSkip != 5 || s.Elapsed <= 0 {
+			t.Errorf("MeasureParallel(%d): speed %+v: want %d mj_step calls at frame skip 5", threads, s, threads*2500)
+		}
+	}
+	if _, err := r.MeasureParallel(0); err == nil {
+		t.Error("MeasureParallel(0): no error")
+	}
 	r.env.data.Qpos()[0] += 1e-9 // a replay that diverges is an error
+	if _, err := r.MeasureParallel(2); err == nil || !strings.Contains(err.Error(), "diverged") {
+		t.Errorf("MeasureParallel after a divergence: error %v", err)
+	}
 	if _, err := r.Measure(); err == nil || !strings.Contains(err.Error(), "diverged") {
 		t.Errorf("Measure after a divergence: error %v", err)
 	}

@@ -86,6 +86,7 @@ func runBenchEnv(a *app, args []string) error {
 	envSteps := float64(*steps / *numEnvs * *numEnvs)
 	var raw timing
 	best := make([]timing, *workers)
+	rawTogether := make([]time.Duration, *workers) // best wall time of w+1 replays at once
 	for r := range *repeat {
 		var s env.PhysicsSpeed
 		t, err := measure(func() (err error) { s, err = rec.Measure(); return err })
@@ -96,6 +97,18 @@ func runBenchEnv(a *app, args []string) error {
 		raw.keepBest(t, r == 0)
 		log.Info().Int("round", r+1).Float64("mj_step_per_s", s.MjStepsPerSecond()).
 			Float64("mj_step_per_cpu_s", float64(s.MjSteps)/t.cpu.Seconds()).Msg("raw physics")
+		for w := range rawTogether {
+			s := s
+			if w > 0 {
+				if s, err = rec.MeasureParallel(w + 1); err != nil {
+					return err
+				}
+				log.Info().Int("round", r+1).Int("threads", w+1).Float64("mj_step_per_s", s.MjStepsPerSecond()).Msg("raw physics")
+			}
+			if r == 0 || s.Elapsed < rawTogether[w] {
+				rawTogether[w] = s.Elapsed
+			}
+		}
 		for w, p := range pools {
 			t, err := measure(func() error { return runPool(p, actions, *steps / *numEnvs) })
 			if err != nil {
@@ -113,13 +126,21 @@ func runBenchEnv(a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "raw physics, one thread: %.0f mj_step/s = %.0f env steps/s; %.0f env steps per CPU second\n\n",
 		rawRate*float64(spec.FrameSkip), rawRate, rawCPURate)
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workers\tenv steps/s\tper worker\traw env steps/s\tratio\tCPU-time ratio\t")
+	fmt.Fprintln(tw, "workers\tenv steps/s\tper worker\traw env steps/s\tratio\tCPU-time ratio\traw on W threads\tratio to it\t")
 	for w, t := range best {
-		perWorker := envSteps / t.wall.Seconds() / float64(w+1)
+		rate := envSteps / t.wall.Seconds()
+		perWorker := rate / float64(w+1)
 		cpuRatio := envSteps / t.cpu.Seconds() / rawCPURate
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t\n", w+1, envSteps/t.wall.Seconds(), perWorker, rawRate, perWorker/rawRate, cpuRatio)
+		together := float64((w+1)*rec.Steps()) / rawTogether[w].Seconds()
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.0f\t%.2f\t\n",
+			w+1, rate, perWorker, rawRate, perWorker/rawRate, cpuRatio, together, rate/together)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, "\nratio: env steps/s per worker ÷ raw env steps/s of one thread; CPU-time ratio: the same per CPU second;")
+	fmt.Fprintln(a.stdout, "raw on W threads: W replays at once, each on its own thread, the most this machine's cores give together.")
+	return nil
 }
 
 // loadAverage is the one-minute load average of the machine, where the

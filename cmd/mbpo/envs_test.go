@@ -68,13 +68,14 @@ func TestBenchEnvPrintsTheTable(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"InvertedPendulum-v4: 2 envs, 40 env steps", "frame_skip 2", "mj_step/s", "workers", "ratio"} {
+	for _, want := range []string{"InvertedPendulum-v4: 2 envs, 40 env steps", "frame_skip 2", "mj_step/s", "workers", "ratio", "raw on W threads"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if lines := strings.Count(strings.TrimSpace(out[strings.Index(out, "workers"):]), "\n"); lines != 2 {
-		t.Errorf("want a header and 2 worker rows:\n%s", out)
+	table, _, _ := strings.Cut(out[strings.Index(out, "workers"):], "\n\n")
+	if rows := strings.Split(table, "\n"); len(rows) != 3 || len(strings.Fields(rows[1])) != 8 || len(strings.Fields(rows[2])) != 8 {
+		t.Errorf("want a header and 2 worker rows of 8 figures:\n%s", out)
 	}
 	if !strings.Contains(errs, `"message":"raw physics"`) {
 		t.Errorf("no JSON log line for the raw physics measurement in %q", errs)

@@ -72,13 +72,57 @@ int mbpo_step(const mjModel* m, mjData* d, int nstep, int post) {
   return 0;
 }
 
+void mbpo_reset(const mjModel* m, mjData* d) {
+  // The header, as mj_resetData leaves it.
+  d->pstack = 0;
+  d->maxuse_stack = 0;
+  d->maxuse_con = 0;
+  d->maxuse_efc = 0;
+  memset(d->warning, 0, sizeof(d->warning));
+  memset(d->timer, 0, sizeof(d->timer));
+  memset(d->solver, 0, sizeof(d->solver));
+  d->solver_iter = 0;
+  d->solver_nnz = 0;
+  d->solver_fwdinv[0] = d->solver_fwdinv[1] = 0;
+  d->ne = d->nf = d->nefc = d->ncon = 0;
+  d->time = 0;
+  d->energy[0] = d->energy[1] = 0;
+
+  // The inputs of the next mj_forward or mj_step, which no computation
+  // overwrites before reading them.
+  memcpy(d->qpos, m->qpos0, sizeof(mjtNum) * m->nq);
+  memset(d->qvel, 0, sizeof(mjtNum) * m->nv);
+  memset(d->act, 0, sizeof(mjtNum) * m->na);
+  memset(d->ctrl, 0, sizeof(mjtNum) * m->nu);
+  memset(d->qfrc_applied, 0, sizeof(mjtNum) * m->nv);
+  memset(d->xfrc_applied, 0, sizeof(mjtNum) * 6 * m->nbody);
+  memset(d->qacc, 0, sizeof(mjtNum) * m->nv);
+  memset(d->qacc_warmstart, 0, sizeof(mjtNum) * m->nv);
+  memset(d->act_dot, 0, sizeof(mjtNum) * m->na);
+  memset(d->userdata, 0, sizeof(mjtNum) * m->nuserdata);
+  memset(d->sensordata, 0, sizeof(mjtNum) * m->nsensordata);
+  for (int i = 0; i < m->nbody; i++) {
+    int id = m->body_mocapid[i];
+    if (id >= 0) {
+      memcpy(d->mocap_pos + 3 * id, m->body_pos + 3 * i, sizeof(mjtNum) * 3);
+      memcpy(d->mocap_quat + 4 * id, m->body_quat + 4 * i, sizeof(mjtNum) * 4);
+    }
+  }
+
+  // Quantities mj_forward does not compute (mj_rnePostConstraint does) but
+  // observations read: zero after a reset, as mj_resetData leaves them.
+  memset(d->cacc, 0, sizeof(mjtNum) * 6 * m->nbody);
+  memset(d->cfrc_int, 0, sizeof(mjtNum) * 6 * m->nbody);
+  memset(d->cfrc_ext, 0, sizeof(mjtNum) * 6 * m->nbody);
+}
+
 void mbpo_replay(const mjModel* m, mjData* d, int nact, int nstep,
                  const double* ctrl, const unsigned char* reset,
                  const double* qpos, const double* qvel) {
   size_t row = 0;
   for (int i = 0; i < nact; i++) {
     if (reset[i]) {
-      mj_resetData(m, d);
+      mbpo_reset(m, d);
       memcpy(d->qpos, qpos + row * m->nq, sizeof(mjtNum) * m->nq);
       memcpy(d->qvel, qvel + row * m->nv, sizeof(mjtNum) * m->nv);
       row++;

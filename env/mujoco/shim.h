@@ -12,7 +12,7 @@
 mjModel* mbpo_load_xml(const char* name, const char* xml, int len, char* err, int errsz);
 
 // mbpo_bad_count is the number of times MuJoCo found a bad qpos, qvel or qacc
-// (and reset the data) since the last mj_resetData.
+// (and reset the data) since the last mj_resetData or mbpo_reset.
 int mbpo_bad_count(const mjData* d);
 
 // mbpo_step calls mj_step nstep times, then mj_rnePostConstraint when post is
@@ -20,9 +20,18 @@ int mbpo_bad_count(const mjData* d);
 // (MuJoCo has then reset d), and returns 0 otherwise.
 int mbpo_step(const mjModel* m, mjData* d, int nstep, int post);
 
+// mbpo_reset puts d in the state mj_resetData(m, d) leaves as far as any
+// later computation can tell: qpos = qpos0; zero velocities, controls,
+// applied forces, warm start, activations, user and sensor data, time, sizes
+// and warning counters; mocap bodies at their model poses; zero cacc,
+// cfrc_int and cfrc_ext. Unlike mj_resetData it does not clear the whole
+// mjData buffer (half a megabyte for the benchmark models), whose other
+// arrays mj_forward and mj_step compute before reading them.
+void mbpo_reset(const mjModel* m, mjData* d);
+
 // mbpo_replay steps d through a recorded sequence of nact actions of nu
 // controls each (ctrl, row-major), calling mj_step nstep times per action.
-// Before action i where reset[i] is non-zero it resets d (mj_resetData) to the
+// Before action i where reset[i] is non-zero it resets d (mbpo_reset) to the
 // next unused row of qpos (nq values a row) and qvel (nv values a row) and
 // calls mj_forward. It is the raw physics loop that env benchmarks compare
 // against.

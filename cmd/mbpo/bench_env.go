@@ -52,6 +52,10 @@ func runBenchEnv(a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *workers > *numEnvs {
+		log.Warn().Int("workers", *workers).Int("num_envs", *numEnvs).Msg("a pool has at most one worker per environment: measuring up to --num-envs workers")
+		*workers = *numEnvs
+	}
 	spec, err := env.Lookup(*id)
 	if err != nil {
 		return usagef("%v", err)

@@ -81,3 +81,18 @@ func TestBenchEnvPrintsTheTable(t *testing.T) {
 		t.Errorf("no JSON log line for the raw physics measurement in %q", errs)
 	}
 }
+
+func TestBenchEnvMeasuresAtMostOneWorkerPerEnv(t *testing.T) {
+	code, out, errs := runMbpo("bench", "env", "--env", "InvertedPendulum-v4", "--num-envs", "1", "--steps", "20",
+		"--workers", "3", "--repeat", "1", "--log-format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	table, _, _ := strings.Cut(out[strings.Index(out, "workers"):], "\n\n")
+	if rows := strings.Split(table, "\n"); len(rows) != 2 || strings.Fields(rows[1])[0] != "1" {
+		t.Errorf("one env, --workers 3: want the 1-worker row only:\n%s", out)
+	}
+	if !strings.Contains(errs, "at most one worker per environment") {
+		t.Errorf("no warning that --workers was capped in %q", errs)
+	}
+}

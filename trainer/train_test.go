@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/kernels"
 	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/engine/cpu"
@@ -105,6 +106,55 @@ func TestRunWritesRunDirectory(t *testing.T) {
 	}
 	if n := len(strings.Split(lines[0], ",")); n != len(strings.Split(lines[3], ",")) {
 		t.Errorf("metrics.csv rows do not match the header's %d columns", n)
+	}
+}
+
+// Every environment trains end to end with its own configuration (obs and
+// action sizes, termination function in the rollouts, target entropy), on
+// small networks and k = 5 so that untrained models end rollouts early.
+func TestEveryEnvTrains(t *testing.T) {
+	for _, id := range env.IDs() {
+		t.Run(id, func(t *testing.T) {
+			c, err := PaperConfig(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Steps, c.EpochLength, c.InitSteps, c.ReplaySize = 600, 300, 300, 10_000
+			c.G, c.Hidden, c.ModelHidden = 2, 32, 32
+			c.ModelTrainFreq, c.RolloutBatch, c.ModelMaxEpochs, c.RolloutLength = 150, 300, 2, 5
+			c.EvalEpisodes, c.ModelReturnHorz, c.CheckpointEvery, c.Threads = 2, 50, 2, 1
+			rows := run(t, c, t.TempDir())
+			if len(rows) != 2 {
+				t.Fatalf("%d metrics rows, want 2 (600 steps / 300)", len(rows))
+			}
+			m := rows[1]
+			t.Logf("mean rollout length %.2f, eval return %.1f over %.0f steps", m.RolloutMeanLen, m.EvalReturnMean, m.EvalLengthMean)
+			if m.EnvSteps != 600 || m.RolloutK != 5 || m.ModelBufSize == 0 || len(m.ModelElites) != 5 {
+				t.Errorf("env steps %d, k %d, model buffer %d, elites %v: want 600, 5, some, 5 elites",
+					m.EnvSteps, m.RolloutK, m.ModelBufSize, m.ModelElites)
+			}
+			// Only HalfCheetah and Swimmer never terminate; in the others,
+			// an untrained model soon leaves the healthy region.
+			if never := id == "HalfCheetah-v4" || id == "Swimmer-v4"; never && m.RolloutMeanLen != 5 {
+				t.Errorf("mean rollout length %v, want all 5 steps: %s never terminates", m.RolloutMeanLen, id)
+			} else if !never && (m.RolloutMeanLen < 1 || m.RolloutMeanLen >= 5) {
+				t.Errorf("mean rollout length %v, want within [1, 5): the termination function should end some rollouts", m.RolloutMeanLen)
+			}
+			if m.EvalLengthMean < 1 || m.EvalLengthMean > 1000 {
+				t.Errorf("mean evaluation episode length %v, want within [1, 1000]", m.EvalLengthMean)
+			}
+			for _, x := range append([]float64{m.EvalReturnMean, m.ModelReturnMean, m.Alpha}, float64(m.ModelTrainLoss)) {
+				if math.IsNaN(x) || math.IsInf(x, 0) {
+					t.Errorf("non-finite metric in %+v", m)
+					break
+				}
+			}
+			for i, mse := range m.ModelHoldoutMSE {
+				if !(mse >= 0) || math.IsInf(float64(mse), 0) {
+					t.Errorf("member %d holdout MSE %v", i, mse)
+				}
+			}
+		})
 	}
 }
 

@@ -1,13 +1,15 @@
 // resident_test.go: the device-resident stages against the trainer's own
 // code on the CPU engine: rings against trainer.Replay (appends, wrapping,
-// resizing), a round of device rollouts against trainer.Rollouts.Run (the
-// same start states, elites, noise, terminations and model-buffer rows), and
-// runs of device SAC updates against the CPU engine's updates on minibatches
-// drawn as trainer's sacBatcher draws them.
+// resizing), rounds of device rollouts against trainer.Rollouts.Run (the
+// same start states, elites, noise, terminations and model-buffer rows, up
+// to terminations that differ where a next observation lies within an ulp or
+// so of a threshold), and runs of device SAC updates against the CPU
+// engine's updates on minibatches drawn as trainer's sacBatcher draws them.
 
 package cuda
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -123,16 +125,33 @@ func rolloutCase(t *testing.T, hidden int) (engine.EnsembleSpec, engine.State, [
 	return es, est, mean, std, as, agentState(t, as, 8)
 }
 
-func checkRollouts(t *testing.T, e *Engine, hidden, batch, k, realRows int) {
-	const seed, call = 21, 3
-	es, est, mean, std, as, ast := rolloutCase(t, hidden)
-	od, ad := as.Obs, as.Act
-	spec, _ := env.Lookup("Hopper-v4")
-	elites := []int{4, 1, 6, 2, 0}
+// rolloutRig is one rollout case run by the trainer on the CPU engine: the
+// reference that the device's rollouts are compared with.
+type rolloutRig struct {
+	es                 engine.EnsembleSpec
+	est                engine.State
+	mean, std          []float32
+	as                 engine.AgentSpec
+	ast                engine.State
+	elites             []int
+	o, a, r, nx, d     []float32 // the real buffer's rows
+	real               *trainer.Replay
+	batch, k, realRows int
+	od, ad             int
+	seed               uint64
+	cpuModel           *trainer.Model
+	cpuAgent           engine.Agent
+	terminal           env.TerminalFunc
+}
 
-	// The trainer's rollouts on the CPU engine.
+func newRolloutRig(t *testing.T, hidden, batch, k, realRows int) *rolloutRig {
+	const seed = 21
+	es, est, mean, std, as, ast := rolloutCase(t, hidden)
+	spec, _ := env.Lookup("Hopper-v4")
+	g := &rolloutRig{es: es, est: est, mean: mean, std: std, as: as, ast: ast, elites: []int{4, 1, 6, 2, 0},
+		batch: batch, k: k, realRows: realRows, od: as.Obs, ad: as.Act, seed: seed, terminal: spec.Terminal}
 	cpuEng := cpuEngine(t)
-	model, err := trainer.NewModel(cpuEng, es, od, ad, seed)
+	model, err := trainer.NewModel(cpuEng, es, g.od, g.ad, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +159,7 @@ func checkRollouts(t *testing.T, e *Engine, hidden, batch, k, realRows int) {
 		t.Fatal(err)
 	}
 	model.Ens.SetNormalizer(mean, std)
-	model.Elites = elites
+	model.Elites = g.elites
 	cag, err := cpuEng.NewAgent(as, seed)
 	if err != nil {
 		t.Fatal(err)
@@ -148,98 +167,386 @@ func checkRollouts(t *testing.T, e *Engine, hidden, batch, k, realRows int) {
 	if err := cag.SetState(ast); err != nil {
 		t.Fatal(err)
 	}
-	real := trainer.NewReplay(od, ad, realRows)
-	o, a, r, nx, d := randomTransitions(od, ad, realRows, 5)
-	real.Add(o, a, r, nx, d)
-	outCap := batch * k
-	out := trainer.NewReplay(od, ad, outCap)
-	ro := trainer.NewRollouts(model, cag, spec.Terminal, od, ad, seed)
-	want, err := ro.Run(real, out, batch, k, call)
+	g.cpuModel, g.cpuAgent = model, cag
+	g.real = trainer.NewReplay(g.od, g.ad, realRows)
+	g.o, g.a, g.r, g.nx, g.d = randomTransitions(g.od, g.ad, realRows, 5)
+	g.real.Add(g.o, g.a, g.r, g.nx, g.d)
+	return g
+}
+
+// trainerRollouts are the trainer's rollouts of the rig under rule (the
+// environment's own, or another for the tests of the comparison) into a
+// model buffer of batch·k rows.
+func (g *rolloutRig) trainerRollouts(rule env.TerminalFunc) (*trainer.Rollouts, *trainer.Replay) {
+	return trainer.NewRollouts(g.cpuModel, g.cpuAgent, rule, g.od, g.ad, g.seed), trainer.NewReplay(g.od, g.ad, g.batch*g.k)
+}
+
+// runTrainer runs round call of ro into out and returns its rows and totals.
+func (g *rolloutRig) runTrainer(t *testing.T, ro *trainer.Rollouts, out *trainer.Replay, call uint64) (roundRows, roundTotals) {
+	t.Helper()
+	st, err := ro.Run(g.real, out, g.batch, g.k, call)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return replayRound(t, out, int(st.Steps)), roundTotals{steps: st.Steps, finished: st.Finished, rewardSum: st.MeanRew * float64(st.Steps)}
+}
+
+// roundRows are one round's transitions as a model buffer holds them, in the
+// order they were appended: step 0's batch rows, then each step's rows of the
+// rollouts still live.
+type roundRows struct {
+	od, ad                    int
+	obs, act, rew, next, done []float32
+}
+
+func (r *roundRows) n() int                  { return len(r.rew) }
+func (r *roundRows) obsRow(i int) []float32  { return r.obs[i*r.od : (i+1)*r.od] }
+func (r *roundRows) actRow(i int) []float32  { return r.act[i*r.ad : (i+1)*r.ad] }
+func (r *roundRows) nextRow(i int) []float32 { return r.next[i*r.od : (i+1)*r.od] }
+
+// add appends a transition.
+func (r *roundRows) add(obs, act []float32, rew float32, next []float32, done float32) {
+	r.obs, r.act, r.rew = append(r.obs, obs...), append(r.act, act...), append(r.rew, rew)
+	r.next, r.done = append(r.next, next...), append(r.done, done)
+}
+
+// replayRound is the last m transitions added to a Replay (never resized
+// nor cleared).
+func replayRound(t *testing.T, rep *trainer.Replay, m int) roundRows {
+	t.Helper()
+	if m > rep.Len() {
+		t.Fatalf("a round of %d transitions in a Replay holding %d", m, rep.Len())
+	}
+	o0, a0, _, _, _ := rep.Row(0)
+	r := roundRows{od: len(o0), ad: len(a0)}
+	c := int64(rep.Cap())
+	for j := int64(0); j < int64(m); j++ {
+		r.add(rep.Row(int(((rep.Added()-int64(m)+j)%c + c) % c)))
+	}
+	return r
+}
+
+// ringRound is the last m transitions appended to a device ring.
+func ringRound(t *testing.T, ring engine.Transitions, od, ad, m int) roundRows {
+	t.Helper()
+	n, err := ring.Len()
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := ring.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m > n {
+		t.Fatalf("a round of %d transitions in a ring holding %d", m, n)
+	}
+	obs, act, rew, nx, done := make([]float32, n*od), make([]float32, n*ad), make([]float32, n), make([]float32, n*od), make([]float32, n)
+	if err := ring.Rows(0, n, obs, act, rew, nx, done); err != nil {
+		t.Fatal(err)
+	}
+	r := roundRows{od: od, ad: ad}
+	c := ring.Cap()
+	for j := 0; j < m; j++ {
+		i := ((next-m+j)%c + c) % c
+		r.add(obs[i*od:(i+1)*od], act[i*ad:(i+1)*ad], rew[i], nx[i*od:(i+1)*od], done[i])
+	}
+	return r
+}
+
+// roundTotals are a round's reported counts.
+type roundTotals struct {
+	steps     int64
+	finished  int
+	rewardSum float64
+}
+
+// stepLengths cuts a round's rows into its steps: batch rows at step 0, then
+// at each step as many as did not terminate at the step before, for at most
+// k steps; the steps must hold every row.
+func stepLengths(r *roundRows, batch, k int) ([]int, error) {
+	var lens []int
+	off, n := 0, batch
+	for s := 0; s < k && n > 0; s++ {
+		if off+n > r.n() {
+			return lens, fmt.Errorf("step %d needs rows %d to %d, the round has %d", s, off, off+n, r.n())
+		}
+		lens = append(lens, n)
+		live := 0
+		for i := off; i < off+n; i++ {
+			if r.done[i] == 0 {
+				live++
+			}
+		}
+		off, n = off+n, live
+	}
+	if off != r.n() {
+		return lens, fmt.Errorf("the %d steps hold %d rows, the round has %d", len(lens), off, r.n())
+	}
+	return lens, nil
+}
+
+// hopperGap is how close a next observation lies to one of Hopper's
+// termination thresholds (z = 0.7, angle = ±0.2, any of next[1:] = ±100):
+// a transition this close may end on one machine and not on another that
+// computed next an ulp or so apart. NaN for a non-finite observation.
+func hopperGap(next []float32) float64 {
+	z, angle := float64(next[0]), float64(next[1])
+	g := min(math.Abs(z-0.7), math.Abs(angle+0.2), math.Abs(angle-0.2))
+	for _, v := range next[1:] {
+		g = min(g, math.Abs(float64(v)-100), math.Abs(float64(v)+100))
+	}
+	return g
+}
+
+// nearThreshold is the gap to a termination threshold within which a
+// transition's termination may differ between the device and the CPU: the
+// device's ex2/lg2 approximations, its normals and its fused multiply-adds
+// put next observations an ulp or a few apart from the CPU's.
+const nearThreshold = 1e-5
+
+// rolloutComparison is what compareRounds found.
+type rolloutComparison struct {
+	aligned             int  // rows compared one by one
+	flips               int  // compared rows whose termination differs
+	near                int  // the reference's transitions within nearThreshold of a threshold
+	obs, act, rew, next diff // over the compared rows
+	problems            []string
+}
+
+func (c *rolloutComparison) fail(format string, args ...any) {
+	c.problems = append(c.problems, fmt.Sprintf(format, args...))
+}
+
+// compareRounds compares a round of rollouts (got, reported gt, made under
+// rule) with the trainer's (want, wt). Both must be well formed: their rows
+// cut into steps by their done flags, their totals those of their rows, each
+// of got's done flags rule's verdict on its next observation.
+//
+// Random numbers are keyed by a row's position in its step, so the rows line
+// up one for one until a termination differs. Such a flip is allowed where
+// the reference's next observation lies within margin (or the rows' distance
+// apart, if more) of a threshold: a flipped row is then live in one round
+// and not in the other, and every later row of its step and what follows
+// from them draw other random numbers. So step by step, only the rows before
+// the first flip's descendants are compared (within outTol); without a flip
+// that is every row, and the totals must agree too.
+func compareRounds(got, want *roundRows, gt, wt roundTotals, batch, k int, rule env.TerminalFunc, margin float64) rolloutComparison {
+	var c rolloutComparison
+	for i := 0; i < want.n(); i++ {
+		if hopperGap(want.nextRow(i)) <= nearThreshold {
+			c.near++
+		}
+	}
+	for _, x := range []struct {
+		who string
+		r   *roundRows
+		t   roundTotals
+	}{{"device", got, gt}, {"trainer", want, wt}} {
+		finished, sum := 0, 0.0
+		for i := 0; i < x.r.n(); i++ {
+			if x.r.done[i] != 0 {
+				finished++
+			}
+			sum += float64(x.r.rew[i])
+		}
+		if x.t.steps != int64(x.r.n()) || x.t.finished != finished || math.Abs(x.t.rewardSum-sum) > 1e-4*max(1, math.Abs(sum)) {
+			c.fail("%s: reported %d transitions, %d finished, reward sum %.6g; its rows hold %d, %d, %.6g",
+				x.who, x.t.steps, x.t.finished, x.t.rewardSum, x.r.n(), finished, sum)
+		}
+	}
+	for i := 0; i < got.n(); i++ {
+		d := float32(0)
+		if rule(got.obsRow(i), got.actRow(i), got.nextRow(i)) {
+			d = 1
+		}
+		if got.done[i] != d {
+			c.fail("device row %d: done %v, the rule says %v of next %v", i, got.done[i], d, got.nextRow(i))
+			break
+		}
+	}
+	lg, errG := stepLengths(got, batch, k)
+	lw, errW := stepLengths(want, batch, k)
+	if errG != nil || errW != nil {
+		c.fail("the rounds are not made of steps: device: %v; trainer: %v", errG, errW)
+		return c
+	}
+
+	var g, w roundRows
+	offG, offW, p := 0, 0, batch // p: the leading rows of the step that line up
+	for s := 0; s < len(lg) && s < len(lw) && p > 0; s++ {
+		p = min(p, lg[s], lw[s])
+		first := p
+		for i := 0; i < p; i++ {
+			gi, wi := offG+i, offW+i
+			g.add(got.obsRow(gi), got.actRow(gi), got.rew[gi], got.nextRow(gi), got.done[gi])
+			w.add(want.obsRow(wi), want.actRow(wi), want.rew[wi], want.nextRow(wi), want.done[wi])
+			if got.done[gi] == want.done[wi] {
+				continue
+			}
+			c.flips++
+			first = min(first, i)
+			apart := compare(got.nextRow(gi), want.nextRow(wi)).abs
+			if gap := hopperGap(want.nextRow(wi)); !(gap <= max(margin, apart)) {
+				c.fail("step %d row %d: device done %v, trainer %v, %.3g from a threshold (rows %.3g apart, allowed %g)",
+					s, i, got.done[gi], want.done[wi], gap, apart, margin)
+			}
+		}
+		live := 0
+		for i := 0; i < first; i++ {
+			if want.done[offW+i] == 0 {
+				live++
+			}
+		}
+		offG, offW, p = offG+lg[s], offW+lw[s], live
+	}
+	c.aligned = g.n()
+	c.obs, c.act, c.rew, c.next = compare(g.obs, w.obs), compare(g.act, w.act), compare(g.rew, w.rew), compare(g.next, w.next)
+	for _, x := range []struct {
+		name string
+		d    diff
+	}{{"obs", c.obs}, {"act", c.act}, {"rew", c.rew}, {"next", c.next}} {
+		if !(x.d.rel <= outTol) {
+			c.fail("%s of the %d rows that line up differs beyond %g: %s", x.name, c.aligned, outTol, x.d)
+		}
+	}
+	if c.flips == 0 {
+		if c.aligned != got.n() || c.aligned != want.n() || gt.finished != wt.finished ||
+			math.Abs(gt.rewardSum-wt.rewardSum) > 1e-4*max(1, math.Abs(wt.rewardSum)) {
+			c.fail("no termination differs, yet the device made %d transitions (%d finished, reward sum %.6g), the trainer %d (%d, %.6g)",
+				got.n(), gt.finished, gt.rewardSum, want.n(), wt.finished, wt.rewardSum)
+		}
+	} else if ratio := float64(got.n()) / float64(want.n()); !(ratio > 0.75 && ratio < 1.25) {
+		// After a flip the rest of the round is another sample of the same
+		// process: its length may differ, not grossly.
+		c.fail("the device made %d transitions, the trainer %d", got.n(), want.n())
+	}
+	return c
+}
+
+// checkRound compares a device round with the trainer's and reports.
+func checkRound(t *testing.T, what string, got, want *roundRows, gt, wt roundTotals, batch, k int, rule env.TerminalFunc) {
+	t.Helper()
+	c := compareRounds(got, want, gt, wt, batch, k, rule, nearThreshold)
+	t.Logf("%s, %d rollouts of up to %d steps: device %d transitions, %d finished, reward sum %.6g; trainer %d, %d, %.6g",
+		what, batch, k, gt.steps, gt.finished, gt.rewardSum, wt.steps, wt.finished, wt.rewardSum)
+	t.Logf("%s: %d rows line up; %d terminations differ; %d of the trainer's transitions lie within %g of a threshold",
+		what, c.aligned, c.flips, c.near, nearThreshold)
+	t.Logf("%s: model buffer obs %s; act %s; rew %s; next %s", what, c.obs, c.act, c.rew, c.next)
+	for _, p := range c.problems {
+		t.Errorf("%s: %s", what, p)
+	}
+}
+
+func checkRollouts(t *testing.T, e *Engine, hidden, batch, k, realRows int) {
+	const call = 3
+	g := newRolloutRig(t, hidden, batch, k, realRows)
+	ro, out := g.trainerRollouts(g.terminal)
+	want, wt := g.runTrainer(t, ro, out, call)
 
 	// The device's.
-	gens, err := e.NewEnsemble(es, seed)
+	gens, err := e.NewEnsemble(g.es, g.seed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeWhenDone(t, gens)
-	if err := gens.SetState(est); err != nil {
+	if err := gens.SetState(g.est); err != nil {
 		t.Fatal(err)
 	}
-	gens.SetNormalizer(mean, std)
-	gag, err := e.NewAgent(as, seed)
+	gens.SetNormalizer(g.mean, g.std)
+	gag, err := e.NewAgent(g.as, g.seed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeWhenDone(t, gag)
-	if err := gag.SetState(ast); err != nil {
+	if err := gag.SetState(g.ast); err != nil {
 		t.Fatal(err)
 	}
-	greal, err := e.NewTransitions(od, ad, realRows)
+	greal, err := e.NewTransitions(g.od, g.ad, realRows)
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeWhenDone(t, greal)
-	if err := greal.Append(o, a, r, nx, d); err != nil {
+	if err := greal.Append(g.o, g.a, g.r, g.nx, g.d); err != nil {
 		t.Fatal(err)
 	}
-	gout, err := e.NewTransitions(od, ad, outCap)
+	gout, err := e.NewTransitions(g.od, g.ad, batch*k)
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeWhenDone(t, gout)
-	gro, err := e.NewRollouts(gens, gag, greal, gout, engine.RolloutConfig{Batch: batch, MaxK: k, Env: "Hopper-v4", Seed: seed})
+	gro, err := e.NewRollouts(gens, gag, greal, gout, engine.RolloutConfig{Batch: batch, MaxK: k, Env: "Hopper-v4", Seed: g.seed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeWhenDone(t, gro)
-	got, err := gro.Run(elites, k, call)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantRew := want.MeanRew * float64(want.Steps)
-	t.Logf("%d rollouts of up to %d steps: device %d transitions, %d finished, reward sum %.6g; trainer %d, %d, %.6g",
-		batch, k, got.Steps, got.Finished, got.RewardSum, want.Steps, want.Finished, wantRew)
-	if got.Steps != want.Steps || got.Finished != want.Finished || math.Abs(got.RewardSum-wantRew) > 1e-4*max(1, math.Abs(wantRew)) {
-		t.Fatalf("device rollouts differ from the trainer's")
-	}
-	if want.Finished == 0 || want.Steps == int64(batch*k) {
-		t.Errorf("no rollout finished early: the case does not exercise the compaction")
-	}
-	// Row by row, the model buffers.
-	n := out.Len()
-	gobs, gact, grew, gnext, gdone := make([]float32, n*od), make([]float32, n*ad), make([]float32, n), make([]float32, n*od), make([]float32, n)
-	if err := gout.Rows(0, n, gobs, gact, grew, gnext, gdone); err != nil {
-		t.Fatal(err)
-	}
-	var wobs, wact, wrew, wnext, wdone []float32
-	for i := 0; i < n; i++ {
-		o, a, r, nx, d := out.Row(i)
-		wobs, wact, wrew, wnext, wdone = append(wobs, o...), append(wact, a...), append(wrew, r), append(wnext, nx...), append(wdone, d)
-	}
-	for _, c := range []struct {
-		name      string
-		got, want []float32
-	}{{"obs", gobs, wobs}, {"act", gact, wact}, {"rew", grew, wrew}, {"next", gnext, wnext}, {"done", gdone, wdone}} {
-		dd := compare(c.got, c.want)
-		t.Logf("model buffer %-4s %s", c.name, dd)
-		if dd.rel > outTol {
-			t.Errorf("model buffer %s differs from the trainer's beyond %g", c.name, outTol)
+	for round := uint64(0); round < 2; round++ { // the second replays the recorded graph with new keys
+		if round == 1 {
+			want, wt = g.runTrainer(t, ro, out, call+round)
+		}
+		res, err := gro.Run(g.elites, k, call+round)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ringRound(t, gout, g.od, g.ad, int(res.Steps))
+		what := [...]string{"first round", "second round"}[round]
+		checkRound(t, what, &got, &want, roundTotals{res.Steps, res.Finished, res.RewardSum}, wt, batch, k, g.terminal)
+		if wt.finished == 0 || wt.steps == int64(batch*k) {
+			t.Errorf("%s: no rollout finished early: the case does not exercise the compaction", what)
 		}
 	}
-	// A second round replays the recorded graph with new keys.
-	got2, err := gro.Run(elites, k, call+1)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestRolloutComparison checks compareRounds on two trainer rounds, one
+// under Hopper's rule and one under the rule with its angle thresholds moved
+// by 0.01: their terminations differ exactly at transitions that close to a
+// threshold, as a device's may within an ulp or so.
+func TestRolloutComparison(t *testing.T) {
+	const call, shift = 3, 0.01
+	g := newRolloutRig(t, 16, 60, 4, 300)
+	shifted := func(obs, act, next []float32) bool {
+		moved := append([]float32(nil), next...)
+		moved[1] += shift
+		return g.terminal(obs, act, moved)
 	}
-	want2, err := ro.Run(real, out, batch, k, call+1)
-	if err != nil {
-		t.Fatal(err)
+	ro, out := g.trainerRollouts(g.terminal)
+	want, wt := g.runTrainer(t, ro, out, call)
+	sro, sout := g.trainerRollouts(shifted)
+	got, gt := g.runTrainer(t, sro, sout, call)
+
+	same := compareRounds(&want, &want, wt, wt, g.batch, g.k, g.terminal, nearThreshold)
+	if len(same.problems) != 0 || same.flips != 0 || same.aligned != want.n() || same.next.abs != 0 {
+		t.Errorf("a round against itself: %d of %d rows line up, %d flips, next %s, problems %q", same.aligned, want.n(), same.flips, same.next, same.problems)
 	}
-	if got2.Steps != want2.Steps || got2.Finished != want2.Finished {
-		t.Errorf("second round: device %d transitions, %d finished; trainer %d, %d", got2.Steps, got2.Finished, want2.Steps, want2.Finished)
+
+	c := compareRounds(&got, &want, gt, wt, g.batch, g.k, shifted, 1.01*shift)
+	t.Logf("moved rule: %d and %d transitions, %d and %d finished; %d rows line up, %d flips", got.n(), want.n(), gt.finished, wt.finished, c.aligned, c.flips)
+	if len(c.problems) != 0 || c.flips == 0 || c.aligned < g.batch || c.aligned >= want.n() || c.next.abs != 0 {
+		t.Errorf("flips within the margin: %d rows line up, %d flips, next %s, problems %q; want some flips, step 0 compared and no problem",
+			c.aligned, c.flips, c.next, c.problems)
+	}
+	if c := compareRounds(&got, &want, gt, wt, g.batch, g.k, shifted, nearThreshold); len(c.problems) == 0 {
+		t.Errorf("flips %g from a threshold passed a margin of %g", shift, nearThreshold)
+	}
+	if c := compareRounds(&got, &want, gt, wt, g.batch, g.k, g.terminal, 1.01*shift); len(c.problems) == 0 {
+		t.Error("done flags that are not the rule's verdict passed")
+	}
+
+	// A next observation off by 1e-2 at step 0, where no threshold is near.
+	bad := want
+	bad.next = append([]float32(nil), want.next...)
+	bad.next[3*g.od+5] += 1e-2
+	if c := compareRounds(&bad, &want, wt, wt, g.batch, g.k, g.terminal, nearThreshold); len(c.problems) == 0 || c.flips != 0 {
+		t.Errorf("a next observation off by 1e-2: %d flips, problems %q", c.flips, c.problems)
+	}
+	// Totals that are not those of the rows.
+	if c := compareRounds(&want, &want, roundTotals{wt.steps, wt.finished + 1, wt.rewardSum}, wt, g.batch, g.k, g.terminal, nearThreshold); len(c.problems) == 0 {
+		t.Error("a finished count off by one passed")
+	}
+	// A round cut short.
+	short := want
+	short.rew, short.done = want.rew[:want.n()-1], want.done[:want.n()-1]
+	if c := compareRounds(&short, &want, roundTotals{wt.steps - 1, wt.finished, wt.rewardSum}, wt, g.batch, g.k, g.terminal, nearThreshold); len(c.problems) == 0 {
+		t.Error("a round one row short passed")
 	}
 }
 

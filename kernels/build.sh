@@ -8,6 +8,13 @@
 #
 # sm_80 PTX (ISA 7.0) runs on Ampere and, JIT-compiled by the driver at load,
 # on Hopper. CLANG may name another clang binary.
+#
+# -ffp-contract=on: clang's CUDA default (fast) fuses products into sums
+# across statements and ignores `#pragma clang fp contract(off)` (clang 14 has
+# no fast-honor-pragmas), which terminal.h uses to round the termination rules
+# as Go does; with "on" only a product and a sum in one expression fuse, and
+# the rest comes out as mul.rn/add.rn, which ptxas does not fuse either
+# (terminal_ptx_test.go checks the rules).
 set -euo pipefail
 if (($# < 2)); then
   echo "usage: $0 OUTDIR FILE.cu..." >&2
@@ -20,6 +27,6 @@ mkdir -p "$out"
 "$clang" --version | head -n 1 >"$out/clang-version.txt"
 for src in "$@"; do
   name=$(basename "$src" .cu)
-  "$clang" -x cuda --cuda-device-only -nocudainc -nocudalib --cuda-gpu-arch=sm_80 -O3 \
+  "$clang" -x cuda --cuda-device-only -nocudainc -nocudalib --cuda-gpu-arch=sm_80 -O3 -ffp-contract=on \
     -Wall -Werror -S -o "$out/$name.ptx" "$src"
 done

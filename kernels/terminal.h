@@ -3,7 +3,8 @@
 // compared in double precision exactly as the Go code compares, so both
 // decide alike on the same float32 inputs (edges and NaN included). The
 // double pendulum's tip height is computed without contracting products into
-// fused multiply-adds, as Go computes it on amd64.
+// fused multiply-adds, as Go computes it on amd64 (the pragma below holds
+// only with build.sh's -ffp-contract=on; terminal_ptx_test.go checks the PTX).
 #ifndef MBPO_TERMINAL_H
 #define MBPO_TERMINAL_H
 

@@ -92,7 +92,7 @@ func (d *deviceStages) fit(m *Model, st ModelSettings, seed, call uint64) (Model
 		return ModelStats{}, fmt.Errorf("model training loss is %v (retrain %d): lower --model-lr or check the data", r.TrainLoss, call)
 	}
 	m.Elites = append([]int(nil), r.Elites...)
-	return ModelStats{Epochs: r.Epochs, TrainLoss: r.TrainLoss, HoldoutMSE: r.HoldoutMSE, HoldoutNLL: r.HoldoutNLL,
+	return ModelStats{Epochs: r.Epochs, TrainLoss: r.TrainLoss, HoldoutMSE: r.HoldoutMSE, HoldoutNLL: r.HoldoutNLL, BestEpochs: r.BestEpochs,
 		Elites: r.Elites, Rows: r.Rows, Train: r.Train, Holdout: r.Holdout}, nil
 }
 

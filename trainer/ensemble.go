@@ -1,7 +1,8 @@
 // ensemble.go: the dynamics model stage (real buffer → ensemble). Fits the
 // bootstrap ensemble to the real transitions with MBPO's procedure: a fresh
 // holdout split, input normalisation, one bootstrap resample per member,
-// minibatch epochs until the holdout MSE stops improving, and the elites.
+// minibatch epochs until the holdout MSE stops improving, every member put
+// back to its best epoch's weights, and the elites.
 
 package trainer
 
@@ -29,7 +30,7 @@ type ModelSettings struct {
 	Batch        int     // minibatch rows per member (256)
 	HoldoutRatio float64 // share of the data held out (0.2)
 	MaxHoldout   int     // cap on the holdout size (5000)
-	EarlyStop    int     // stop after this many epochs without a > Improvement gain (5)
+	EarlyStop    int     // stop once more than this many epochs in a row bring no > Improvement gain (5)
 	Improvement  float64 // relative holdout gain that counts (0.01)
 	MaxEpochs    int     // 0: no cap
 	Elites       int     // members kept for rollouts (5)
@@ -39,8 +40,9 @@ type ModelSettings struct {
 type ModelStats struct {
 	Epochs     int       // training epochs run
 	TrainLoss  float32   // training loss of the last minibatch
-	HoldoutMSE []float32 // per member, after training
-	HoldoutNLL []float32 // per member, after training
+	HoldoutMSE []float32 // per member, with its best epoch's weights
+	HoldoutNLL []float32 // per member, with its best epoch's weights
+	BestEpochs []int     // per member, the epoch (0-based) whose weights it was restored to
 	Elites     []int     // chosen elites, best first
 	Rows       int64     // member-rows trained on (for throughput)
 	Train      int       // training rows
@@ -146,10 +148,25 @@ func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, e
 			return stats, err
 		}
 		// Early stopping: any member improving its best holdout MSE by more
-		// than st.Improvement (relative) resets the patience counter.
-		if stop.Stop(mse) {
+		// than st.Improvement (relative) resets the patience counter, and
+		// its weights of this epoch are kept as its best.
+		stopNow := stop.Stop(mse)
+		if err := m.Ens.SaveMembers(stop.Improved()); err != nil {
+			return stats, err
+		}
+		if stopNow {
 			break
 		}
+	}
+	// Every member goes back to its best epoch's weights, and the elites
+	// are ranked on the holdout MSE of those weights (bnn.py's _set_state
+	// and _end_train).
+	var err error
+	if stats.BestEpochs, err = stop.Restore(m.Ens); err != nil {
+		return stats, err
+	}
+	if err := m.Ens.Evaluate(xHold, yHold, nHold, mse, nll); err != nil {
+		return stats, err
 	}
 	if err := engine.CheckHoldout(mse, call); err != nil {
 		return stats, err

@@ -51,6 +51,21 @@ func CheckNormalizer(who string, s EnsembleSpec, mean, std []float32) error {
 	return nil
 }
 
+// CheckMembers reports a member id of Ensemble.SaveMembers or
+// RestoreMembers (op) outside the ensemble, or, when saved is not nil, one
+// restored that was never saved (saved[e] says whether member e was).
+func CheckMembers(who, op string, s EnsembleSpec, members []int, saved []bool) error {
+	for _, e := range members {
+		if e < 0 || e >= s.Members {
+			return fmt.Errorf("%s: %s of member %d, want within [0, %d)", who, op, e, s.Members)
+		}
+		if saved != nil && !saved[e] {
+			return fmt.Errorf("%s: %s of member %d, which has no saved weights", who, op, e)
+		}
+	}
+	return nil
+}
+
 // CheckTrainStep reports the arguments of an Ensemble.TrainStep that do not
 // fit: a batch below 1, or x and y shorter than every member's batch.
 func CheckTrainStep(who string, s EnsembleSpec, x, y []float32, batch int) error {

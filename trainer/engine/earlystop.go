@@ -1,6 +1,7 @@
 // earlystop.go: how an ensemble retrain ends, shared by trainer.Model.Train
 // and the GPU engine's Resident.Fit so that both stop at the same epoch and
-// keep the same elites: holdout early stopping, the check of the final
+// keep the same elites: holdout early stopping with each member's best
+// epoch (whose weights the retrain restores), the check of the final
 // holdout MSEs and the ranking of the members.
 
 package engine
@@ -11,44 +12,74 @@ import (
 	"sort"
 )
 
-// EarlyStop is MBPO's holdout early stopping: after each epoch, a member
-// whose holdout MSE beats its best so far by more than the relative
-// improvement (or that has no best yet) records it; training stops after
-// patience epochs in a row in which no member did.
+// EarlyStop is MBPO's holdout early stopping, as the authors' bnn.py
+// (_save_best) does it: after each epoch, a member whose holdout MSE beats
+// its best so far by more than the relative improvement (or that has no best
+// yet) records it as its best epoch, and the caller snapshots that member's
+// weights; training stops once more than patience epochs in a row passed in
+// which no member improved (patience 5: the sixth such epoch stops).
 type EarlyStop struct {
 	improvement float64
 	patience    int
 	best        []float64 // per member; +Inf before its first epoch
+	bestEpoch   []int     // per member; -1 before its first epoch
 	since       int       // epochs since a member last improved
+	epoch       int       // epochs recorded
+	improved    []int     // members that improved in the last epoch
 }
 
 // NewEarlyStop returns the early stopping of an ensemble of members members
 // (FitSettings.Improvement and FitSettings.EarlyStop).
 func NewEarlyStop(members int, improvement float64, patience int) *EarlyStop {
-	best := make([]float64, members)
-	for e := range best {
-		best[e] = math.Inf(1)
+	s := &EarlyStop{improvement: improvement, patience: patience,
+		best: make([]float64, members), bestEpoch: make([]int, members)}
+	for e := range s.best {
+		s.best[e] = math.Inf(1)
+		s.bestEpoch[e] = -1
 	}
-	return &EarlyStop{improvement: improvement, patience: patience, best: best}
+	return s
 }
 
 // Stop records one epoch's holdout MSE per member and reports whether
-// training stops here.
+// training stops here. Improved then lists the members whose weights of
+// this epoch are their new best.
 func (s *EarlyStop) Stop(mse []float32) bool {
-	improved := false
+	s.improved = s.improved[:0]
 	for e := range mse {
 		cur := float64(mse[e])
 		if math.IsInf(s.best[e], 1) || (s.best[e]-cur)/s.best[e] > s.improvement {
 			s.best[e] = cur
-			improved = true
+			s.bestEpoch[e] = s.epoch
+			s.improved = append(s.improved, e)
 		}
 	}
-	if improved {
+	s.epoch++
+	if len(s.improved) > 0 {
 		s.since = 0
 		return false
 	}
 	s.since++
-	return s.since >= s.patience
+	return s.since > s.patience
+}
+
+// Improved lists the members that improved in the epoch Stop last recorded.
+func (s *EarlyStop) Improved() []int { return s.improved }
+
+// BestEpochs returns each member's best epoch (0-based; -1 if it never had
+// one), the epoch whose weights a retrain restores.
+func (s *EarlyStop) BestEpochs() []int { return append([]int(nil), s.bestEpoch...) }
+
+// Restore puts every member that had a best epoch back to its weights of
+// that epoch, saved with ens.SaveMembers(Improved()) after each Stop, and
+// returns BestEpochs.
+func (s *EarlyStop) Restore(ens Ensemble) ([]int, error) {
+	var members []int
+	for e, ep := range s.bestEpoch {
+		if ep >= 0 {
+			members = append(members, e)
+		}
+	}
+	return s.BestEpochs(), ens.RestoreMembers(members)
 }
 
 // CheckHoldout reports the first member whose holdout MSE after retrain

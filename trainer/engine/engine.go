@@ -73,6 +73,17 @@ type Ensemble interface {
 	// member's mean and logvar into row i of mean and logvar [n][Out].
 	Predict(x []float32, members []int32, n int, mean, logvar []float32) error
 
+	// SaveMembers copies the weights and biases of the listed members (not
+	// the shared log-variance bounds, not the Adam moments) into the
+	// ensemble's snapshot, replacing those members' earlier snapshots;
+	// RestoreMembers copies the listed members' snapshots back into their
+	// weights and biases. A retrain saves each member at every epoch that
+	// improves its holdout MSE and restores them all at the end, as MBPO's
+	// bnn.py does (_save_state, _set_state). Restoring a member that was
+	// never saved is an error.
+	SaveMembers(members []int) error
+	RestoreMembers(members []int) error
+
 	// State returns a copy of the complete state (parameters, Adam moments,
 	// normaliser) for checkpoints; SetState restores it.
 	State() State

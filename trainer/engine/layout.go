@@ -154,6 +154,20 @@ func (s EnsembleSpec) Weight(l int) int { return s.Members * s.Net().Weight(l) }
 // Bias returns the offset of b_l ([Members][Sizes[l+1]]) in "params".
 func (s EnsembleSpec) Bias(l int) int { return s.Members * s.Net().Bias(l) }
 
+// MemberSpans returns the [offset, length) spans of member e's weights and
+// biases in "params", layer by layer (W_0, b_0, W_1, b_1, ...): what a
+// retrain snapshots and restores for one member (Ensemble.SaveMembers). The
+// shared log-variance bounds belong to no member.
+func (s EnsembleSpec) MemberSpans(e int) [][2]int {
+	net := s.Net()
+	spans := make([][2]int, 0, 2*net.Layers())
+	for l := 0; l < net.Layers(); l++ {
+		in, out := net.Sizes[l], net.Sizes[l+1]
+		spans = append(spans, [2]int{s.Weight(l) + e*in*out, in * out}, [2]int{s.Bias(l) + e*out, out})
+	}
+	return spans
+}
+
 // MaxLogVar returns the offset of the [Out] upper log-variance bound.
 func (s EnsembleSpec) MaxLogVar() int { return s.Members * s.Net().NumParams() }
 

@@ -95,7 +95,7 @@ type FitSettings struct {
 	Batch        int     // minibatch rows per member
 	HoldoutRatio float64 // share of the data held out
 	MaxHoldout   int     // cap on the holdout size
-	EarlyStop    int     // epochs without a > Improvement gain before stopping
+	EarlyStop    int     // stop once more than this many epochs bring no > Improvement gain
 	Improvement  float64 // relative holdout gain that counts
 	MaxEpochs    int     // 0: no cap
 	Elites       int     // members kept for rollouts
@@ -106,8 +106,9 @@ type FitSettings struct {
 type FitResult struct {
 	Epochs     int
 	TrainLoss  float32   // loss of the last minibatch
-	HoldoutMSE []float32 // per member, after training
+	HoldoutMSE []float32 // per member, with its best epoch's weights
 	HoldoutNLL []float32
+	BestEpochs []int // per member, the epoch whose weights it was restored to
 	Elites     []int // best holdout MSE first
 	Rows       int64 // member-rows trained on
 	Train      int   // training rows

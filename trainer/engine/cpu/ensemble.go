@@ -42,6 +42,8 @@ type ensemble struct {
 	net  network
 
 	params, adamM, adamV, grads []float32
+	snap                        []float32 // SaveMembers: weights and biases ("params" up to the bounds)
+	saved                       []bool    // per member: snap holds its weights
 	normMean, normStd, invStd   []float32
 	step                        int64
 
@@ -415,6 +417,44 @@ func (e *ensemble) predictChunk(w, k int) {
 		normalize(s.z, s.z, e.normMean, e.invStd, len(rows), in)
 		e.blas.forward(e.net, e.members[m], s.z, len(rows), s.tr)
 		gaussHead(e.call.mean, e.call.lv, s.tr.out[L-1], rows, e.maxLV, e.minLV, len(rows), out)
+	}
+}
+
+// SaveMembers copies the listed members' weights and biases into the
+// snapshot.
+func (e *ensemble) SaveMembers(members []int) error {
+	if err := engine.CheckMembers(who, "SaveMembers", e.spec, members, nil); err != nil {
+		return err
+	}
+	e.allocSnapshot()
+	for _, m := range members {
+		for _, sp := range e.spec.MemberSpans(m) {
+			copy(e.snap[sp[0]:sp[0]+sp[1]], e.params[sp[0]:sp[0]+sp[1]])
+		}
+		e.saved[m] = true
+	}
+	return nil
+}
+
+// RestoreMembers copies the listed members' snapshots back.
+func (e *ensemble) RestoreMembers(members []int) error {
+	e.allocSnapshot()
+	if err := engine.CheckMembers(who, "RestoreMembers", e.spec, members, e.saved); err != nil {
+		return err
+	}
+	for _, m := range members {
+		for _, sp := range e.spec.MemberSpans(m) {
+			copy(e.params[sp[0]:sp[0]+sp[1]], e.snap[sp[0]:sp[0]+sp[1]])
+		}
+	}
+	return nil
+}
+
+// allocSnapshot allocates the snapshot on first use.
+func (e *ensemble) allocSnapshot() {
+	if e.snap == nil {
+		e.snap = make([]float32, e.spec.MaxLogVar())
+		e.saved = make([]bool, e.spec.Members)
 	}
 }
 

@@ -5,6 +5,7 @@
 package cpu
 
 import (
+	"github.com/mbpogo/mbpo/trainer/engine/enginetest"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -484,4 +485,10 @@ func TestEnsembleArgumentErrors(t *testing.T) {
 	if _, err := testEngine(t).NewEnsemble(engine.EnsembleSpec{Members: 1, In: 1, Out: 1}, 1); err == nil {
 		t.Error("NewEnsemble accepted a spec without hidden layers")
 	}
+}
+
+func TestEnsembleSaveRestoreMembers(t *testing.T) {
+	eng := New(Options{Threads: 2})
+	defer eng.Close()
+	enginetest.SaveRestore(t, eng)
 }

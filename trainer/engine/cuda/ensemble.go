@@ -35,6 +35,8 @@ type ensemble struct {
 	loss                        kernels.Ptr // double: the loss before weight decay
 	lossOut                     kernels.Ptr // float: the step's loss
 	decayPart                   kernels.Ptr // doubles: weight decay per Adam block
+	snap                        kernels.Ptr // SaveMembers: weights and biases ("params" up to the bounds)
+	saved                       []bool      // per member: snap holds its weights
 
 	fixed int // allocations above are the first fixed ones; scratch follows
 
@@ -74,6 +76,7 @@ func newEnsemble(m kernels.Machine, spec engine.EnsembleSpec, seed uint64) (*ens
 	e.part = a.floats(spec.Members * 3 * spec.Out)
 	e.loss, e.lossOut = a.doubles(1), a.floats(1)
 	e.decayPart = a.doubles(kernels.AdamBlocks(m, n))
+	e.snap, e.saved = a.floats(spec.MaxLogVar()), make([]bool, spec.Members)
 	e.fixed = len(a.ptrs)
 	if a.err != nil {
 		e.Close()
@@ -313,6 +316,45 @@ func (e *ensemble) buffers() map[string]named {
 		"params": {e.params, n}, "adam_m": {e.adamM, n}, "adam_v": {e.adamV, n},
 		"norm_mean": {e.normMean, e.spec.In}, "norm_std": {e.normStd, e.spec.In},
 	}
+}
+
+// SaveMembers queues copies of the listed members' weights and biases into
+// the snapshot, one device-to-device copy per layer's weights and biases.
+func (e *ensemble) SaveMembers(members []int) error {
+	if err := engine.CheckMembers(who, "SaveMembers", e.spec, members, nil); err != nil {
+		return err
+	}
+	for _, m := range members {
+		if err := e.copyMember(e.snap, e.params, m); err != nil {
+			return err
+		}
+		e.saved[m] = true
+	}
+	return nil
+}
+
+// RestoreMembers queues copies of the listed members' snapshots back.
+func (e *ensemble) RestoreMembers(members []int) error {
+	if err := engine.CheckMembers(who, "RestoreMembers", e.spec, members, e.saved); err != nil {
+		return err
+	}
+	for _, m := range members {
+		if err := e.copyMember(e.params, e.snap, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyMember queues copying member m's weights and biases from src to dst,
+// both laid out as "params".
+func (e *ensemble) copyMember(dst, src kernels.Ptr, m int) error {
+	for _, sp := range e.spec.MemberSpans(m) {
+		if err := e.m.Copy(at(dst, sp[0]), at(src, sp[0]), 4*sp[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // State returns a copy of the parameters, Adam moments, normaliser and step.

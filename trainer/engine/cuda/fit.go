@@ -7,7 +7,9 @@
 // keeps what is sequential by nature: the permutation and the per-epoch
 // Fisher–Yates shuffles of the bootstrap rows (drawn while the device trains
 // the previous epoch), and the early-stopping decision on the E holdout MSEs
-// that come back after each epoch.
+// that come back after each epoch, with a device-to-device snapshot of the
+// members that improved; at the end every member goes back to its snapshot
+// and the holdout is evaluated once more on those weights.
 
 package cuda
 
@@ -135,9 +137,23 @@ func (e *Engine) Fit(ens engine.Ensemble, real engine.Transitions, s engine.FitS
 		if math.IsNaN(float64(loss[0])) || math.IsInf(float64(loss[0]), 0) {
 			return res, fmt.Errorf("model training loss is %v at epoch %d (retrain %d): lower --model-lr or check the data", loss[0], ep, call)
 		}
-		if stop.Stop(mse) {
+		stopNow := stop.Stop(mse)
+		if err := ce.SaveMembers(stop.Improved()); err != nil {
+			return res, err
+		}
+		if stopNow {
 			break
 		}
+	}
+	// Every member back to its best epoch, its holdout MSE measured again.
+	if res.BestEpochs, err = stop.Restore(ce); err != nil {
+		return res, err
+	}
+	if err := firstErr(
+		kernels.Forward(m, ce.plan, ce.mean, ce.logvar, xAll, ce.params, ce.normMean, ce.normStd, nHold, 0),
+		kernels.GaussEval(m, ce.mse, ce.nll, ce.evalPart, ce.mean, ce.logvar, yAll, E, nHold, out),
+		kernels.Download(m, mse, ce.mse), kernels.Download(m, nll, ce.nll)); err != nil {
+		return res, err
 	}
 	if err := engine.CheckHoldout(mse, call); err != nil {
 		return res, err

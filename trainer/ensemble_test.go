@@ -1,0 +1,88 @@
+package trainer
+
+import (
+	"math"
+	"testing"
+
+	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/rng"
+)
+
+// worsening wraps an ensemble and, once member 0 has been evaluated after
+// spoilAfter epochs (at its next training step), shifts the biases of its predicted mean by 2 so that it
+// is worse from there on; it records member 0's holdout MSE at every Evaluate.
+type worsening struct {
+	engine.Ensemble
+	spoilAfter int
+	spoiled    bool
+	evals      []float32
+}
+
+func (w *worsening) Evaluate(x, y []float32, n int, mse, nll []float32) error {
+	err := w.Ensemble.Evaluate(x, y, n, mse, nll)
+	w.evals = append(w.evals, mse[0])
+	return err
+}
+
+// TrainStep spoils member 0 at the first step after spoilAfter epochs.
+func (w *worsening) TrainStep(x, y []float32, batch int) (float32, error) {
+	if len(w.evals) == w.spoilAfter && !w.spoiled {
+		w.spoiled = true
+		st := w.State()
+		spans := w.Spec().MemberSpans(0)
+		bias := spans[len(spans)-1][0] // the output layer's biases: mean, then log-variance
+		for i := bias; i < bias+w.Spec().Out; i++ {
+			st.Buffers["params"][i] += 2
+		}
+		if err := w.SetState(st); err != nil {
+			return 0, err
+		}
+	}
+	return w.Ensemble.TrainStep(x, y, batch)
+}
+
+// A member that got worse after its best epoch is deployed with its best
+// epoch's weights, and the elites are ranked on the restored members.
+func TestModelTrainRestoresEachMembersBestEpoch(t *testing.T) {
+	const obs, act, rows = 3, 1, 600
+	buf := NewReplay(obs, act, rows)
+	key := rng.Key{Seed: 5, Purpose: rng.Init, Step: 77}
+	for i := 0; i < rows; i++ {
+		o := []float32{key.Normal(uint64(4 * i)), key.Normal(uint64(4*i + 1)), key.Normal(uint64(4*i + 2))}
+		a := []float32{key.Normal(uint64(4*i + 3))}
+		next := []float32{o[0] + 0.1*a[0], 0.9 * o[1], o[2] - 0.05*o[0]}
+		buf.AddOne(o, a, o[0]-a[0], next, false)
+	}
+	spec := engine.PaperEnsemble(obs, act, 16)
+	m, err := NewModel(newEngine(t), spec, obs, act, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const spoil = 6
+	w := &worsening{Ensemble: m.Ens, spoilAfter: spoil}
+	m.Ens = w
+	st := ModelSettings{Batch: 64, HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 3, Improvement: 0.01, MaxEpochs: 20, Elites: 5}
+	stats, err := m.Train(buf, st, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.evals) != stats.Epochs+1 {
+		t.Fatalf("%d holdout evaluations for %d epochs, want one per epoch and one after the restore", len(w.evals), stats.Epochs)
+	}
+	best, final := stats.BestEpochs[0], w.evals[stats.Epochs-1]
+	if best < 0 || best >= spoil {
+		t.Fatalf("member 0's best epoch %d, want before it was spoiled after epoch %d (holdout MSE per epoch %v)", best, spoil-1, w.evals)
+	}
+	if !(final > 1.05*w.evals[best]) {
+		t.Fatalf("member 0 did not get worse after being spoiled: MSE per epoch %v", w.evals)
+	}
+	if math.Float32bits(stats.HoldoutMSE[0]) != math.Float32bits(w.evals[best]) {
+		t.Errorf("member 0 deployed with holdout MSE %v; its best epoch %d had %v (last epoch %v)", stats.HoldoutMSE[0], best, w.evals[best], final)
+	}
+	for i := 1; i < len(stats.Elites); i++ {
+		if stats.HoldoutMSE[stats.Elites[i]] < stats.HoldoutMSE[stats.Elites[i-1]] {
+			t.Errorf("elites %v not ranked by the restored holdout MSEs %v", stats.Elites, stats.HoldoutMSE)
+		}
+	}
+	t.Logf("member 0: holdout MSE per epoch %v, best epoch %d, best epochs %v", w.evals, best, stats.BestEpochs)
+}

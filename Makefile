@@ -23,7 +23,7 @@ test: deps
 # A short MBPO run that visibly learns in a couple of minutes on 2 cores:
 # InvertedPendulum-v4 with small networks reaches the maximum return of 1000.
 run: build
-	./$(BIN) train --env InvertedPendulum-v4 --steps 8000 --init-steps 1000 --G 10 \
+	./$(BIN) train --env InvertedPendulum-v4 --steps 5500 \
 		--hidden 64 --model-hidden 64 --rollout-batch 5000 --model-max-epochs 20 --eval-episodes 5
 
 bench: deps

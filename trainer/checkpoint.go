@@ -99,6 +99,9 @@ func (t *Trainer) SaveCheckpoint() error {
 	h.AgentStep = as.Step
 	addState("agent/", as)
 	pays = append(pays, payload{sec: section{Name: "real", Kind: "replay"}, repl: t.real})
+	if t.pending != nil {
+		pays = append(pays, payload{sec: section{Name: "pending", Kind: "replay"}, repl: t.pending})
+	}
 	if t.model != nil {
 		ms := t.model.Ens.State()
 		h.ModelStep = ms.Step
@@ -216,6 +219,17 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 	}
 	if t.real.Cap() != cfg.ReplaySize {
 		t.real.Resize(cfg.ReplaySize)
+	}
+	if t.pending != nil {
+		// --real-add episode: the episode in progress at the checkpoint.
+		p := secs.replay["pending"]
+		if p == nil {
+			return fail(fmt.Errorf("no pending episode (--real-add episode)"))
+		}
+		if p.obsDim != t.spec.ObsDim || p.actDim != t.spec.ActDim || p.Len() > t.pending.Cap() || (p.Len() > 0 && p.next != p.Len()) {
+			return fail(fmt.Errorf("pending episode of %d rows does not fit", p.Len()))
+		}
+		t.pending = p
 	}
 	t.k = h.K
 	if t.model != nil {

@@ -4,6 +4,7 @@
 package trainer
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +27,10 @@ type Config struct {
 	EpochLength int `json:"epoch_length"` // env steps per epoch (evaluation and metrics row)
 	InitSteps   int `json:"init_steps"`   // env steps with uniform random actions before learning starts
 	ReplaySize  int `json:"replay_size"`  // capacity of the real replay buffer
+	// RealAdd is when a real transition enters the real buffer: "step" (at
+	// once, as mbrl-lib does) or "episode" (the whole episode when it ends,
+	// as the authors' softlearning sampler does).
+	RealAdd string `json:"real_add"`
 
 	// SAC.
 	G             int     `json:"G"`              // SAC updates per env step
@@ -38,21 +43,24 @@ type Config struct {
 	TargetEntropy float64 `json:"target_entropy"` // temperature target
 
 	// Model.
-	EnsembleSize    int     `json:"ensemble_size"`     // bootstrap ensemble members
-	Elites          int     `json:"elites"`            // members used for rollouts, best by holdout MSE
-	ModelHidden     int     `json:"model_hidden"`      // width of the four swish layers
-	ModelLR         float64 `json:"model_lr"`          // Adam learning rate of the ensemble
-	ModelBatch      int     `json:"model_batch"`       // ensemble minibatch
-	HoldoutRatio    float64 `json:"holdout_ratio"`     // share of real data held out
-	MaxHoldout      int     `json:"max_holdout"`       // cap on the holdout size
-	EarlyStop       int     `json:"early_stop"`        // epochs without >1% holdout improvement before stopping
-	ModelMaxEpochs  int     `json:"model_max_epochs"`  // cap on epochs per retrain (0: none, as published)
-	ModelTrainFreq  int     `json:"model_train_freq"`  // env steps between retrains (and rollouts)
-	RolloutBatch    int     `json:"rollout_batch"`     // rollouts started per retrain
-	RolloutSchedule [4]int  `json:"rollout_schedule"`  // [a, b, kmin, kmax]: k = kmin until epoch a, linear to kmax at epoch b
-	RolloutLength   int     `json:"rollout_length"`    // fixed k (0: use the schedule)
-	RetainEpochs    int     `json:"retain_epochs"`     // epochs of rollouts the model buffer holds
-	ModelReturnHorz int     `json:"model_return_horz"` // horizon of the model-vs-real return check (0: off)
+	EnsembleSize int     `json:"ensemble_size"` // bootstrap ensemble members
+	Elites       int     `json:"elites"`        // members used for rollouts, best by holdout MSE
+	ModelHidden  int     `json:"model_hidden"`  // width of the four swish layers
+	ModelLR      float64 `json:"model_lr"`      // Adam learning rate of the ensemble
+	ModelBatch   int     `json:"model_batch"`   // ensemble minibatch
+	HoldoutRatio float64 `json:"holdout_ratio"` // share of real data held out
+	MaxHoldout   int     `json:"max_holdout"`   // cap on the holdout size
+	EarlyStop    int     `json:"early_stop"`    // a retrain stops once more than this many epochs in a row bring no member an improvement
+	// ModelImprovement is the relative holdout-MSE gain that counts as a
+	// member's improvement (its weights are then kept as its best).
+	ModelImprovement float64 `json:"model_improvement"`
+	ModelMaxEpochs   int     `json:"model_max_epochs"`  // cap on epochs per retrain (0: none, as published)
+	ModelTrainFreq   int     `json:"model_train_freq"`  // env steps between retrains (and rollouts)
+	RolloutBatch     int     `json:"rollout_batch"`     // rollouts started per retrain
+	RolloutSchedule  [4]int  `json:"rollout_schedule"`  // [a, b, kmin, kmax]: k = kmin until epoch a, linear to kmax at epoch b
+	RolloutLength    int     `json:"rollout_length"`    // fixed k (0: use the schedule)
+	RetainEpochs     int     `json:"retain_epochs"`     // epochs of rollouts the model buffer holds
+	ModelReturnHorz  int     `json:"model_return_horz"` // horizon of the model-vs-real return check (0: off)
 
 	// Run.
 	EvalEpisodes    int    `json:"eval_episodes"`    // deterministic evaluation episodes per epoch, run in parallel
@@ -64,32 +72,40 @@ type Config struct {
 	CheckpointModelBufferMiB int `json:"checkpoint_model_buffer_mib"`
 }
 
-// paper holds the per-environment rows of the published table.
+// paper holds the per-environment settings of the authors' configurations.
 type paper struct {
-	epochs, g, trainFreq, retain, hidden int
-	schedule                             [4]int
-	targetEntropy                        float64
-	published                            bool // from the paper; false for the project's own choices
+	epochs, epochLength, initSteps int // learning epochs after initSteps random steps
+	g, trainFreq, retain, hidden   int
+	schedule                       [4]int
+	targetEntropy                  float64 // 0: -|A|
+	published                      bool    // in the paper's table; false for the others
 }
 
-// paperRow returns the published settings for id's environment family.
+// paperRow returns the authors' settings for id's environment: the paper's
+// table for the five benchmarks, the authors' configuration files for the
+// two pendulums (mbpo/examples/config: epoch length 250, G 10, target
+// entropy -0.05 and 500 random steps for InvertedPendulum; G 20 and target
+// entropy -0.5 for InvertedDoublePendulum), and project defaults for Swimmer.
 func paperRow(id string) paper {
 	switch id {
 	case "Hopper-v4":
-		return paper{125, 20, 250, 1, 200, [4]int{20, 150, 1, 15}, -1, true}
+		return paper{125, 1000, 5000, 20, 250, 1, 200, [4]int{20, 150, 1, 15}, -1, true}
 	case "Walker2d-v4":
-		return paper{300, 20, 250, 1, 200, [4]int{20, 150, 1, 1}, -3, true}
+		return paper{300, 1000, 5000, 20, 250, 1, 200, [4]int{20, 150, 1, 1}, -3, true}
 	case "HalfCheetah-v4":
-		return paper{400, 40, 250, 1, 200, [4]int{20, 150, 1, 1}, -3, true}
+		return paper{400, 1000, 5000, 40, 250, 1, 200, [4]int{20, 150, 1, 1}, -3, true}
 	case "Ant-v4":
-		return paper{300, 20, 250, 1, 200, [4]int{20, 100, 1, 25}, -4, true}
+		return paper{300, 1000, 5000, 20, 250, 1, 200, [4]int{20, 100, 1, 25}, -4, true}
 	case "HumanoidTruncatedObs-v4", "Humanoid-v4":
-		return paper{300, 20, 1000, 5, 400, [4]int{20, 300, 1, 20}, -2, true}
+		return paper{300, 1000, 5000, 20, 1000, 5, 400, [4]int{20, 300, 1, 20}, -2, true}
 	case "InvertedPendulum-v4":
-		return paper{15, 20, 250, 1, 200, [4]int{1, 15, 1, 1}, 0, false}
+		// 60 epochs of 250 steps: the paper's 15,000-step plot.
+		return paper{60, 250, 500, 10, 250, 1, 200, [4]int{1, 15, 1, 1}, -0.05, false}
+	case "InvertedDoublePendulum-v4":
+		return paper{100, 1000, 5000, 20, 250, 1, 200, [4]int{20, 100, 1, 1}, -0.5, false}
 	}
-	// InvertedDoublePendulum, Swimmer: Hopper-like defaults, entropy -|A|.
-	return paper{100, 20, 250, 1, 200, [4]int{20, 100, 1, 1}, 0, false}
+	// Swimmer: Hopper-like defaults, entropy -|A|.
+	return paper{100, 1000, 5000, 20, 250, 1, 200, [4]int{20, 100, 1, 1}, 0, false}
 }
 
 // PaperConfig returns the published MBPO configuration for an environment
@@ -107,17 +123,49 @@ func PaperConfig(id string) (Config, error) {
 	}
 	return Config{
 		Env: id, Algo: "mbpo", Ablation: "none",
-		Steps: p.epochs * 1000, EpochLength: 1000, InitSteps: 5000, ReplaySize: 1_000_000,
+		Steps: p.initSteps + p.epochs*p.epochLength, EpochLength: p.epochLength, InitSteps: p.initSteps, ReplaySize: 1_000_000, RealAdd: "step",
 		G: p.g, BatchSize: 256, RealRatio: 0.05, Hidden: 256, Gamma: 0.99, Tau: 5e-3, LR: 3e-4, TargetEntropy: te,
 		EnsembleSize: 7, Elites: 5, ModelHidden: p.hidden, ModelLR: 1e-3, ModelBatch: 256,
-		HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 5, ModelTrainFreq: p.trainFreq,
+		HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 5, ModelImprovement: 0.01, ModelTrainFreq: p.trainFreq,
 		RolloutBatch: 100_000, RolloutSchedule: p.schedule, RetainEpochs: p.retain, ModelReturnHorz: 1000,
 		EvalEpisodes: 10, CheckpointEvery: 5, Device: "auto", CheckpointModelBufferMiB: 1024,
 	}, nil
 }
 
+// UnmarshalJSON reads a Config written by an earlier or the current build:
+// a field the JSON lacks (a setting added since it was written) takes the
+// value of PaperConfig for the JSON's env.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config // without this method
+	var id struct {
+		Env string `json:"env"`
+	}
+	if err := json.Unmarshal(b, &id); err != nil {
+		return err
+	}
+	base, err := PaperConfig(id.Env)
+	if err != nil {
+		base = Config{}
+	}
+	p := plain(base)
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*c = Config(p)
+	return nil
+}
+
 // FromPaper reports whether PaperConfig(id) is the published configuration.
 func FromPaper(id string) bool { return paperRow(id).published }
+
+// LearningSteps returns the env steps of the authors' run of id after its
+// random steps (the paper's x axis): Steps - InitSteps of PaperConfig(id).
+// A run that changes --init-steps keeps this many learning steps unless
+// --steps is given.
+func LearningSteps(id string) int {
+	p := paperRow(id)
+	return p.epochs * p.epochLength
+}
 
 // RegisterFlags binds every field of c to a flag of fs, with c's current
 // values as defaults.
@@ -129,6 +177,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.EpochLength, "epoch-length", c.EpochLength, "env steps per epoch (one evaluation and metrics row each)")
 	fs.IntVar(&c.InitSteps, "init-steps", c.InitSteps, "initial env steps with uniform random actions")
 	fs.IntVar(&c.ReplaySize, "replay-size", c.ReplaySize, "capacity of the real replay buffer")
+	fs.StringVar(&c.RealAdd, "real-add", c.RealAdd, "when real transitions enter the real buffer: step (at once) or episode (each episode when it ends, as the authors' sampler)")
 	fs.IntVar(&c.G, "G", c.G, "SAC updates per env step")
 	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "SAC minibatch size")
 	fs.Float64Var(&c.RealRatio, "real-ratio", c.RealRatio, "fraction of each SAC batch from real data (the rest from model rollouts)")
@@ -144,7 +193,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.ModelBatch, "model-batch", c.ModelBatch, "ensemble minibatch size")
 	fs.Float64Var(&c.HoldoutRatio, "holdout-ratio", c.HoldoutRatio, "share of real data held out to rank members and stop training")
 	fs.IntVar(&c.MaxHoldout, "max-holdout", c.MaxHoldout, "cap on the holdout size")
-	fs.IntVar(&c.EarlyStop, "early-stop", c.EarlyStop, "stop a retrain after this many epochs without a >1% holdout improvement")
+	fs.IntVar(&c.EarlyStop, "early-stop", c.EarlyStop, "stop a retrain once more than this many epochs in a row improve no member's holdout MSE (5: the sixth stops it)")
+	fs.Float64Var(&c.ModelImprovement, "model-improvement", c.ModelImprovement, "relative holdout-MSE gain that counts as a member's improvement; each member is restored to its best epoch")
 	fs.IntVar(&c.ModelMaxEpochs, "model-max-epochs", c.ModelMaxEpochs, "cap on epochs per retrain (0: none, as published)")
 	fs.IntVar(&c.ModelTrainFreq, "model-train-freq", c.ModelTrainFreq, "env steps between model retrains and rollouts")
 	fs.IntVar(&c.RolloutBatch, "rollout-batch", c.RolloutBatch, "branched rollouts started per retrain")
@@ -217,6 +267,7 @@ func (c Config) Validate() error {
 	check(c.Steps > 0, "--steps %d: want > 0", c.Steps)
 	check(c.EpochLength > 0, "--epoch-length %d: want > 0", c.EpochLength)
 	check(c.InitSteps >= 0, "--init-steps %d: want >= 0", c.InitSteps)
+	check(c.RealAdd == "step" || c.RealAdd == "episode", "--real-add %q: want step or episode", c.RealAdd)
 	check(c.ReplaySize >= c.BatchSize, "--replay-size %d: want at least the batch size %d", c.ReplaySize, c.BatchSize)
 	check(c.G >= 1, "--G %d: want >= 1", c.G)
 	check(c.BatchSize >= 1, "--batch-size %d: want >= 1", c.BatchSize)
@@ -238,6 +289,7 @@ func (c Config) Validate() error {
 		check(c.HoldoutRatio > 0 && c.HoldoutRatio < 1, "--holdout-ratio %v: want within (0, 1)", c.HoldoutRatio)
 		check(c.MaxHoldout >= 1, "--max-holdout %d: want >= 1", c.MaxHoldout)
 		check(c.EarlyStop >= 1, "--early-stop %d: want >= 1", c.EarlyStop)
+		check(c.ModelImprovement >= 0 && c.ModelImprovement < 1, "--model-improvement %v: want within [0, 1)", c.ModelImprovement)
 		check(c.ModelMaxEpochs >= 0, "--model-max-epochs %d: want >= 0", c.ModelMaxEpochs)
 		check(c.ModelTrainFreq >= 1, "--model-train-freq %d: want >= 1", c.ModelTrainFreq)
 		check(c.RolloutBatch >= 1, "--rollout-batch %d: want >= 1", c.RolloutBatch)

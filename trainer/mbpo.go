@@ -50,6 +50,7 @@ type Trainer struct {
 	model    *Model // nil without a model (SAC, no-model ablation)
 	rollouts *Rollouts
 	real     *Replay
+	pending  *Replay // --real-add episode: the current episode's transitions, not yet in real
 	modelBuf *Replay // nil without a model, or while it lives on the device
 	sac      *sacBatcher
 	dev      *deviceStages // non-nil when the engine runs the stages on its device
@@ -115,6 +116,9 @@ func build(cfg Config, eng engine.Engine, runDir string, log zerolog.Logger) (*T
 		return nil, err
 	}
 	t.real = NewReplay(od, ad, cfg.ReplaySize)
+	if cfg.RealAdd == "episode" {
+		t.pending = NewReplay(od, ad, spec.MaxEpisodeSteps+1)
+	}
 	if cfg.Model() {
 		es := engine.PaperEnsemble(od, ad, cfg.ModelHidden)
 		es.Members = cfg.EnsembleSize
@@ -234,6 +238,9 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 		t.epLen++
 		copy(t.obs, next)
 		if st.Terminated || st.Truncated {
+			if err := t.flushEpisode(); err != nil {
+				return err
+			}
 			t.epochAcc.trainReturns = append(t.epochAcc.trainReturns, t.epRet)
 			t.epRet, t.epLen = 0, 0
 			t.env.Reset(t.obs)
@@ -276,8 +283,13 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 	return nil
 }
 
-// store adds one real transition to the real buffer (and its device copy).
+// store adds one real transition to the real buffer (and its device copy),
+// or with --real-add episode to the episode's pending transitions.
 func (t *Trainer) store(act []float32, rew float32, next []float32, terminated bool) error {
+	if t.pending != nil {
+		t.pending.AddOne(t.obs, act, rew, next, terminated)
+		return nil
+	}
 	t.real.AddOne(t.obs, act, rew, next, terminated)
 	if t.dev == nil {
 		return nil
@@ -287,6 +299,23 @@ func (t *Trainer) store(act []float32, rew float32, next []float32, terminated b
 		done = 1
 	}
 	return t.dev.real.Append(t.obs, act, []float32{rew}, next, []float32{done})
+}
+
+// flushEpisode moves an ended episode's pending transitions into the real
+// buffer (--real-add episode; nothing to do otherwise).
+func (t *Trainer) flushEpisode() error {
+	if t.pending == nil || t.pending.Len() == 0 {
+		return nil
+	}
+	p := t.pending // rows 0..n-1 in order: it is cleared at every episode end and holds a whole episode
+	n := p.Len()
+	t.real.Add(p.obs[:n*p.obsDim], p.act[:n*p.actDim], p.rew[:n], p.nextObs[:n*p.obsDim], p.done[:n])
+	var err error
+	if t.dev != nil {
+		err = t.dev.real.Append(p.obs[:n*p.obsDim], p.act[:n*p.actDim], p.rew[:n], p.nextObs[:n*p.obsDim], p.done[:n])
+	}
+	p.Clear()
+	return err
 }
 
 // sacUpdates is the SAC stage of one env step: n updates on mixed batches.
@@ -323,7 +352,7 @@ func (t *Trainer) trainModelAndRollout() error {
 	t0 := time.Now()
 	settings := ModelSettings{
 		Batch: c.ModelBatch, HoldoutRatio: c.HoldoutRatio, MaxHoldout: c.MaxHoldout,
-		EarlyStop: c.EarlyStop, Improvement: 0.01, MaxEpochs: c.ModelMaxEpochs, Elites: c.Elites,
+		EarlyStop: c.EarlyStop, Improvement: c.ModelImprovement, MaxEpochs: c.ModelMaxEpochs, Elites: c.Elites,
 	}
 	var ms ModelStats
 	var err error
@@ -391,14 +420,14 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 		return Metrics{}, err
 	}
 	m := Metrics{
-		Epoch: epoch, EnvSteps: t.envSteps,
+		Epoch: epoch, EnvSteps: t.envSteps, Timesteps: max(0, t.envSteps-c.InitSteps),
 		EvalReturnMean: ev.ReturnMean, EvalReturnStd: ev.ReturnStd, EvalLengthMean: ev.LengthMean,
 		TrainReturnMean: mean(a.trainReturns), TrainEpisodes: len(a.trainReturns), TrainNonFinite: a.nonFinite,
 		RolloutK: t.k, Updates: t.updates,
 		ModelReturnMean: math.NaN(), RealReturnMean: math.NaN(),
 	}
 	if t.model != nil && t.retrains > 0 {
-		m.ModelHoldoutMSE, m.ModelHoldoutNLL = t.lastModel.HoldoutMSE, t.lastModel.HoldoutNLL
+		m.ModelHoldoutMSE, m.ModelHoldoutNLL, m.ModelBestEpoch = t.lastModel.HoldoutMSE, t.lastModel.HoldoutNLL, t.lastModel.BestEpochs
 		m.ModelElites, m.ModelEpochs, m.ModelTrainLoss = t.lastModel.Elites, t.lastModel.Epochs, t.lastModel.TrainLoss
 		if m.ModelBufSize, m.ModelBufCap, err = t.modelBufferSize(); err != nil {
 			return Metrics{}, err

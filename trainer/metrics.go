@@ -21,9 +21,13 @@ import (
 // Metrics is one epoch's row. The JSON names are the metric names used in
 // metrics.jsonl, metrics.csv and reports; their meaning is fixed.
 type Metrics struct {
-	Epoch    int     `json:"epoch"`     // epochs completed (1-based)
-	EnvSteps int     `json:"env_steps"` // real env steps taken, random exploration included
-	WallSec  float64 `json:"wall_s"`    // wall time since the run started (resumed runs continue the count)
+	Epoch    int `json:"epoch"`     // epochs completed (1-based), the random ones included
+	EnvSteps int `json:"env_steps"` // real env steps taken, random exploration included
+	// Timesteps are the env steps after the initial random ones: the x axis
+	// of the MBPO paper's curves (its authors' code counts from the end of
+	// the random phase), so a Hopper run of 125 epochs ends at 125,000.
+	Timesteps int     `json:"timesteps"`
+	WallSec   float64 `json:"wall_s"` // wall time since the run started (resumed runs continue the count)
 
 	EvalReturnMean float64 `json:"eval/return_mean"` // deterministic policy, mean over the evaluation episodes
 	EvalReturnStd  float64 `json:"eval/return_std"`
@@ -33,8 +37,9 @@ type Metrics struct {
 	TrainEpisodes   int     `json:"train/episodes"`
 	TrainNonFinite  int     `json:"train/nonfinite_steps"` // steps after which the simulator state was not finite (episode ended, transition dropped)
 
-	ModelHoldoutMSE []float32 `json:"model/holdout_mse"`  // per member, last retrain of the epoch
+	ModelHoldoutMSE []float32 `json:"model/holdout_mse"`  // per member, last retrain of the epoch, at the member's best epoch
 	ModelHoldoutNLL []float32 `json:"model/holdout_nll"`  // per member
+	ModelBestEpoch  []int     `json:"model/best_epoch"`   // per member, the retrain epoch (0-based) whose weights it was restored to
 	ModelElites     []int     `json:"model/elites"`       // elite member ids, best first
 	ModelEpochs     int       `json:"model/train_epochs"` // epochs of the last retrain
 	ModelTrainLoss  float32   `json:"model/train_loss"`
@@ -74,16 +79,38 @@ type Metrics struct {
 func Columns(members int) []string {
 	var cols []string
 	for _, f := range metricFields() {
-		switch f {
-		case "model/holdout_mse", "model/holdout_nll":
+		if _, ok := (Metrics{}).perMember(f); ok {
 			for e := 0; e < members; e++ {
 				cols = append(cols, fmt.Sprintf("%s_%d", f, e))
 			}
-		default:
-			cols = append(cols, f)
+			continue
 		}
+		cols = append(cols, f)
 	}
 	return cols
+}
+
+// perMember returns the per-member values of the list metric named f, and
+// whether f is one (the CSV gives each member a column).
+func (m Metrics) perMember(f string) ([]float64, bool) {
+	var vals []float64
+	switch f {
+	case "model/holdout_mse", "model/holdout_nll":
+		src := m.ModelHoldoutMSE
+		if f == "model/holdout_nll" {
+			src = m.ModelHoldoutNLL
+		}
+		for _, v := range src {
+			vals = append(vals, float64(v))
+		}
+	case "model/best_epoch":
+		for _, v := range m.ModelBestEpoch {
+			vals = append(vals, float64(v))
+		}
+	default:
+		return nil, false
+	}
+	return vals, true
 }
 
 // metricFields lists the JSON names of Metrics in declaration order.
@@ -146,19 +173,17 @@ func (m Metrics) row(members int) []string {
 	var cells []string
 	v := reflect.ValueOf(m)
 	for i, f := range metricFields() {
-		switch f {
-		case "model/holdout_mse", "model/holdout_nll":
-			vals := m.ModelHoldoutMSE
-			if f == "model/holdout_nll" {
-				vals = m.ModelHoldoutNLL
-			}
+		if vals, ok := m.perMember(f); ok {
 			for e := 0; e < members; e++ {
 				if e < len(vals) {
-					cells = append(cells, formatFloat(float64(vals[e])))
+					cells = append(cells, formatFloat(vals[e]))
 				} else {
 					cells = append(cells, "")
 				}
 			}
+			continue
+		}
+		switch f {
 		case "model/elites":
 			parts := make([]string, len(m.ModelElites))
 			for i, e := range m.ModelElites {

@@ -77,6 +77,9 @@ func (r *Replay) Add(obs, act, rew, next, done []float32) {
 	}
 }
 
+// Clear empties the buffer (Added keeps counting).
+func (r *Replay) Clear() { r.size, r.next = 0, 0 }
+
 // AddOne appends one transition.
 func (r *Replay) AddOne(obs, act []float32, rew float32, next []float32, done bool) {
 	d := float32(0)

@@ -101,7 +101,7 @@ func TestRunWritesRunDirectory(t *testing.T) {
 	}
 	csv, _ := os.ReadFile(filepath.Join(dir, "metrics.csv"))
 	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
-	if len(lines) != 4 || !strings.HasPrefix(lines[0], "epoch,env_steps,wall_s,eval/return_mean") {
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "epoch,env_steps,timesteps,wall_s,eval/return_mean") {
 		t.Errorf("metrics.csv has %d lines, header %q", len(lines), lines[0])
 	}
 	if n := len(strings.Split(lines[0], ",")); n != len(strings.Split(lines[3], ",")) {
@@ -160,11 +160,19 @@ func TestEveryEnvTrains(t *testing.T) {
 
 // A run interrupted by a checkpoint and resumed produces the same next
 // metrics as an uninterrupted run.
+// Under --real-add episode the checkpoint (at 600 steps) falls inside an
+// episode, whose pending transitions it keeps.
 func TestResumeMatchesUninterruptedRun(t *testing.T) {
+	for _, mode := range []string{"step", "episode"} {
+		t.Run(mode, func(t *testing.T) { testResume(t, mode) })
+	}
+}
+
+func testResume(t *testing.T, realAdd string) {
 	c := tinyConfig(t)
 	// Small rings that wrap before the checkpoint: the real buffer at 500
 	// steps, the model buffer at an odd row (3-step rollouts end early).
-	c.ReplaySize, c.RolloutLength = 500, 3
+	c.ReplaySize, c.RolloutLength, c.RealAdd = 500, 3, realAdd
 	whole := run(t, c, t.TempDir())
 
 	dir := t.TempDir()
@@ -174,6 +182,9 @@ func TestResumeMatchesUninterruptedRun(t *testing.T) {
 	tr, err := Resume(dir, newEngine(t), c.Steps, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if realAdd == "episode" && (tr.pending.Len() == 0 || tr.pending.Len() != tr.epLen) {
+		t.Fatalf("resumed with %d pending transitions in an episode of %d steps: the checkpoint should fall inside an episode", tr.pending.Len(), tr.epLen)
 	}
 	if err := tr.Run(context.Background(), Hooks{}); err != nil {
 		t.Fatal(err)

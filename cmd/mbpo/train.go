@@ -94,6 +94,9 @@ func runTrain(a *app, args []string) error {
 		}
 		log.Info().Str("run_dir", resume).Int("env_steps", t.EnvSteps()).Int("total", t.Cfg.Steps).Msg("resuming")
 	} else {
+		if !flagSet(fs, "steps") { // the authors' number of learning steps after the random ones
+			cfg.Steps = cfg.InitSteps + trainer.LearningSteps(cfg.Env)
+		}
 		cfg.Normalize()
 		if err := cfg.Validate(); err != nil {
 			return usageError{err.Error()}
@@ -180,7 +183,7 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 
 // logEpoch writes the one log line of an epoch.
 func logEpoch(log zerolog.Logger, m trainer.Metrics) {
-	ev := log.Info().Int("epoch", m.Epoch).Int("env_steps", m.EnvSteps).
+	ev := log.Info().Int("epoch", m.Epoch).Int("env_steps", m.EnvSteps).Int("timesteps", m.Timesteps).
 		Str("eval_return", fmt.Sprintf("%.1f±%.1f", m.EvalReturnMean, m.EvalReturnStd))
 	if !math.IsNaN(m.TrainReturnMean) {
 		ev = ev.Str("train_return", fmt.Sprintf("%.1f", m.TrainReturnMean))

@@ -163,6 +163,8 @@ func (g Grid) Config(c Cell) (trainer.Config, error) {
 	}
 	if g.Steps > 0 {
 		cfg.Steps = g.Steps
+	} else { // the authors' learning steps after the random ones
+		cfg.Steps = cfg.InitSteps + trainer.LearningSteps(c.Env)
 	}
 	ab, err := ParseAblation(c.Ablation)
 	if err != nil {

@@ -13,15 +13,21 @@ import (
 )
 
 const reportAbout = `Reads the runs under DIR (the --out directory of mbpo sweep, or any directory
-holding mbpo train run directories) and writes into --out (default DIR/report):
+holding mbpo train run directories; metrics.jsonl, or metrics.csv where it is
+the only one) and writes into --out (default DIR/report), everything on the
+paper's axis: timesteps, the env steps after the run's random ones (--init-steps),
+as the MBPO authors count them; rows inside the random phase are left out.
 
-  curves_ENV.png, .svg  eval return against env steps per environment: the mean
+  curves_ENV.png, .svg  eval return against timesteps per environment: the mean
                         over seeds with a 95% percentile bootstrap band, one
-                        line per ablation, the paper's result as a mark
-  report.md             final return (mean ± std over seeds) and env steps to
+                        line per ablation, the published MBPO result as a
+                        reference point
+  time_ENV.png, .svg    seconds per epoch against timesteps, one line per seed
+                        (the cost growth of a run)
+  report.md             final return (mean ± std over seeds) and timesteps to
                         reach the paper's return per environment and ablation,
                         beside the published values; wall time and env steps/s
-                        per run; the warnings
+                        per run; the warnings. Files are named relative to DIR.
 
 It also prints report.md. Partial, corrupt or mismatched inputs are warnings
 naming the file (on stderr and in report.md) and are left out of the means.`

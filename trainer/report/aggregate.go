@@ -1,7 +1,7 @@
 // aggregate.go: the statistics of a report. Runs are grouped by environment
-// and ablation; within a group, seeds are aligned on env steps, and each
-// env step gets the mean over the seeds that have it with a seeded 95%
-// percentile bootstrap band.
+// and ablation; within a group, seeds are aligned on timesteps (the paper's
+// axis: env steps after the random ones), and each timestep gets the mean
+// over the seeds that have it with a seeded 95% percentile bootstrap band.
 
 package report
 
@@ -79,42 +79,46 @@ func MeanStd(x []float64) (mean, std float64) {
 	return mean, math.Sqrt(std / float64(len(x)-1))
 }
 
-// Curve is a group's learning curve: at each env step that any seed
+// Curve is a group's learning curve on the paper's axis: at each timestep
+// (env steps after the run's random ones; see Run.Timesteps) that any seed
 // evaluated, the mean eval return over the seeds that have it and the
-// bootstrap band.
+// bootstrap band. Rows inside the random phase (timesteps < 0) are left
+// out; the row at its end (timestep 0) is kept.
 type Curve struct {
-	Steps    []int
-	Mean     []float64
-	Lo, Hi   []float64
-	N        []int // seeds with a value at the step
-	Seeds    int   // seeds in the group
-	Common   int   // last env step every seed reached (0 if none)
-	Longest  int   // last env step any seed reached
-	AtCommon []float64
+	Timesteps []int
+	Mean      []float64
+	Lo, Hi    []float64
+	N         []int // seeds with a value at the timestep
+	Seeds     int   // seeds in the group
+	Common    int   // last timestep every seed reached (0 if none)
+	Longest   int   // last timestep any seed reached
+	AtCommon  []float64
 }
 
-// Aggregate builds the curve of runs' eval/return_mean.
+// Aggregate builds the curve of runs' eval/return_mean against timesteps.
 func Aggregate(runs []Run, b Bootstrap) Curve {
 	c := Curve{Seeds: len(runs)}
 	vals := map[int][]float64{}
 	for i, r := range runs {
 		for _, m := range r.Rows {
-			vals[m.EnvSteps] = append(vals[m.EnvSteps], m.EvalReturnMean)
+			if t := r.Timesteps(m); t >= 0 {
+				vals[t] = append(vals[t], m.EvalReturnMean)
+			}
 		}
-		last := r.EnvSteps()
+		last := r.LastTimesteps()
 		if i == 0 || last < c.Common {
 			c.Common = last
 		}
 		c.Longest = max(c.Longest, last)
 	}
-	for s := range vals {
-		c.Steps = append(c.Steps, s)
+	for t := range vals {
+		c.Timesteps = append(c.Timesteps, t)
 	}
-	sort.Ints(c.Steps)
-	for _, s := range c.Steps {
-		v := vals[s]
+	sort.Ints(c.Timesteps)
+	for _, t := range c.Timesteps {
+		v := vals[t]
 		mean, _ := MeanStd(v)
-		lo, hi := b.Interval(v, uint64(s))
+		lo, hi := b.Interval(v, uint64(t))
 		c.Mean, c.Lo, c.Hi, c.N = append(c.Mean, mean), append(c.Lo, lo), append(c.Hi, hi), append(c.N, len(v))
 	}
 	if len(runs) > 0 {
@@ -123,18 +127,44 @@ func Aggregate(runs []Run, b Bootstrap) Curve {
 	return c
 }
 
-// StepsToReach returns the first env step, among those every seed reached,
+// StepsToReach returns the first timestep, among those every seed reached,
 // at which the mean return is at least target.
 func (c Curve) StepsToReach(target float64) (int, bool) {
-	for i, s := range c.Steps {
-		if s > c.Common {
+	for i, t := range c.Timesteps {
+		if t > c.Common {
 			break
 		}
 		if c.N[i] == c.Seeds && c.Mean[i] >= target {
-			return s, true
+			return t, true
 		}
 	}
 	return 0, false
+}
+
+// SecondsPerEpoch returns the run's cost per learning epoch against
+// timesteps: for each row after the random phase (timesteps > 0: the row at
+// timestep 0 ends a random epoch, which costs next to nothing), the wall
+// time since the row before (since the start for the first row) divided by
+// the epochs between them, at the timestep the epoch ends. It holds
+// everything an epoch cost (env, model, rollouts, SAC, evaluation,
+// checkpoints). A resumed run's wall time continues its count, so the
+// difference stays an epoch's; a gap of skipped rows is spread over its
+// epochs. Non-positive values (a clock that went back) are left out.
+func SecondsPerEpoch(r Run) (timesteps, sec []float64) {
+	epoch := r.Config.EpochLength
+	prevSteps, prevWall := 0, 0.0
+	for _, m := range r.Rows {
+		n := 1.0
+		if epoch > 0 {
+			n = float64(m.EnvSteps-prevSteps) / float64(epoch)
+		}
+		s := (m.WallSec - prevWall) / n
+		prevSteps, prevWall = m.EnvSteps, m.WallSec
+		if t := r.Timesteps(m); t > 0 && n > 0 && s > 0 && finite(s) {
+			timesteps, sec = append(timesteps, float64(t)), append(sec, s)
+		}
+	}
+	return timesteps, sec
 }
 
 // Group is the runs of one environment and ablation.

@@ -100,10 +100,11 @@ func TestBootstrapInterval(t *testing.T) {
 	}
 }
 
-// runOf makes a run with eval returns ret[i] at env steps step·(i+1).
+// runOf makes a run without random steps (timesteps = env steps) with eval
+// returns ret[i] at env steps step·(i+1).
 func runOf(seed uint64, step int, ret ...float64) Run {
 	cfg, _ := trainer.PaperConfig("Hopper-v4")
-	cfg.Seed = seed
+	cfg.Seed, cfg.InitSteps = seed, 0
 	r := Run{Config: cfg, Env: cfg.Env, Ablation: "none", Seed: seed}
 	for i, v := range ret {
 		r.Rows = append(r.Rows, trainer.Metrics{Epoch: i + 1, EnvSteps: step * (i + 1), EvalReturnMean: v})
@@ -121,12 +122,12 @@ func TestAggregateAlignsSeedsOnEnvSteps(t *testing.T) {
 	wantSteps := []int{1000, 2000, 3000}
 	wantMean := []float64{20, 40, 45}
 	wantN := []int{3, 3, 2}
-	if len(c.Steps) != 3 {
-		t.Fatalf("steps %v, want %v", c.Steps, wantSteps)
+	if len(c.Timesteps) != 3 {
+		t.Fatalf("steps %v, want %v", c.Timesteps, wantSteps)
 	}
 	for i := range wantSteps {
-		if c.Steps[i] != wantSteps[i] || !near(c.Mean[i], wantMean[i], 1e-12) || c.N[i] != wantN[i] {
-			t.Errorf("point %d: step %d mean %v n %d; want %d %v %d", i, c.Steps[i], c.Mean[i], c.N[i], wantSteps[i], wantMean[i], wantN[i])
+		if c.Timesteps[i] != wantSteps[i] || !near(c.Mean[i], wantMean[i], 1e-12) || c.N[i] != wantN[i] {
+			t.Errorf("point %d: step %d mean %v n %d; want %d %v %d", i, c.Timesteps[i], c.Mean[i], c.N[i], wantSteps[i], wantMean[i], wantN[i])
 		}
 		if !(c.Lo[i] <= c.Mean[i] && c.Mean[i] <= c.Hi[i]) {
 			t.Errorf("point %d: band [%v, %v] does not hold the mean %v", i, c.Lo[i], c.Hi[i], c.Mean[i])

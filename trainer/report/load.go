@@ -1,11 +1,13 @@
 // load.go: reading run directories for a report. Nothing a run directory
 // holds makes loading fail: a missing, partial, corrupt or mismatched file
 // becomes a Warning naming it, and only the data that can be trusted is
-// kept.
+// kept. Rows come from metrics.jsonl, or from metrics.csv where a directory
+// keeps only that (committed results often do).
 
 package report
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +15,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/mbpogo/mbpo/trainer"
@@ -45,6 +49,15 @@ func (r Run) Last() trainer.Metrics { return r.Rows[len(r.Rows)-1] }
 // EnvSteps is how far the run got.
 func (r Run) EnvSteps() int { return r.Last().EnvSteps }
 
+// Timesteps returns the row's place on the paper's axis: its env steps
+// after the run's Config.InitSteps random ones (negative inside the random
+// phase). It is computed from the config, not read from the row's
+// timesteps, which rows written before that metric existed lack.
+func (r Run) Timesteps(m trainer.Metrics) int { return m.EnvSteps - r.Config.InitSteps }
+
+// LastTimesteps is how far the run got on the paper's axis.
+func (r Run) LastTimesteps() int { return r.Timesteps(r.Last()) }
+
 // Finished reports whether the run reached its configured steps.
 func (r Run) Finished() bool { return r.EnvSteps() >= r.Config.Steps }
 
@@ -57,9 +70,10 @@ func (r Run) StepsPerSec() float64 {
 }
 
 // Load finds every run directory under root (a directory holding
-// metrics.jsonl, config.json or a checkpoint) and reads it. expected lists
-// run directories, relative to root, that should exist (a sweep's cells): a
-// missing one is a warning. The error is for a root that cannot be read.
+// metrics.jsonl, metrics.csv, config.json or a checkpoint) and reads it.
+// expected lists run directories, relative to root, that should exist (a
+// sweep's cells): a missing one is a warning. The error is for a root that
+// cannot be read.
 func Load(root string, expected []string) ([]Run, []Warning, error) {
 	if st, err := os.Stat(root); err != nil {
 		return nil, nil, fmt.Errorf("report: %w", err)
@@ -74,7 +88,7 @@ func Load(root string, expected []string) ([]Run, []Warning, error) {
 		if !d.IsDir() {
 			return nil
 		}
-		for _, f := range []string{"metrics.jsonl", "config.json", trainer.CheckpointFile} {
+		for _, f := range []string{"metrics.jsonl", "metrics.csv", "config.json", trainer.CheckpointFile} {
 			if _, err := os.Stat(filepath.Join(path, f)); err == nil {
 				dirs = append(dirs, path)
 				return filepath.SkipDir
@@ -136,17 +150,48 @@ func loadRun(dir, rel string) (Run, []Warning, bool) {
 		}
 	}
 
-	rows, ws := readRows(filepath.Join(dir, "metrics.jsonl"))
+	// metrics.jsonl is the full record; metrics.csv stands in for it only
+	// where it is the one there.
+	file := "metrics.jsonl"
+	if _, err := os.Stat(filepath.Join(dir, file)); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(dir, "metrics.csv")); err == nil {
+			file = "metrics.csv"
+		}
+	}
+	var rows []trainer.Metrics
+	var ws []Warning
+	if file == "metrics.csv" {
+		rows, ws = readCSVRows(filepath.Join(dir, file))
+	} else {
+		rows, ws = readRows(filepath.Join(dir, file))
+	}
 	warns = append(warns, ws...)
 	if len(rows) == 0 {
 		if len(ws) == 0 {
-			warn("metrics.jsonl", "no metrics rows yet: run left out")
+			warn(file, "no metrics rows yet: run left out")
 		}
 		return run, warns, false
 	}
 	run.Rows = rows
 	if last := run.Last().EnvSteps; last > run.Config.Steps {
-		warn("metrics.jsonl", "reaches env step %d, past the %d steps of its config.json (resumed with more --steps?)", last, run.Config.Steps)
+		warn(file, "reaches env step %d, past the %d steps of its config.json (resumed with more --steps?)", last, run.Config.Steps)
+	}
+	if run.LastTimesteps() < 0 {
+		warn(file, "all rows lie in the %d random steps of its config.json (last at env step %d): nothing on the paper's axis yet, run left out",
+			run.Config.InitSteps, run.EnvSteps())
+		return run, warns, false
+	}
+	// A row's own timesteps (written since that metric exists) must agree
+	// with the config; a row without it reads 0.
+	var odd []int
+	for _, m := range rows {
+		if m.Timesteps != 0 && m.Timesteps != run.Timesteps(m) {
+			odd = append(odd, m.EnvSteps)
+		}
+	}
+	if len(odd) > 0 {
+		warn(file, "%d rows (first at env step %d) give timesteps other than env_steps - init_steps (%d) of config.json: the report uses env_steps - %d",
+			len(odd), odd[0], run.Config.InitSteps, run.Config.InitSteps)
 	}
 	return run, warns, true
 }
@@ -160,8 +205,21 @@ func readRows(path string) ([]trainer.Metrics, []Warning) {
 	if err != nil {
 		return nil, []Warning{{path, fmt.Sprintf("missing or unreadable (%v): run left out", unwrapPath(err))}}
 	}
-	var warns []Warning
 	lines := strings.Split(string(b), "\n")
+	parsed := make([]*trainer.Metrics, len(lines))
+	for i, line := range lines {
+		var m trainer.Metrics
+		if strings.TrimSpace(line) != "" && json.Unmarshal([]byte(line), &m) == nil {
+			parsed[i] = &m
+		}
+	}
+	return keepRows(path, string(b), lines, parsed)
+}
+
+// keepRows applies readRows' rules to the rows parsed from lines (nil: not a
+// row).
+func keepRows(path, text string, lines []string, parsed []*trainer.Metrics) ([]trainer.Metrics, []Warning) {
+	var warns []Warning
 	var bad, noReturn []int
 	byStep := map[int]trainer.Metrics{}
 	var order []int
@@ -170,8 +228,8 @@ func readRows(path string) ([]trainer.Metrics, []Warning) {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		var m trainer.Metrics
-		if err := json.Unmarshal([]byte(line), &m); err != nil || m.EnvSteps <= 0 {
+		m := parsed[i]
+		if m == nil || m.EnvSteps <= 0 {
 			bad = append(bad, i+1)
 			continue
 		}
@@ -184,9 +242,9 @@ func readRows(path string) ([]trainer.Metrics, []Warning) {
 		} else {
 			order = append(order, m.EnvSteps)
 		}
-		byStep[m.EnvSteps] = m
+		byStep[m.EnvSteps] = *m
 	}
-	if n := len(bad); n > 0 && bad[n-1] == lastLine(lines) && !strings.HasSuffix(string(b), "\n") {
+	if n := len(bad); n > 0 && bad[n-1] == lastLine(lines) && !strings.HasSuffix(text, "\n") {
 		warns = append(warns, Warning{path, fmt.Sprintf("line %d is cut short (the run is still writing, or was killed): skipped", bad[n-1])})
 		bad = bad[:n-1]
 	}
@@ -205,6 +263,142 @@ func readRows(path string) ([]trainer.Metrics, []Warning) {
 		rows[i] = byStep[s]
 	}
 	return rows, warns
+}
+
+// readCSVRows reads a metrics.csv by the names in its header, so a file
+// written by an older build (fewer columns: no timesteps, say) reads like
+// its metrics.jsonl would: a missing number is NaN, a missing count 0.
+// Per-member columns NAME_0, NAME_1, ... become the list NAME, and the
+// elites' "a;b;c" a list of ids. Rows are then kept as readRows keeps them.
+func readCSVRows(path string) ([]trainer.Metrics, []Warning) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, []Warning{{path, fmt.Sprintf("missing or unreadable (%v): run left out", unwrapPath(err))}}
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) == 0 || strings.TrimSpace(lines[0]) == "" {
+		return nil, nil
+	}
+	header, err := csv.NewReader(strings.NewReader(lines[0])).Read()
+	if err != nil || !slices.Contains(header, "env_steps") {
+		return nil, []Warning{{path, "line 1 is not the header of a metrics.csv: run left out"}}
+	}
+	// Each line is read on its own, so a bad line costs only itself (the
+	// metrics have no quoted newlines).
+	parsed := make([]*trainer.Metrics, len(lines))
+	for i := 1; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) == "" {
+			continue
+		}
+		cells, err := csv.NewReader(strings.NewReader(lines[i])).Read()
+		if err != nil || len(cells) != len(header) {
+			continue
+		}
+		if m, err := csvRow(header, cells); err == nil {
+			parsed[i] = &m
+		}
+	}
+	lines[0] = "" // the header is no row
+	return keepRows(path, string(b), lines, parsed)
+}
+
+// csvRow turns one CSV row into Metrics through the row's JSON form.
+func csvRow(header, cells []string) (trainer.Metrics, error) {
+	obj := map[string]any{}
+	lists := map[string][]string{}
+	var listOrder []string
+	for i, name := range header {
+		cell := strings.TrimSpace(cells[i])
+		if base, idx, ok := memberColumn(name); ok {
+			if _, seen := lists[base]; !seen {
+				listOrder = append(listOrder, base)
+			}
+			l := lists[base]
+			for len(l) <= idx {
+				l = append(l, "")
+			}
+			l[idx] = cell
+			lists[base] = l
+			continue
+		}
+		if cell == "" {
+			continue // missing: NaN for a float, 0 for a count
+		}
+		if name == "model/elites" {
+			var ids []int
+			for _, p := range strings.Split(cell, ";") {
+				id, err := strconv.Atoi(p)
+				if err != nil {
+					return trainer.Metrics{}, fmt.Errorf("%s %q", name, cell)
+				}
+				ids = append(ids, id)
+			}
+			obj[name] = ids
+			continue
+		}
+		num, err := jsonNumber(cell)
+		if err != nil {
+			return trainer.Metrics{}, fmt.Errorf("%s: %v", name, err)
+		}
+		if num != "" {
+			obj[name] = num
+		}
+	}
+	for _, base := range listOrder {
+		var nums []json.Number
+		for _, c := range lists[base] {
+			if c == "" { // a member without a value: the list is not known
+				nums = nil
+				break
+			}
+			num, err := jsonNumber(c)
+			if err != nil {
+				return trainer.Metrics{}, fmt.Errorf("%s: %v", base, err)
+			}
+			if num == "" {
+				nums = nil
+				break
+			}
+			nums = append(nums, num)
+		}
+		if nums != nil {
+			obj[base] = nums
+		}
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return trainer.Metrics{}, err
+	}
+	var m trainer.Metrics
+	err = json.Unmarshal(b, &m)
+	return m, err
+}
+
+// jsonNumber checks a CSV cell as a number; NaN and Inf, which JSON cannot
+// hold, give "" (read as missing).
+func jsonNumber(cell string) (json.Number, error) {
+	v, err := strconv.ParseFloat(cell, 64)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a number", cell)
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "", nil
+	}
+	return json.Number(cell), nil
+}
+
+// memberColumn splits a per-member column name, "model/holdout_mse_3", into
+// its list's name and the member.
+func memberColumn(name string) (string, int, bool) {
+	i := strings.LastIndexByte(name, '_')
+	if i < 0 || !strings.HasPrefix(name, "model/") {
+		return "", 0, false
+	}
+	idx, err := strconv.Atoi(name[i+1:])
+	if err != nil || idx < 0 {
+		return "", 0, false
+	}
+	return name[:i], idx, true
 }
 
 func lineList(lines []int) string {

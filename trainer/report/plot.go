@@ -1,5 +1,6 @@
 // plot.go: figures through gonum/plot, each saved as PNG and SVG: the
-// learning curves of one environment, and the figures of the analyses.
+// learning curves and the seconds per epoch of one environment, both on the
+// paper's axis, and the figures of the analyses.
 
 package report
 
@@ -7,6 +8,8 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -29,6 +32,7 @@ type Figure struct {
 	Lines                 []Line
 	Marks                 []Mark // single points, e.g. a published result
 	LegendTopLeft         bool
+	FromZero              bool // both axes start at 0 or below
 }
 
 // Mark is a labelled point.
@@ -90,6 +94,15 @@ func (f Figure) Save(base string) ([]string, error) {
 		p.Add(sc)
 		p.Legend.Add(m.Label, sc)
 	}
+	if f.FromZero {
+		p.X.Min, p.Y.Min = math.Min(p.X.Min, 0), math.Min(p.Y.Min, 0)
+	}
+	// A mark on the edge of the data's range would be cut in half: leave
+	// room around it.
+	for _, m := range f.Marks {
+		p.X.Max = math.Max(p.X.Max, m.X+0.04*(math.Max(p.X.Max, m.X)-p.X.Min))
+		p.Y.Max = math.Max(p.Y.Max, m.Y+0.06*(math.Max(p.Y.Max, m.Y)-p.Y.Min))
+	}
 	var paths []string
 	for _, ext := range []string{".png", ".svg"} {
 		path := base + ext
@@ -132,29 +145,98 @@ func bandPolygon(x, lo, hi []float64) plotter.XYs {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// PlotCurves draws the learning curves of one environment's groups, with the
-// published MBPO result as a mark, into base.png and base.svg.
+// AxisNote says what the x axis of the report's figures is, for the given
+// runs: "timesteps: env steps after the 5,000 random ones, the paper's
+// axis". Runs with different numbers of random steps are each shifted by
+// their own, and the note lists them.
+func AxisNote(runs []Run) string {
+	var init []int
+	for _, r := range runs {
+		if !slices.Contains(init, r.Config.InitSteps) {
+			init = append(init, r.Config.InitSteps)
+		}
+	}
+	slices.Sort(init)
+	switch len(init) {
+	case 0:
+		return "timesteps: env steps after the random ones, the paper's axis"
+	case 1:
+		if init[0] == 0 {
+			return "timesteps: env steps (no random ones first), the paper's axis"
+		}
+		return fmt.Sprintf("timesteps: env steps after the %s random ones, the paper's axis", count(init[0]))
+	}
+	var s []string
+	for _, n := range init {
+		s = append(s, count(n))
+	}
+	return fmt.Sprintf("timesteps: env steps after each run's random ones (%s), the paper's axis", strings.Join(s, " or "))
+}
+
+// count formats an integer with thousands separators: 5,000.
+func count(n int) string {
+	s := number(float64(n))
+	return s[:len(s)-2] // number's ".0"
+}
+
+// runsOf lists the runs of groups.
+func runsOf(groups []Group) []Run {
+	var runs []Run
+	for _, g := range groups {
+		runs = append(runs, g.Runs...)
+	}
+	return runs
+}
+
+// PublishedLabel is the legend of the published result's mark.
+func PublishedLabel(p Published) string { return "published MBPO: " + p.Text }
+
+// PlotCurves draws the learning curves of one environment's groups against
+// timesteps, with the published MBPO result as a reference point, into
+// base.png and base.svg.
 func PlotCurves(env string, groups []Group, base string) ([]string, error) {
-	f := Figure{Title: env, XLabel: "env steps", YLabel: "eval return (mean over seeds, 95% bootstrap band)", LegendTopLeft: true}
+	f := Figure{Title: env, XLabel: AxisNote(runsOf(groups)), YLabel: "eval return (mean over seeds, 95% bootstrap band)", LegendTopLeft: true}
 	for _, g := range groups {
 		c := g.Curve
 		l := Line{Label: fmt.Sprintf("%s (%d seeds)", g.Label(), c.Seeds), Lo: c.Lo, Hi: c.Hi, Y: c.Mean}
 		if short := shorter(g); short > 0 {
 			l.Label = fmt.Sprintf("%s (%d seeds; %d end before %s)", g.Label(), c.Seeds, short, steps(c.Longest))
 		}
-		for _, s := range c.Steps {
-			l.X = append(l.X, float64(s))
+		for _, t := range c.Timesteps {
+			l.X = append(l.X, float64(t))
 		}
 		f.Lines = append(f.Lines, l)
 	}
-	// The published result, where the runs come near its env steps (a mark
-	// far beyond short runs would squash their curves).
-	longest := 0
-	for _, g := range groups {
-		longest = max(longest, g.Curve.Longest)
+	// The published result is on the paper's axis already. It is drawn even
+	// where the runs stop well short of it: how far they are from it is the
+	// point of the figure.
+	if p, ok := PublishedFor(env); ok {
+		f.Marks = append(f.Marks, Mark{Label: PublishedLabel(p), X: float64(p.Steps), Y: p.Return})
 	}
-	if p, ok := PublishedFor(env); ok && 2*longest >= p.Steps {
-		f.Marks = append(f.Marks, Mark{Label: "paper (MBPO): " + p.Text, X: float64(p.Steps), Y: p.Return})
+	return f.Save(base)
+}
+
+// PlotTime draws the seconds per epoch of each run of one environment
+// against timesteps (one line per seed, dashed for every ablation after the
+// first), so the cost growth shows: each retrain fits all the real data,
+// and the rollout length grows with the schedule.
+func PlotTime(env string, groups []Group, base string) ([]string, error) {
+	ylabel := "seconds per epoch (wall time between rows)"
+	var lens []int
+	for _, r := range runsOf(groups) {
+		if !slices.Contains(lens, r.Config.EpochLength) {
+			lens = append(lens, r.Config.EpochLength)
+		}
+	}
+	if len(lens) == 1 {
+		ylabel = fmt.Sprintf("seconds per epoch of %s env steps (wall time)", count(lens[0]))
+	}
+	f := Figure{Title: env + ": seconds per epoch", XLabel: AxisNote(runsOf(groups)), YLabel: ylabel, LegendTopLeft: true, FromZero: true}
+	for gi, g := range groups {
+		for _, r := range g.Runs {
+			x, y := SecondsPerEpoch(r)
+			f.Lines = append(f.Lines, Line{Label: fmt.Sprintf("%s, seed %d", g.Label(), r.Seed), X: x, Y: y, Dashed: gi > 0})
+		}
 	}
 	return f.Save(base)
 }

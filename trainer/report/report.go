@@ -1,14 +1,18 @@
-// Package report turns training runs into the paper's comparisons: learning
-// curves per environment (mean eval return over seeds with a 95% bootstrap
-// band, one line per ablation, PNG and SVG), a Markdown table of final
-// return and env steps to reach the published return beside the published
-// values, and wall time and throughput per run.
+// Package report turns training runs into the paper's comparisons, on the
+// paper's axis (timesteps: env steps after the initial random ones, as its
+// authors count them): learning curves per environment (mean eval return
+// over seeds with a 95% bootstrap band, one line per ablation, the published
+// result as a reference point), the seconds per epoch of each run, both as
+// PNG and SVG, and a Markdown table of final return and timesteps to reach
+// the published return beside the published values, with wall time and
+// throughput per run.
 //
 // It reads any tree of run directories: the --out directory of mbpo sweep
 // (ENV/ABLATION/seed_N) or runs of mbpo train. What it cannot trust (a
 // missing, partial, corrupt or mismatched file) it leaves out with a
 // Warning naming the file, so a report never fails on its inputs and never
-// averages what does not belong together.
+// averages what does not belong together. report.md names files relative
+// to the root it was given, never by a path of the machine.
 package report
 
 import (
@@ -73,23 +77,35 @@ func (r *Report) groupsOf(env string) []Group {
 	return gs
 }
 
-// Write writes the report into dir: a learning-curve figure per
-// environment (curves_ENV.png and .svg) and report.md. It returns the paths
-// written.
+// Figures names one environment's figures: file names without extension,
+// relative to the Markdown file.
+type Figures struct {
+	Curves string // eval return against timesteps
+	Time   string // seconds per epoch against timesteps
+}
+
+// Write writes the report into dir: per environment a learning-curve
+// figure (curves_ENV.png and .svg) and a seconds-per-epoch figure
+// (time_ENV.png and .svg), and report.md. It returns the paths written.
 func (r *Report) Write(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	var files []string
-	figures := map[string]string{}
+	figures := map[string]Figures{}
 	for _, env := range r.Envs() {
-		base := "curves_" + fileSafe(env)
-		paths, err := PlotCurves(env, r.groupsOf(env), filepath.Join(dir, base))
+		fig := Figures{Curves: "curves_" + fileSafe(env), Time: "time_" + fileSafe(env)}
+		paths, err := PlotCurves(env, r.groupsOf(env), filepath.Join(dir, fig.Curves))
 		if err != nil {
 			return files, err
 		}
 		files = append(files, paths...)
-		figures[env] = base
+		paths, err = PlotTime(env, r.groupsOf(env), filepath.Join(dir, fig.Time))
+		if err != nil {
+			return files, err
+		}
+		files = append(files, paths...)
+		figures[env] = fig
 	}
 	path := filepath.Join(dir, "report.md")
 	f, err := os.Create(path)
@@ -103,22 +119,47 @@ func (r *Report) Write(dir string) ([]string, error) {
 	return append(files, path), nil
 }
 
-// Markdown writes the report's tables; figures maps an environment to its
-// figure's file name without extension, relative to the Markdown file.
-func (r *Report) Markdown(w io.Writer, figures map[string]string) {
+// rel names path relative to the report's root, in slashes, when it lies
+// under it; else its last element (never a path of the machine).
+func (r *Report) rel(path string) string {
+	if rel, err := filepath.Rel(r.Root, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.Base(path)
+}
+
+// rootName is the report's root as report.md names it: its last element.
+func (r *Report) rootName() string {
+	abs, err := filepath.Abs(r.Root)
+	if err != nil {
+		abs = r.Root
+	}
+	return filepath.Base(abs) + "/"
+}
+
+// Markdown writes the report's tables; figures gives each environment's
+// figures (nil: none).
+func (r *Report) Markdown(w io.Writer, figures map[string]Figures) {
 	runs := 0
+	var all []Run
 	for _, g := range r.Groups {
 		runs += len(g.Runs)
+		all = append(all, g.Runs...)
 	}
 	fmt.Fprintf(w, "# MBPO report\n\n")
-	fmt.Fprintf(w, "%d runs in %d groups under `%s`. Returns are eval/return_mean (deterministic policy). "+
+	fmt.Fprintf(w, "%d runs in %d groups under `%s` (the directory given to mbpo report; the paths below are relative to it). "+
+		"Returns are eval/return_mean (deterministic policy). "+
 		"Curves: mean over seeds with a %.0f%% percentile bootstrap band (%d resamples, seed %d).\n\n",
-		runs, len(r.Groups), r.Root, 100*r.Bootstrap.Level, r.Bootstrap.Resamples, r.Bootstrap.Seed)
+		runs, len(r.Groups), r.rootName(), 100*r.Bootstrap.Level, r.Bootstrap.Resamples, r.Bootstrap.Seed)
+	fmt.Fprintf(w, "**The x axis** of the curves, tables and figures — %s. "+
+		"The MBPO authors' code counts its timesteps from the end of the random phase, and the paper's curves are drawn against them; "+
+		"env_steps in the metrics counts every real step, the random ones included. "+
+		"Rows inside the random phase (timesteps < 0) are left out; timestep 0 is its end.\n\n", AxisNote(all))
 
 	fmt.Fprintf(w, "## Final return and sample efficiency\n\n")
-	fmt.Fprintf(w, "Final return: mean ± std over seeds at the last env step every seed reached. "+
-		"Env steps to the paper's return: the first evaluation, within those steps, at which the seed mean reaches the published MBPO return.\n\n")
-	fmt.Fprintf(w, "| env | ablation | seeds | final return | at env steps | env steps to paper's return | published (MBPO) |\n")
+	fmt.Fprintf(w, "Final return: mean ± std over seeds at the last timestep every seed reached. "+
+		"Timesteps to the paper's return: the first evaluation, within those timesteps, at which the seed mean reaches the published MBPO return.\n\n")
+	fmt.Fprintf(w, "| env | ablation | seeds | final return | at timesteps | timesteps to paper's return | published (MBPO) |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|\n")
 	for _, g := range r.Groups {
 		c := g.Curve
@@ -144,43 +185,65 @@ func (r *Report) Markdown(w io.Writer, figures map[string]string) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", g.Env, g.Label(), seeds, final, steps(c.Common), reach, pub)
 	}
-	fmt.Fprintf(w, "\nPublished values are approximate, read off the paper's figures (../shared/reference/mbpo-hyperparameters.md).\n\n")
+	fmt.Fprintf(w, "\nPublished values are approximate, read off the paper's figures (its axis: timesteps), "+
+		"from the project's table in trainer/report/published.go.\n\n")
 
 	if len(figures) > 0 {
 		fmt.Fprintf(w, "## Learning curves\n\n")
 		for _, env := range r.Envs() {
-			if base, ok := figures[env]; ok {
-				fmt.Fprintf(w, "![%s](%s.png)\n\n[%s.svg](%s.svg)\n\n", env, base, base, base)
+			if fig, ok := figures[env]; ok && fig.Curves != "" {
+				fmt.Fprintf(w, "![%s](%s.png)\n\n", env, fig.Curves)
+				fmt.Fprintf(w, "*x axis* — %s. The cross is the published MBPO result (%s). [%s.svg](%s.svg)\n\n",
+					AxisNote(runsOf(r.groupsOf(env))), publishedText(env), fig.Curves, fig.Curves)
+			}
+		}
+		fmt.Fprintf(w, "## Seconds per epoch\n\n")
+		fmt.Fprintf(w, "Wall time between consecutive rows, per epoch, one line per seed: the cost growth of a run "+
+			"(each model retrain fits all the real data; the rollout length grows with the schedule).\n\n")
+		for _, env := range r.Envs() {
+			if fig, ok := figures[env]; ok && fig.Time != "" {
+				fmt.Fprintf(w, "![%s: seconds per epoch](%s.png)\n\n", env, fig.Time)
+				fmt.Fprintf(w, "*x axis* — %s. [%s.svg](%s.svg)\n\n", AxisNote(runsOf(r.groupsOf(env))), fig.Time, fig.Time)
 			}
 		}
 	}
 
 	fmt.Fprintf(w, "## Wall time and throughput\n\n")
-	fmt.Fprintf(w, "| env | ablation | seed | env steps | wall time | env steps/s | SAC updates/s | run directory |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "Env steps count every real step, the random ones included; timesteps only those after them.\n\n")
+	fmt.Fprintf(w, "| env | ablation | seed | env steps | timesteps | wall time | env steps/s | SAC updates/s | run directory |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|\n")
 	for _, g := range r.Groups {
 		for _, run := range g.Runs {
 			of := fmt.Sprintf("%d", run.EnvSteps())
 			if !run.Finished() {
 				of = fmt.Sprintf("%d of %d", run.EnvSteps(), run.Config.Steps)
 			}
-			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | `%s` |\n", g.Env, g.Label(), run.Seed, of,
-				duration(run.Last().WallSec), number(run.StepsPerSec()), number(meanSACRate(run)), run.Dir)
+			fmt.Fprintf(w, "| %s | %s | %d | %s | %d | %s | %s | %s | `%s` |\n", g.Env, g.Label(), run.Seed, of, run.LastTimesteps(),
+				duration(run.Last().WallSec), number(run.StepsPerSec()), number(meanSACRate(run)), r.rel(run.Dir))
 		}
 	}
 	if len(r.Warnings) > 0 {
 		fmt.Fprintf(w, "\n## Warnings\n\nLeft out of or flagged in the numbers above:\n\n")
 		for _, wn := range r.Warnings {
-			fmt.Fprintf(w, "- `%s`: %s\n", wn.File, wn.Msg)
+			fmt.Fprintf(w, "- `%s`: %s\n", r.rel(wn.File), wn.Msg)
 		}
 	}
 }
 
-// shorter counts the group's seeds that stop before its longest.
+// publishedText is the published result of env as the reference gives it.
+func publishedText(env string) string {
+	if p, ok := PublishedFor(env); ok {
+		return p.Text
+	}
+	return "none for this environment"
+}
+
+// shorter counts the group's seeds that stop before its longest, on the
+// paper's axis.
 func shorter(g Group) int {
 	n := 0
 	for _, r := range g.Runs {
-		if r.EnvSteps() < g.Curve.Longest {
+		if r.LastTimesteps() < g.Curve.Longest {
 			n++
 		}
 	}
@@ -221,7 +284,8 @@ func number(x float64) string {
 	return sign + b.String() + "." + frac
 }
 
-// steps formats env steps: 125k for whole thousands, else the number.
+// steps formats steps (timesteps or env steps): 125k for whole thousands,
+// else the number.
 func steps(s int) string {
 	if s >= 1000 && s%1000 == 0 {
 		return fmt.Sprintf("%dk", s/1000)

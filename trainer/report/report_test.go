@@ -16,9 +16,10 @@ import (
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-// writeRun writes a run directory: config.json of env/seed (mutated by
-// edit) and metrics.jsonl with returns ret at env steps 1000, 2000, ...,
-// then extra appended verbatim.
+// writeRun writes a run directory: config.json of Hopper-v4 and seed,
+// without random steps (timesteps = env steps) unless edit says otherwise,
+// and metrics.jsonl with returns ret at env steps 1000, 2000, ..., then
+// extra appended verbatim.
 func writeRun(t *testing.T, root, rel string, seed uint64, edit func(*trainer.Config), ret []float64, extra string) string {
 	t.Helper()
 	dir := filepath.Join(root, rel)
@@ -26,7 +27,7 @@ func writeRun(t *testing.T, root, rel string, seed uint64, edit func(*trainer.Co
 		t.Fatal(err)
 	}
 	cfg, _ := trainer.PaperConfig("Hopper-v4")
-	cfg.Seed, cfg.Steps = seed, 5000
+	cfg.Seed, cfg.Steps, cfg.InitSteps = seed, 5000, 0
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -129,13 +130,13 @@ func TestReportOnPartialAndCorruptInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"curves_Hopper-v4.png", "curves_Hopper-v4.svg", "report.md"} {
+	for _, name := range []string{"curves_Hopper-v4.png", "curves_Hopper-v4.svg", "time_Hopper-v4.png", "time_Hopper-v4.svg", "report.md"} {
 		st, err := os.Stat(filepath.Join(out, name))
 		if err != nil || st.Size() < 100 {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if len(files) != 3 {
+	if len(files) != 5 {
 		t.Errorf("Write returned %v", files)
 	}
 	png, _ := os.ReadFile(filepath.Join(out, "curves_Hopper-v4.png"))
@@ -146,7 +147,7 @@ func TestReportOnPartialAndCorruptInputs(t *testing.T) {
 	for _, want := range []string{
 		"| Hopper-v4 | MBPO | 3 (1 shorter than 5k) | 2,600.0 ± 100.0 | 3k | not reached (3,000.0 by 3k) | ≈3,000+ by 100k |",
 		"| Hopper-v4 | MBPO, k = 1 | 1 | 300.0 ± 0.0 | 3k | not reached (3,000.0 by 3k) | — |",
-		"| Hopper-v4 | MBPO | 2 | 3000 of 5000 | 30s | 100.0 | 500.0 |",
+		"| Hopper-v4 | MBPO | 2 | 3000 of 5000 | 3000 | 30s | 100.0 | 500.0 | `Hopper-v4/none/seed_2` |",
 		"![Hopper-v4](curves_Hopper-v4.png)",
 		"## Warnings",
 	} {

@@ -11,8 +11,8 @@ passes between two CUDA events; the median is reported.
 
 Usage: python3 bench/torch_peer.py [--rows N] [--reps R] [--json FILE]
 Prints one JSON object on the last line of stdout (and writes it to --json).
---device cpu runs the same code on the CPU, timed by the wall clock: a smoke
-test of this script where there is no GPU, not a peer measurement.
+--device cpu runs the same code on the CPU, timed by the wall clock (--threads
+sets PyTorch's threads): a smoke test of this script where there is no GPU.
 """
 
 import argparse
@@ -33,7 +33,7 @@ def main() -> int:
     peer.add_common_args(ap)
     args = ap.parse_args()
 
-    torch = peer.load_torch("torch_peer", args.device)
+    torch = peer.load_torch("torch_peer", args.device, args.threads)
     if torch is None:
         return 3
     import torch.nn.functional as F

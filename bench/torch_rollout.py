@@ -10,11 +10,17 @@ the chosen member's output is gathered. fp32 with TF32 off. As in the Go benchma
 so almost every rollout runs all k steps.
 
 Timed like the Go benchmark: one warm-up round, then --reps rounds each between two CUDA events; the median
-is reported. Modes: eager, and torch.compile of the per-step computation (dynamic shapes) when it works.
+is reported. Modes: eager, and torch.compile of the per-step computation (dynamic shapes) when this PyTorch
+has it (2.0 on) and it fits: with --time-limit (or $MBPO_STEP_LIMIT_S, which the device bundle's run.sh
+sets), compile is skipped when its estimated time (--compile-overhead seconds of compiling plus the rounds
+at the eager speed) would pass the limit, as for the Humanoid case on a short budget. The result says why a
+mode was skipped (compile_skipped) or failed (compile_error).
 
 Usage: python3 bench/torch_rollout.py [--obs 11 --act 3 --term hopper] [--batch N] [--k K] [--json FILE]
-Prints one JSON object on the last line of stdout (and writes it to --json). --device cpu runs the same
-code on the CPU with the wall clock: a smoke test of this script where there is no GPU, not a measurement.
+Writes the result to --json after each mode, so that a run stopped during compile keeps the eager figure,
+and prints it as one JSON object on the last line of stdout. --device cpu runs the same code on the CPU
+with the wall clock (--threads sets PyTorch's threads): the CPU peer of `mbpo bench rollout --device cpu`
+(make bench-peers).
 """
 
 import argparse
@@ -36,10 +42,13 @@ def main() -> int:
     ap.add_argument("--policy-hidden", type=int, default=256)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--no-compile", action="store_true", help="skip the torch.compile mode")
+    ap.add_argument("--compile-overhead", type=float, default=45.0,
+                    help="seconds torch.compile is expected to take, for the --time-limit estimate")
     peer.add_common_args(ap)
     args = ap.parse_args()
+    clock = peer.Clock(args.time_limit)
 
-    torch = peer.load_torch("torch_rollout", args.device)
+    torch = peer.load_torch("torch_rollout", args.device, args.threads)
     if torch is None:
         return 3
     import torch.nn.functional as F
@@ -163,7 +172,18 @@ def main() -> int:
     res.update({"eager_round_ms": ms, "steps_per_round": steps, "eager_model_steps_per_sec": steps / (ms / 1e3)})
     res["model_steps_per_sec"] = res["eager_model_steps_per_sec"]
     res["mode"] = "eager"
-    if not args.no_compile:
+    res["gflops"] = res["model_steps_per_sec"] * flops_per_step / 1e9
+    peer.save(res, args.json)  # the eager figure is kept whatever compile does
+    # Compiling, a warm-up round and the timed rounds, at the eager speed at best.
+    need = args.compile_overhead + (args.reps + 1) * ms / 1e3
+    if args.no_compile:
+        res["compile_skipped"] = "--no-compile"
+    elif not peer.has_compile(torch):
+        res["compile_skipped"] = f"PyTorch {torch.__version__} has no torch.compile"
+    elif not clock.fits(need):
+        res["compile_skipped"] = (f"would not fit: about {need:.0f} s needed after {clock.elapsed():.0f} s,"
+                                  f" limit {clock.limit:.0f} s")
+    else:
         try:
             compiled = torch.compile(step, dynamic=True)
             cms, csteps = timed(compiled)
@@ -173,6 +193,7 @@ def main() -> int:
         except Exception as e:  # torch.compile is best effort: record why it did not run
             res["compile_error"] = f"{type(e).__name__}: {str(e)[:300]}"
     res["gflops"] = res["model_steps_per_sec"] * flops_per_step / 1e9
+    res["seconds"] = clock.elapsed()
     peer.emit(res, args.json)
     return 0
 

@@ -9,11 +9,13 @@ target critics and the policy at s', both critic losses and their Adam steps, th
 actor loss under the updated critics and its Adam step, the temperature loss and its step. fp32, TF32 off.
 
 Modes: eager; CUDA graphs (G updates captured once and replayed, Adam with capturable=True), when capture
-works. Timed with CUDA events after warm-up updates; updates/s of each mode.
+works. Timed with CUDA events after warm-up updates; updates/s of each mode. The targets' Polyak update is
+one torch._foreach_lerp_ where PyTorch has it (2.0 on), else peer.lerp_'s fallback.
 
 Usage: python3 bench/torch_sac.py [--obs 11 --act 3] [--updates N] [--g 20] [--json FILE]
-Prints one JSON object on the last line of stdout (and writes it to --json). --device cpu runs the eager
-mode on the CPU with the wall clock: a smoke test of this script where there is no GPU.
+Writes the result to --json after each mode and prints it as one JSON object on the last line of stdout.
+--device cpu runs the eager mode on the CPU with the wall clock (--threads sets PyTorch's threads): the CPU
+peer of `mbpo bench sac --device cpu` (make bench-peers).
 """
 
 import argparse
@@ -33,7 +35,7 @@ def main() -> int:
     peer.add_common_args(ap)
     args = ap.parse_args()
 
-    torch = peer.load_torch("torch_sac", args.device)
+    torch = peer.load_torch("torch_sac", args.device, args.threads)
     if torch is None:
         return 3
     import torch.nn as nn
@@ -103,7 +105,7 @@ def main() -> int:
             loss_q.backward()
             opt_q.step()
             with torch.no_grad():
-                torch._foreach_lerp_(tparams, qparams, tau)
+                peer.lerp_(torch, tparams, qparams, tau)
             a_pi, logp = sample(policy, s)
             x_pi = torch.cat([s, a_pi], 1)
             q_pi = torch.min(q1(x_pi), q2(x_pi)).squeeze(1)
@@ -140,6 +142,7 @@ def main() -> int:
     # Zero grads exist after the first step; the first calls are warm-ups.
     res["eager_updates_per_sec"] = timed(update, args.updates, 1)
     res["updates_per_sec"], res["mode"] = res["eager_updates_per_sec"], "eager"
+    peer.save(res, args.json)  # the eager figure is kept whatever capture does
     if cuda:
         try:
             update_g, _ = make_update(build(), capturable=True)

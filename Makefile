@@ -29,6 +29,14 @@ run: build
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# bench-peers runs the PyTorch peers on the CPU (Debian's python3-torch,
+# installed if missing) beside the same benchmarks of the CPU engine, SAC
+# updates and Hopper rollouts with 1 thread each, and prints the ratios
+# (scripts/bench_peers.sh; PEER_THREADS and the sizes are settable there).
+.PHONY: bench-peers
+bench-peers: build
+	MBPO=$(BIN) scripts/bench_peers.sh
+
 .PHONY: kernels device-bundle
 
 # kernels rebuilds the committed PTX from the CUDA C++ sources with clang

@@ -2,8 +2,10 @@
 # Installs what building and testing mbpo needs, and nothing when it is all present.
 # Debian packages only (apt-get), with sudo when not root. Go itself must already be
 # installed (Go 1.26 or newer; https://go.dev/doc/install).
+#
+#   scripts/deps.sh [PACKAGE...]   also the Debian packages named (make bench-peers: python3-torch)
 set -euo pipefail
-pkgs=(libmujoco-dev libopenblas-dev clang pkg-config)
+pkgs=(libmujoco-dev libopenblas-dev clang pkg-config "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,7 +13,8 @@
 #                    CPU engine opens at run time, libgfortran, libstdc++ ...;
 #                    never glibc's own libraries nor libcuda), the PyTorch
 #                    peers torch_peer.py, torch_rollout.py and torch_sac.py
-#                    and peer.py, the module they share
+#                    and peer.py, the module they share, and summary.py
+#                    (run.sh's summary)
 set -euo pipefail
 if (($# != 1)); then
   echo "usage: $0 DIR" >&2
@@ -32,7 +33,7 @@ flags=(-trimpath -ldflags=-s\ -w)
 "$go" test -c "${flags[@]}" -o "$payload/bin/gpu.test" ./gpu
 "$go" test -c "${flags[@]}" -o "$payload/bin/kernels.test" ./kernels
 "$go" test -c "${flags[@]}" -o "$payload/bin/cuda.test" ./trainer/engine/cuda
-cp bench/peer.py bench/torch_peer.py bench/torch_rollout.py bench/torch_sac.py "$payload/"
+cp bench/peer.py bench/torch_peer.py bench/torch_rollout.py bench/torch_sac.py scripts/device/summary.py "$payload/"
 
 # Libraries opened with dlopen, which ldd cannot see.
 dlopened=(libopenblas.so.0)

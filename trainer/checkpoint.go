@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -25,12 +26,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
 // CheckpointFile is the checkpoint's name inside a run directory.
@@ -62,8 +65,66 @@ type checkpointHeader struct {
 	ModelStep   int64        `json:"model_step"`
 	// ModelBufferSaved is false when the model buffer was too large to save:
 	// resume then refills it with one fresh round of rollouts.
-	ModelBufferSaved bool      `json:"model_buffer_saved"`
-	Sections         []section `json:"sections"`
+	ModelBufferSaved bool `json:"model_buffer_saved"`
+	// Epoch holds the statistics of the epoch in progress (none at an epoch's
+	// end), so that a run stopped inside an epoch writes the same row for it.
+	Epoch    epochState `json:"epoch"`
+	Sections []section  `json:"sections"`
+}
+
+// epochState is the part of epochAccumulator a checkpoint keeps: all but
+// the clocks and the throughput counts that go with them.
+type epochState struct {
+	SACSums      [7]jsonFloat `json:"sac_sums"`
+	SACCount     int          `json:"sac_count"`
+	TrainReturns []jsonFloat  `json:"train_returns"`
+	NonFinite    int          `json:"nonfinite_steps"`
+}
+
+func (a *epochAccumulator) state() epochState {
+	s := epochState{SACCount: a.sacCount, NonFinite: a.nonFinite}
+	for i, v := range a.sacSums {
+		s.SACSums[i] = jsonFloat(v)
+	}
+	for _, v := range a.trainReturns {
+		s.TrainReturns = append(s.TrainReturns, jsonFloat(v))
+	}
+	return s
+}
+
+func (a *epochAccumulator) setState(s epochState) {
+	a.sacCount, a.nonFinite, a.trainReturns = s.SACCount, s.NonFinite, nil
+	for i, v := range s.SACSums {
+		a.sacSums[i] = float64(v)
+	}
+	for _, v := range s.TrainReturns {
+		a.trainReturns = append(a.trainReturns, float64(v))
+	}
+}
+
+// jsonFloat is a float64 that JSON carries exactly, NaN and infinities as
+// strings.
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	x := float64(f)
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return json.Marshal(strconv.FormatFloat(x, 'g', -1, 64))
+	}
+	return json.Marshal(x)
+}
+
+func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		x, err := strconv.ParseFloat(s, 64)
+		*f = jsonFloat(x)
+		return err
+	}
+	var x float64
+	err := json.Unmarshal(b, &x)
+	*f = jsonFloat(x)
+	return err
 }
 
 // section names one payload after the header: a float32 buffer of Len
@@ -81,7 +142,7 @@ func (t *Trainer) SaveCheckpoint() error {
 		EnvSteps: t.envSteps, Updates: t.updates, Retrains: t.retrains,
 		EpRet: t.epRet, EpLen: t.epLen, Obs: t.obs, K: t.k,
 		WallSec:   t.wallBefore + time.Since(t.sessionStart).Seconds(),
-		LastModel: t.lastModel, LastRollout: t.lastRollout, Env: t.env.State(),
+		LastModel: t.lastModel, LastRollout: t.lastRollout, Env: t.env.State(), Epoch: t.epochAcc.state(),
 	}
 	type payload struct {
 		sec  section
@@ -137,7 +198,7 @@ func (t *Trainer) SaveCheckpoint() error {
 	}
 
 	path := filepath.Join(t.RunDir, CheckpointFile)
-	tmp, err := os.CreateTemp(t.RunDir, ".checkpoint-*.tmp")
+	tmp, err := rundir.CreateTemp(t.RunDir, ".checkpoint-*.tmp")
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
@@ -181,12 +242,31 @@ func (t *Trainer) SaveCheckpoint() error {
 	return nil
 }
 
-// Resume reopens the run in runDir at its checkpoint, on eng. The config is
-// the checkpoint's; steps, if positive, extends or shortens the run's total.
+// Resume reopens the run in runDir at its checkpoint, on eng, holding
+// runDir's lock until Close. The config is the checkpoint's; steps, if
+// positive, extends or shortens the run's total (and config.json says so).
+// A run stopped before its first checkpoint starts over from its
+// config.json. The metrics files must hold every row up to the checkpoint
+// (a *MetricsError otherwise; RepairMetrics rebuilds them); rows written
+// after it are dropped, to be written again.
 func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*Trainer, error) {
+	if _, err := os.Stat(runDir); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	if !HoldsRun(runDir) {
+		return nil, fmt.Errorf("no checkpoint and no %s in %s: is this a run directory of mbpo train?", ConfigFile, runDir)
+	}
+	lock, err := lockRun(runDir, log)
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(runDir, CheckpointFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return restart(runDir, eng, steps, lock, log)
+	}
 	h, secs, err := readCheckpoint(path)
 	if err != nil {
+		lock.Unlock()
 		return nil, err
 	}
 	cfg := h.Config
@@ -194,12 +274,15 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 		cfg.Steps = steps
 	}
 	if err := cfg.Validate(); err != nil {
+		lock.Unlock()
 		return nil, fmt.Errorf("%s: config: %w", path, err)
 	}
 	t, err := build(cfg, eng, runDir, log)
 	if err != nil {
+		lock.Unlock()
 		return nil, err
 	}
+	t.lock = lock
 	fail := func(err error) (*Trainer, error) {
 		t.Close()
 		return nil, fmt.Errorf("%s: %w (the checkpoint does not match this build or config)", path, err)
@@ -274,9 +357,21 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 	t.epRet, t.epLen, t.wallBefore = h.EpRet, h.EpLen, h.WallSec
 	copy(t.obs, h.Obs)
 	t.lastModel, t.lastRollout = h.LastModel, h.LastRollout
+	t.epochAcc.setState(h.Epoch)
 	// Rows written after the checkpoint will be written again.
-	if err := trimMetrics(runDir, t.envSteps, cfg.EnsembleSize); err != nil {
-		return fail(fmt.Errorf("metrics: %w", err))
+	dropped, err := prepareMetrics(runDir, t.envSteps, cfg)
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	if dropped > 0 {
+		log.Info().Int("rows", dropped).Int("env_steps", t.envSteps).Msg("dropped the metrics rows written after the checkpoint: they will be written again")
+	}
+	if cfg.Steps != h.Config.Steps {
+		if err := writeJSONAtomic(filepath.Join(runDir, ConfigFile), cfg); err != nil {
+			t.Close()
+			return nil, err
+		}
 	}
 	if t.model != nil && !h.ModelBufferSaved && t.retrains > 0 {
 		log.Warn().Msg("the checkpoint holds no model buffer (too large to save): refilling it with one round of rollouts, so the run will not repeat an uninterrupted one exactly")
@@ -285,6 +380,32 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 		}
 	}
 	return t, nil
+}
+
+// restart starts over, from its config.json, a run stopped before its first
+// checkpoint (killed in its first epochs, or out of disk space at its first
+// write); the rows it wrote are written again, the same.
+func restart(runDir string, eng engine.Engine, steps int, lock *rundir.Lock, log zerolog.Logger) (*Trainer, error) {
+	cfg, err := readConfigJSON(runDir)
+	if err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	if steps > 0 {
+		cfg.Steps = steps
+	}
+	if err := cfg.Validate(); err != nil {
+		lock.Unlock()
+		return nil, fmt.Errorf("%s: %w", filepath.Join(runDir, ConfigFile), err)
+	}
+	for _, f := range []string{MetricsJSONLFile, MetricsCSVFile} {
+		if err := os.Remove(filepath.Join(runDir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			lock.Unlock()
+			return nil, err
+		}
+	}
+	log.Warn().Str("run_dir", runDir).Msg("no checkpoint: the run stopped before its first one; starting it over from its config.json")
+	return start(cfg, eng, runDir, lock, log)
 }
 
 // checkpointSections holds a checkpoint's payloads by name: float buffers
@@ -476,5 +597,5 @@ func writeJSONAtomic(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return replaceFile(path, append(b, '\n'))
+	return rundir.WriteFile(path, append(b, '\n'))
 }

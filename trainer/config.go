@@ -299,12 +299,22 @@ func (c Config) Validate() error {
 		s := c.RolloutSchedule
 		check(s[0] >= 0 && s[1] >= s[0] && s[2] >= 1 && s[3] >= 1,
 			"--rollout-schedule %d,%d,%d,%d: want 0 <= a <= b and kmin, kmax >= 1", s[0], s[1], s[2], s[3])
-		check(c.RealRatio < 1, "--real-ratio 1 leaves no room for model data: use --ablation no-model instead")
+		check(c.RealRatio != 1, "--real-ratio 1 leaves no room for model data: use --ablation no-model instead")
 		if c.Env != "" {
 			check(c.ModelTrainFreq <= c.EpochLength, "--model-train-freq %d: want at most --epoch-length %d", c.ModelTrainFreq, c.EpochLength)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CheckLearns reports a run whose random steps take all its steps, so
+// that it never learns: valid for Validate (tests run such random-phase
+// runs), refused by the commands.
+func (c Config) CheckLearns() error {
+	if c.InitSteps >= c.Steps {
+		return fmt.Errorf("--init-steps %d: want fewer than --steps %d, or the run never learns", c.InitSteps, c.Steps)
+	}
+	return nil
 }
 
 // Schedule returns the rollout schedule in effect: a fixed k when

@@ -30,6 +30,7 @@ import (
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
 // Hooks let the caller follow a run; any may be nil.
@@ -55,6 +56,7 @@ type Trainer struct {
 	sac      *sacBatcher
 	dev      *deviceStages // non-nil when the engine runs the stages on its device
 	env      *env.Env
+	lock     *rundir.Lock // the run directory's, held until Close
 
 	// Progress, all of it checkpointed.
 	envSteps     int
@@ -83,20 +85,42 @@ type epochAccumulator struct {
 	nonFinite                                          int
 }
 
-// New prepares a fresh run of cfg on eng, writing into runDir (created).
+// New prepares a fresh run of cfg on eng, writing into runDir (created). It
+// holds runDir's lock until Close, and refuses a directory that already
+// holds a run (a *RunExistsError): RemoveRun starts one over.
 func New(cfg Config, eng engine.Engine, runDir string, log zerolog.Logger) (*Trainer, error) {
 	cfg.Normalize()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if files := runFilesIn(runDir); len(files) > 0 { // before the lock, which writes its file
+		return nil, &RunExistsError{Dir: runDir, Files: files}
+	}
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
-	t, err := build(cfg, eng, runDir, log)
+	lock, err := lockRun(runDir, log)
 	if err != nil {
 		return nil, err
 	}
+	if files := runFilesIn(runDir); len(files) > 0 { // another process was quicker
+		lock.Unlock()
+		return nil, &RunExistsError{Dir: runDir, Files: files}
+	}
+	return start(cfg, eng, runDir, lock, log)
+}
+
+// start builds a fresh run of cfg in runDir, whose lock the caller holds
+// (the Trainer then holds it), and writes its config.json.
+func start(cfg Config, eng engine.Engine, runDir string, lock *rundir.Lock, log zerolog.Logger) (*Trainer, error) {
+	t, err := build(cfg, eng, runDir, log)
+	if err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	t.lock = lock
 	if err := writeJSONAtomic(filepath.Join(runDir, "config.json"), cfg); err != nil {
+		t.Close()
 		return nil, err
 	}
 	t.env.Reset(t.obs)
@@ -161,9 +185,10 @@ func (t *Trainer) modelCapacity(k int) int {
 	return ModelBufferCapacity(c.RetainEpochs, k, c.RolloutBatch, c.EpochLength, c.ModelTrainFreq)
 }
 
-// Close frees the env and the device buffers of the run (not the engine).
+// Close frees the env and the device buffers of the run (not the engine)
+// and releases the run directory's lock.
 func (t *Trainer) Close() error {
-	return errors.Join(t.closeDevice(), t.env.Close())
+	return errors.Join(t.closeDevice(), t.env.Close(), t.lock.Unlock())
 }
 
 func (t *Trainer) closeDevice() error {
@@ -184,7 +209,7 @@ func (t *Trainer) EnvSteps() int { return t.envSteps }
 func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 	c := t.Cfg
 	t.sessionStart = time.Now()
-	t.epochAcc.begin(t.envSteps)
+	t.epochAcc.startSession(t.envSteps) // keeps the sums of an epoch a checkpoint stopped inside
 	mw, err := OpenMetrics(filepath.Join(t.RunDir, "metrics.jsonl"), filepath.Join(t.RunDir, "metrics.csv"), c.EnsembleSize)
 	if err != nil {
 		return err
@@ -268,6 +293,7 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 			if err := mw.Write(m); err != nil {
 				return fmt.Errorf("metrics: %w", err)
 			}
+			t.epochAcc.begin(t.envSteps) // before the checkpoint, which saves the new epoch's (empty) sums
 			epoch := t.envSteps / c.EpochLength
 			if t.envSteps == c.Steps || (c.CheckpointEvery > 0 && epoch%c.CheckpointEvery == 0) {
 				if err := t.SaveCheckpoint(); err != nil {
@@ -277,7 +303,6 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 			if hooks.Epoch != nil {
 				hooks.Epoch(m)
 			}
-			t.epochAcc.begin(t.envSteps)
 		}
 	}
 	return nil
@@ -464,6 +489,16 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 
 func (a *epochAccumulator) begin(envSteps int) {
 	*a = epochAccumulator{envStepsAtStart: envSteps, wallAtStart: time.Now()}
+}
+
+// startSession starts the clocks of a session of the run at envSteps,
+// keeping the learning statistics (restored from a checkpoint taken inside
+// an epoch): the time columns of the epoch cover this session only.
+func (a *epochAccumulator) startSession(envSteps int) {
+	*a = epochAccumulator{
+		sacSums: a.sacSums, sacCount: a.sacCount, trainReturns: a.trainReturns, nonFinite: a.nonFinite,
+		envStepsAtStart: envSteps, wallAtStart: time.Now(),
+	}
 }
 
 // addSACMean adds n updates whose mean statistics are s.

@@ -5,14 +5,12 @@ package trainer
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -283,50 +281,4 @@ func ReadMetrics(r io.Reader, name string) ([]Metrics, error) {
 		rows = append(rows, m)
 	}
 	return rows, sc.Err()
-}
-
-// trimMetrics drops the rows of runDir's metrics.jsonl and metrics.csv
-// written after envSteps (a run resumed from an earlier checkpoint writes
-// them again), and any half-written last line. The CSV is rewritten from the
-// kept JSON rows.
-func trimMetrics(runDir string, envSteps, members int) error {
-	jpath := filepath.Join(runDir, "metrics.jsonl")
-	b, err := os.ReadFile(jpath)
-	if os.IsNotExist(err) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	var keep []Metrics
-	for _, line := range strings.Split(string(b), "\n") {
-		var m Metrics
-		if json.Unmarshal([]byte(line), &m) == nil && m.EnvSteps <= envSteps {
-			keep = append(keep, m)
-		}
-	}
-	var js, cs bytes.Buffer
-	cw := csv.NewWriter(&cs)
-	cw.Write(Columns(members))
-	for _, m := range keep {
-		line, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		js.Write(append(line, '\n'))
-		cw.Write(m.row(members))
-	}
-	cw.Flush()
-	if err := replaceFile(jpath, js.Bytes()); err != nil {
-		return err
-	}
-	return replaceFile(filepath.Join(runDir, "metrics.csv"), cs.Bytes())
-}
-
-// replaceFile writes b to path through a temporary file and a rename.
-func replaceFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

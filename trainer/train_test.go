@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -94,9 +95,12 @@ func TestRunWritesRunDirectory(t *testing.T) {
 	if math.IsNaN(last.ModelReturnMean) || math.IsNaN(last.Alpha) || last.TimeSAC <= 0 || last.TimeModel <= 0 {
 		t.Errorf("metrics not filled: model return %v alpha %v sac %vs model %vs", last.ModelReturnMean, last.Alpha, last.TimeSAC, last.TimeModel)
 	}
-	for _, f := range []string{"config.json", "metrics.csv", CheckpointFile} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+	cfgInfo, _ := os.Stat(filepath.Join(dir, "config.json"))
+	for _, f := range []string{"config.json", "metrics.jsonl", "metrics.csv", CheckpointFile} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("run directory lacks %s: %v", f, err)
+		} else if fi.Mode() != cfgInfo.Mode() {
+			t.Errorf("%s has mode %v, config.json %v: want the same", f, fi.Mode(), cfgInfo.Mode())
 		}
 	}
 	csv, _ := os.ReadFile(filepath.Join(dir, "metrics.csv"))
@@ -158,41 +162,85 @@ func TestEveryEnvTrains(t *testing.T) {
 	}
 }
 
-// A run interrupted by a checkpoint and resumed produces the same next
-// metrics as an uninterrupted run.
-// Under --real-add episode the checkpoint (at 600 steps) falls inside an
-// episode, whose pending transitions it keeps.
+// A run stopped at any env step and resumed writes bitwise the same metrics
+// (time columns aside) as an uninterrupted run: stopped at an epoch's end
+// (a shorter run extended), and inside an epoch by a signal (what Ctrl-C and
+// SIGTERM do to the command's context) or by a deadline, where the
+// checkpoint keeps the epoch's statistics so far.
+// Under --real-add episode the stop falls inside an episode, whose pending
+// transitions the checkpoint keeps.
 func TestResumeMatchesUninterruptedRun(t *testing.T) {
 	for _, mode := range []string{"step", "episode"} {
-		t.Run(mode, func(t *testing.T) { testResume(t, mode) })
+		t.Run(mode, func(t *testing.T) {
+			c := tinyConfig(t)
+			// Small rings that wrap before the stop: the real buffer at 500
+			// steps, the model buffer at an odd row (3-step rollouts end early).
+			c.ReplaySize, c.RolloutLength, c.RealAdd = 500, 3, mode
+			whole := run(t, c, t.TempDir())
+			for _, stop := range []string{"epoch-end", "signal", "deadline"} {
+				t.Run(stop, func(t *testing.T) { testResume(t, c, whole, stop) })
+			}
+		})
 	}
 }
 
-func testResume(t *testing.T, realAdd string) {
-	c := tinyConfig(t)
-	// Small rings that wrap before the checkpoint: the real buffer at 500
-	// steps, the model buffer at an odd row (3-step rollouts end early).
-	c.ReplaySize, c.RolloutLength, c.RealAdd = 500, 3, realAdd
-	whole := run(t, c, t.TempDir())
-
+func testResume(t *testing.T, c Config, whole []Metrics, stop string) {
 	dir := t.TempDir()
-	short := c
-	short.Steps = 600
-	first := run(t, short, dir)
+	var first []Metrics
+	switch stop {
+	case "epoch-end":
+		short := c
+		short.Steps = 600
+		first = run(t, short, dir)
+	case "signal", "deadline":
+		tr, err := New(c, newEngine(t), dir, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if stop == "deadline" {
+			ctx, cancel = context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		}
+		defer cancel()
+		err = tr.Run(ctx, Hooks{Step: func(done, total int) {
+			if done == 450 { // inside the second epoch
+				if stop == "signal" {
+					cancel()
+				}
+				<-ctx.Done()
+			}
+		}})
+		tr.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = readMetrics(t, dir)
+	}
+	h, _, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stopped at env step %d, %d rows", h.EnvSteps, len(first))
+	if stop != "epoch-end" && h.EnvSteps%c.EpochLength == 0 {
+		t.Errorf("the stop at env step %d is not inside an epoch", h.EnvSteps)
+	}
 	tr, err := Resume(dir, newEngine(t), c.Steps, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if realAdd == "episode" && (tr.pending.Len() == 0 || tr.pending.Len() != tr.epLen) {
+	if c.RealAdd == "episode" && (tr.pending.Len() == 0 || tr.pending.Len() != tr.epLen) {
 		t.Fatalf("resumed with %d pending transitions in an episode of %d steps: the checkpoint should fall inside an episode", tr.pending.Len(), tr.epLen)
+	}
+	if saved, err := readConfigJSON(dir); err != nil || saved.Steps != c.Steps {
+		t.Errorf("config.json after resuming to %d steps: steps %d, %v", c.Steps, saved.Steps, err)
 	}
 	if err := tr.Run(context.Background(), Hooks{}); err != nil {
 		t.Fatal(err)
 	}
 	tr.Close()
 	resumed := readMetrics(t, dir)
-	if len(first) != 2 || len(resumed) != 3 {
-		t.Fatalf("%d rows before and %d after resuming, want 2 and 3", len(first), len(resumed))
+	if len(resumed) != len(whole) {
+		t.Fatalf("%d rows before and %d after resuming, want %d", len(first), len(resumed), len(whole))
 	}
 	for i := range whole {
 		// Compare as JSON, where NaN (a metric with no data) equals NaN.
@@ -307,7 +355,9 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	}{
 		{"unknown env", func(c *Config) { c.Env = "Hoppr-v4" }, "Hopper-v4"},
 		{"bad algo", func(c *Config) { c.Algo = "ppo" }, "--algo"},
-		{"bad ratio", func(c *Config) { c.RealRatio = 1.5 }, "--real-ratio"},
+		{"bad ratio", func(c *Config) { c.RealRatio = 1.5 }, "--real-ratio 1.5: want within [0, 1]"},
+		{"no model data", func(c *Config) { c.RealRatio = 1 }, "--real-ratio 1 leaves no room"},
+		{"threads", func(c *Config) { c.Threads = -1 }, "--threads -1"},
 		{"elites above members", func(c *Config) { c.Elites = 9 }, "--elites"},
 		{"bad schedule", func(c *Config) { c.RolloutSchedule = [4]int{5, 2, 1, 1} }, "--rollout-schedule"},
 		{"bad device", func(c *Config) { c.Device = "tpu" }, "--device"},
@@ -315,12 +365,23 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	for _, tt := range tests {
 		c := base
 		tt.mutate(&c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: Validate() = %v, want an error mentioning %q", tt.name, err, tt.want)
+		} else if n := strings.Count(err.Error(), "\n") + 1; n != 1 {
+			t.Errorf("%s: %d errors for one bad setting:\n%v", tt.name, n, err)
 		}
 	}
 	if err := base.Validate(); err != nil {
 		t.Fatalf("valid config rejected: %v", err)
+	}
+	never := base
+	never.InitSteps, never.Steps = 99999, 1000
+	if err := never.CheckLearns(); err == nil || !strings.Contains(err.Error(), "--init-steps 99999: want fewer than --steps 1000") {
+		t.Errorf("CheckLearns of a run that never leaves its random steps: %v", err)
+	}
+	if err := base.CheckLearns(); err != nil {
+		t.Errorf("CheckLearns(%d init steps of %d): %v", base.InitSteps, base.Steps, err)
 	}
 	var sacCfg = base
 	sacCfg.Algo = "sac"

@@ -211,3 +211,123 @@ func TestK8sManifestIsAnIndexedJob(t *testing.T) {
 		t.Errorf("ConfigMap grid %+v device %q, want %+v", fg, f.Device, g)
 	}
 }
+
+// The Slurm script appends to its logs (a resubmission keeps the earlier
+// attempts' lines), names mbpo by PATH unless told, says what the nodes
+// need and stops with a clear message where mbpo is missing; a GPU sweep
+// asks for a GPU; a time limit sbatch would reject is an error.
+func TestSlurmScriptForAClusterOfNodes(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash on this machine")
+	}
+	g := emitGrid()
+	out := t.TempDir()
+	var script bytes.Buffer
+	if err := WriteSlurm(&script, g, SlurmOptions{Config: filepath.Join(out, "sweep.yaml"), Out: out, Device: "cuda"}); err != nil {
+		t.Fatal(err)
+	}
+	s := script.String()
+	for _, want := range []string{"#SBATCH --open-mode=append\n", "#SBATCH --gres=gpu:1\n", "MBPO_DEFAULT='mbpo'\n",
+		"libmujoco2.2.2", "libopenblas0", "libcuda.so.1", "--device 'cuda'"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("script lacks %q:\n%s", want, s)
+		}
+	}
+	path := filepath.Join(out, "sweep.sbatch")
+	os.WriteFile(path, script.Bytes(), 0o755)
+	cmd := exec.Command(bash, path)
+	cmd.Env = append(os.Environ(), "MBPO=/nonexistent/mbpo", "SLURM_ARRAY_TASK_ID=0")
+	msg, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 127 || !strings.Contains(string(msg), "/nonexistent/mbpo not found") {
+		t.Errorf("task without mbpo: %v, %q; want exit 127 naming the binary", err, msg)
+	}
+
+	var cpu bytes.Buffer
+	WriteSlurm(&cpu, g, SlurmOptions{Config: "c", Out: "o", Device: "cpu"})
+	if strings.Contains(cpu.String(), "--gres") {
+		t.Errorf("a CPU sweep asks for a GPU:\n%s", cpu.String())
+	}
+	for _, ok := range []string{"30", "30:00", "72:00:00", "3-00", "3-12:30", "3-12:30:00", "UNLIMITED"} {
+		if err := (SlurmOptions{Time: ok, CPUs: 1}).Check(); err != nil {
+			t.Errorf("--time %s: %v", ok, err)
+		}
+	}
+	for _, bad := range []SlurmOptions{{Time: "bogus", CPUs: 1}, {Time: "1h", CPUs: 1}, {Time: "72:00:00\n#SBATCH --x", CPUs: 1}, {CPUs: 0}, {CPUs: 1, GPUs: -1}} {
+		if err := bad.Check(); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+	if err := WriteSlurm(io.Discard, g, SlurmOptions{Config: "c", Out: "o", Time: "bogus"}); err == nil || !strings.Contains(err.Error(), "--time") {
+		t.Errorf("WriteSlurm with --time bogus: %v", err)
+	}
+}
+
+// The Job uses an image already on the nodes (IfNotPresent, which a
+// :latest tag would not default to), retries each cell alone
+// (backoffLimitPerIndex), says what the claim must be, and asks for a GPU
+// per pod in a GPU sweep and for --cpus CPUs in a CPU one.
+func TestK8sJobForACluster(t *testing.T) {
+	g := emitGrid()
+	decode := func(o K8sOptions) (string, map[string]any) {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := WriteK8s(&buf, g, o); err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(buf.String()))
+		var cm, job map[string]any
+		if err := dec.Decode(&cm); err != nil {
+			t.Fatal(err)
+		}
+		if err := dec.Decode(&job); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String(), job
+	}
+	get := func(m any, keys ...any) any {
+		for _, k := range keys {
+			switch k := k.(type) {
+			case string:
+				m = m.(map[string]any)[k]
+			case int:
+				m = m.([]any)[k]
+			}
+		}
+		return m
+	}
+	text, job := decode(K8sOptions{Device: "cuda", CPUs: 4})
+	spec := get(job, "spec")
+	c := get(spec, "template", "spec", "containers", 0)
+	if get(c, "imagePullPolicy") != "IfNotPresent" || get(c, "image") != "mbpo:latest" {
+		t.Errorf("image %v pulled %v, want mbpo:latest IfNotPresent", get(c, "image"), get(c, "imagePullPolicy"))
+	}
+	if get(spec, "backoffLimitPerIndex") != 3 || get(spec, "backoffLimit") != nil {
+		t.Errorf("backoffLimitPerIndex %v, backoffLimit %v: want 3 per cell and no Job-wide limit", get(spec, "backoffLimitPerIndex"), get(spec, "backoffLimit"))
+	}
+	if get(spec, "podFailurePolicy", "rules", 0, "action") != "Ignore" {
+		t.Errorf("no podFailurePolicy ignoring disruptions: %v", get(spec, "podFailurePolicy"))
+	}
+	if get(c, "resources", "requests", "nvidia.com/gpu") != "1" || get(c, "resources", "limits", "nvidia.com/gpu") != "1" ||
+		get(c, "resources", "requests", "cpu") != "4" {
+		t.Errorf("GPU sweep resources %v, want one GPU and 4 CPUs", get(c, "resources"))
+	}
+	for _, want := range []string{"ReadWriteMany", "must exist", "Kubernetes 1.29"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the manifest's comments lack %q", want)
+		}
+	}
+	_, job = decode(K8sOptions{Device: "cpu", CPUs: 2, Image: "registry.example/mbpo:v3", PullPolicy: "Always", Retries: 5})
+	spec = get(job, "spec")
+	c = get(spec, "template", "spec", "containers", 0)
+	if get(c, "imagePullPolicy") != "Always" || get(c, "image") != "registry.example/mbpo:v3" || get(spec, "backoffLimitPerIndex") != 5 {
+		t.Errorf("image %v policy %v retries %v", get(c, "image"), get(c, "imagePullPolicy"), get(spec, "backoffLimitPerIndex"))
+	}
+	if get(c, "resources", "requests", "nvidia.com/gpu") != nil || get(c, "resources", "requests", "cpu") != "2" {
+		t.Errorf("CPU sweep resources %v, want 2 CPUs and no GPU", get(c, "resources"))
+	}
+	if err := WriteK8s(io.Discard, g, K8sOptions{PullPolicy: "Sometimes"}); err == nil || !strings.Contains(err.Error(), "--image-pull-policy") {
+		t.Errorf("a bad pull policy: %v", err)
+	}
+}

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
 // File is a sweep.yaml: the grid and how to run it. Every key is optional;
@@ -199,7 +201,7 @@ func Claim(dir string, g Grid) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".sweep-*.json")
+	tmp, err := rundir.CreateTemp(dir, ".sweep-*.json") // mode 0644 like the other files, not CreateTemp's 0600
 	if err != nil {
 		return fmt.Errorf("sweep record: %w", err)
 	}

@@ -176,6 +176,9 @@ func (g Grid) Config(c Cell) (trainer.Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
+	if err := cfg.CheckLearns(); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
 

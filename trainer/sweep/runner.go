@@ -25,6 +25,7 @@ import (
 
 	"github.com/mbpogo/mbpo/trainer"
 	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
 // ErrorFile is the file, in a failed cell's run directory, that says why it
@@ -44,6 +45,9 @@ type Runner struct {
 	NewEngine func(device string, threads int) (engine.Engine, error)
 	Log       zerolog.Logger
 	Board     *Board // optional: follows the cells' progress
+	// RepairMetrics rebuilds the metrics files of every cell it resumes
+	// (trainer.RepairMetrics) before resuming it.
+	RepairMetrics bool
 }
 
 // Result is the outcome of one cell.
@@ -136,6 +140,10 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int) (res Result) 
 	fail := func(err error) Result {
 		res.State, res.Err = Failed, err
 		log.Error().Err(err).Str("run_dir", dir).Msg("cell failed")
+		var locked *rundir.LockedError
+		if errors.As(err, &locked) {
+			return res // another process runs the cell: its directory is not ours to write
+		}
 		msg := fmt.Sprintf("%s %s failed at %s:\n%v\n", time.Now().UTC().Format(time.RFC3339), c, dir, err)
 		if werr := os.MkdirAll(dir, 0o755); werr == nil {
 			os.WriteFile(filepath.Join(dir, ErrorFile), []byte(msg), 0o644)
@@ -169,34 +177,38 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int) (res Result) 
 		log.Debug().Int("env_steps", p.EnvSteps).Msg("already finished: skipped")
 		return res
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(err)
-	}
-	os.Remove(filepath.Join(dir, ErrorFile))
 	eng, err := r.NewEngine(cfg.Device, cfg.Threads)
 	if err != nil {
 		return fail(err)
 	}
 	defer eng.Close()
 
+	// Resume takes the cell's lock; it also starts over, from its
+	// config.json, an attempt that died before its first checkpoint.
 	var t *trainer.Trainer
-	if p.Phase == Resumable {
+	if trainer.HoldsRun(dir) {
+		if r.RepairMetrics && p.Phase == Resumable {
+			notes, err := trainer.RepairMetrics(dir)
+			for _, n := range notes {
+				log.Warn().Msg("repair-metrics: " + n)
+			}
+			if err != nil {
+				return fail(err)
+			}
+		}
 		if t, err = trainer.Resume(dir, eng, cfg.Steps, log); err != nil {
 			return fail(err)
 		}
 		log.Info().Int("env_steps", t.EnvSteps()).Int("total", cfg.Steps).Msg("resuming cell")
 	} else {
-		// Files of an attempt that died before its first checkpoint.
-		for _, f := range []string{"metrics.jsonl", "metrics.csv", "config.json"} {
-			os.Remove(filepath.Join(dir, f))
-		}
 		if t, err = trainer.New(cfg, eng, dir, log); err != nil {
 			return fail(err)
 		}
 		log.Info().Int("total", cfg.Steps).Int("threads", cfg.Threads).Msg("starting cell")
 	}
 	defer t.Close()
-	r.Board.start(c.Index, t.EnvSteps(), cfg.Steps, p.Return)
+	os.Remove(filepath.Join(dir, ErrorFile)) // of an earlier attempt; the lock is ours now
+	r.Board.start(c.Index, t.EnvSteps(), t.Cfg.InitSteps, t.Cfg.Steps, p.Return)
 	err = t.Run(ctx, trainer.Hooks{
 		Step: func(done, total int) { r.Board.progress(c.Index, done) },
 		Epoch: func(m trainer.Metrics) {

@@ -6,8 +6,11 @@ package sweep
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/mbpogo/mbpo/trainer"
 	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/engine/cpu"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
 // tinyGrid is four second-long cells on InvertedPendulum with small
@@ -200,5 +204,54 @@ func TestInterruptedSweepResumes(t *testing.T) {
 	}
 	if s := stepsOf(metricsOf(t, dir)); len(s) != 2 || s[1] != 600 {
 		t.Errorf("resumed cell: metrics at %v, want [300 600]", s)
+	}
+}
+
+// A cell whose directory another process holds fails at once with an error
+// naming the holder, and the sweep writes nothing into that directory; a
+// cell whose earlier attempt died before its first checkpoint starts over
+// from its config.json.
+func TestSweepCellsLockedOrWithoutCheckpoint(t *testing.T) {
+	g := tinyGrid()
+	g.Ablations = []string{"no-model"}
+	out := t.TempDir()
+	cells := g.Cells()
+
+	busy := filepath.Join(out, cells[0].Dir())
+	os.MkdirAll(busy, 0o755)
+	lock, err := rundir.Acquire(busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := newRunner(g, out, 1).Run(context.Background(), cells[:1])
+	lock.Unlock()
+	if err := sum.Err(); err == nil || !strings.Contains(err.Error(), "in use by another mbpo process (pid "+strconv.Itoa(os.Getpid())) {
+		t.Errorf("cell locked by another process: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(busy, ErrorFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the sweep wrote %s into a directory another process holds", ErrorFile)
+	}
+
+	// Cell 1 died before its first checkpoint: config.json and a row.
+	cfg, _ := g.Config(cells[1])
+	cfg.Device, cfg.Threads = "cpu", 1
+	dir := filepath.Join(out, cells[1].Dir())
+	eng := cpu.New(cpu.Options{Threads: 1})
+	defer eng.Close()
+	tr, err := trainer.New(cfg, eng, dir, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background(), trainer.Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	os.Remove(filepath.Join(dir, trainer.CheckpointFile))
+	sum = newRunner(g, out, 1).Run(context.Background(), cells)
+	if sum.Count(Done) != 2 || sum.Err() != nil {
+		t.Fatalf("re-run: %+v", sum.Results)
+	}
+	if s := stepsOf(metricsOf(t, dir)); len(s) != 2 || s[0] != 300 || s[1] != 600 {
+		t.Errorf("cell started over: metrics at %v, want [300 600]", s)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/mbpogo/mbpo/trainer/progress"
 )
 
 // State is where a cell stands in a sweep.
@@ -44,8 +46,7 @@ type boardRow struct {
 	state        State
 	steps, total int
 	ret          float64
-	started      time.Time
-	stepsAtStart int
+	meter        *progress.Meter // while running: the recent rate of the cell's current phase
 }
 
 // NewBoard returns a board for cells, all pending, with totals taken from
@@ -67,9 +68,9 @@ func (b *Board) row(cell int) *boardRow {
 	return &b.rows[i]
 }
 
-// start marks a cell running from envSteps of total, with the last known
-// eval return.
-func (b *Board) start(cell, envSteps, total int, ret float64) {
+// start marks a cell running from envSteps of total, the first initSteps
+// random, with the last known eval return.
+func (b *Board) start(cell, envSteps, initSteps, total int, ret float64) {
 	if b == nil {
 		return
 	}
@@ -77,7 +78,8 @@ func (b *Board) start(cell, envSteps, total int, ret float64) {
 	defer b.mu.Unlock()
 	if r := b.row(cell); r != nil {
 		r.state, r.steps, r.total, r.ret = Running, envSteps, total, ret
-		r.started, r.stepsAtStart = b.now(), envSteps
+		r.meter = progress.NewMeter(initSteps, total)
+		r.meter.Observe(b.now(), envSteps)
 	}
 }
 
@@ -88,6 +90,9 @@ func (b *Board) progress(cell, envSteps int) {
 	b.mu.Lock()
 	if r := b.row(cell); r != nil {
 		r.steps = envSteps
+		if r.meter != nil {
+			r.meter.Observe(b.now(), envSteps)
+		}
 	}
 	b.mu.Unlock()
 }
@@ -117,19 +122,18 @@ func (b *Board) finish(cell int, res Result) {
 	}
 }
 
-// rate is a running cell's env steps per second in this session (0 if not
-// yet known).
-func (r boardRow) rate(now time.Time) float64 {
-	el := now.Sub(r.started).Seconds()
-	if r.state != Running || el < 1 || r.steps <= r.stepsAtStart {
+// rate is a running cell's recent env steps per second in its learning
+// phase (0 if not yet known: its random steps say nothing of what follows).
+func (r boardRow) rate() float64 {
+	if r.state != Running || r.meter == nil || !r.meter.Learning() {
 		return 0
 	}
-	return float64(r.steps-r.stepsAtStart) / el
+	return r.meter.Rate()
 }
 
 // Render writes the table: one line per cell, then a summary line with the
 // sweep's ETA (remaining steps of unfinished cells over the running cells'
-// combined rate).
+// combined recent rate of learning).
 func (b *Board) Render(w io.Writer) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -137,7 +141,6 @@ func (b *Board) Render(w io.Writer) {
 }
 
 func (b *Board) render(w io.Writer) int {
-	now := b.now()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CELL\tENV\tABLATION\tSEED\tENV STEPS\tRETURN\tETA\tSTATE")
 	counts := map[State]int{}
@@ -146,7 +149,7 @@ func (b *Board) render(w io.Writer) int {
 	for _, r := range b.rows {
 		counts[r.state]++
 		eta := "-"
-		if v := r.rate(now); v > 0 {
+		if v := r.rate(); v > 0 {
 			eta = formatETA(float64(r.total-r.steps) / v)
 			rate += v
 		}
@@ -173,7 +176,7 @@ func formatETA(sec float64) string {
 	if math.IsInf(sec, 0) || math.IsNaN(sec) || sec > 1e8 {
 		return "-"
 	}
-	return time.Duration(sec * float64(time.Second)).Round(time.Second).String()
+	return progress.FormatDuration(time.Duration(sec * float64(time.Second)))
 }
 
 // Follow draws the table on w until ctx ends or the returned stop is

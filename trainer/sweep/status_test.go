@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// The ETA of a cell, and of the sweep, comes from the recent rate of the
+// cells' learning: their random steps go much faster and say nothing of
+// what follows.
 func TestBoardRendersProgressAndETA(t *testing.T) {
 	g := Grid{Envs: []string{"Hopper-v4"}, Ablations: []string{"none", "k1"}, Seeds: Seeds{0}}
 	cells := g.Cells()
@@ -16,11 +19,20 @@ func TestBoardRendersProgressAndETA(t *testing.T) {
 	now := t0
 	b.now = func() time.Time { return now }
 
-	b.start(0, 0, 1000, nan())
-	b.start(1, 200, 1000, 17.5) // resumed at 200
-	now = t0.Add(50 * time.Second)
-	b.progress(0, 500) // 10 steps/s: 500 left → 50s
-	b.progress(1, 400) // 4 steps/s: 600 left → 2m30s
+	b.start(0, 0, 300, 1000, nan())
+	b.start(1, 200, 100, 1000, 17.5) // resumed at 200, after its random steps
+	// Cell 0: 300 random steps in 1 s, then 5 learning steps/s for 40 s:
+	// 500 left → 1m40s (its mean rate, 500 steps in 41 s, would say 41 s).
+	// Cell 1: 4 steps/s: 636 left → 2m39s.
+	for i := 1; i <= 10; i++ {
+		now = t0.Add(time.Duration(i) * 100 * time.Millisecond)
+		b.progress(0, 30*i)
+	}
+	for s := 1; s <= 40; s++ {
+		now = t0.Add(time.Second + time.Duration(s)*time.Second)
+		b.progress(0, 300+5*s)
+		b.progress(1, 200+4*(s+1))
+	}
 	b.eval(0, 123.45)
 
 	var sb strings.Builder
@@ -31,15 +43,15 @@ func TestBoardRendersProgressAndETA(t *testing.T) {
 	}
 	for i, want := range [][]string{
 		{"CELL", "ENV", "ABLATION", "SEED", "ENV STEPS", "RETURN", "ETA", "STATE"},
-		{"0", "Hopper-v4", "none", "0", "500/1000", "123.5", "50s", "running"},
-		{"1", "Hopper-v4", "k1", "0", "400/1000", "17.5", "2m30s", "running"},
+		{"0", "Hopper-v4", "none", "0", "500/1000", "123.5", "1m40s", "running"},
+		{"1", "Hopper-v4", "k1", "0", "364/1000", "17.5", "2m39s", "running"},
 	} {
 		if got := strings.Join(strings.Fields(lines[i]), " "); got != strings.Join(want, " ") {
 			t.Errorf("line %d: %q, want %q", i, got, strings.Join(want, " "))
 		}
 	}
-	// Together: 1100 steps left at 14 steps/s → 78.57s.
-	if !strings.Contains(lines[3], "14.0 env steps/s; ETA 1m19s") || !strings.Contains(lines[3], "2 running") {
+	// Together: 1136 steps left at 9 steps/s → 2m06s.
+	if !strings.Contains(lines[3], "9.0 env steps/s; ETA 2m06s") || !strings.Contains(lines[3], "2 running") {
 		t.Errorf("summary %q", lines[3])
 	}
 

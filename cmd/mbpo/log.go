@@ -41,6 +41,42 @@ func (l *logFlags) logger(w io.Writer) (zerolog.Logger, error) {
 	return zerolog.Nop(), usagef("--log-format %q: want console or json", l.format)
 }
 
+// progressOutput returns where a command's live progress (the train bar,
+// the sweep table) goes, or nil for nowhere, and a function to call when done.
+// On a console log it goes to stderr when that is a terminal. A JSON log
+// must hold JSON lines only: the progress then goes to the controlling
+// terminal when stderr is not it (logs redirected to a file), and nowhere
+// when stderr is the terminal.
+func (a *app) progressOutput(l logFlags) (io.Writer, func()) {
+	if l.format != "json" {
+		if a.terminal(a.stderr) {
+			return a.stderr, func() {}
+		}
+		return nil, func() {}
+	}
+	if a.terminal(a.stderr) {
+		return nil, func() {}
+	}
+	tty, err := a.openTTY()
+	if err != nil {
+		return nil, func() {}
+	}
+	return tty, func() { tty.Close() }
+}
+
+// openTTY opens the controlling terminal for writing.
+func openTTY() (io.WriteCloser, error) {
+	f, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !isatty.IsTerminal(f.Fd()) {
+		f.Close()
+		return nil, fmt.Errorf("/dev/tty is not a terminal")
+	}
+	return f, nil
+}
+
 // isTerminal reports whether w is an interactive terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

@@ -42,7 +42,27 @@ func commands() []command {
 // app carries what every command shares: output streams and the exit path.
 type app struct {
 	stdout, stderr io.Writer
+	// checkOnly makes every command stop, successfully, once its command
+	// line is checked, before it reads or writes anything (the test of the
+	// README's command lines).
+	checkOnly bool
+	// terminal reports whether w is an interactive terminal, and openTTY
+	// opens the controlling terminal (tests replace both).
+	terminal func(w io.Writer) bool
+	openTTY  func() (io.WriteCloser, error)
 }
+
+func newApp(stdout, stderr io.Writer) *app {
+	return &app{stdout: stdout, stderr: stderr, terminal: isTerminal, openTTY: openTTY}
+}
+
+// The exit statuses of mbpo.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // the work failed
+	exitUsage       = 2 // the command line was wrong; nothing was written
+	exitInterrupted = 3 // stopped (Ctrl-C, SIGTERM) before its end, checkpoint saved: run it again to resume
+)
 
 // usageError marks a misuse of the command line: mbpo exits with status 2.
 type usageError struct{ msg string }
@@ -51,14 +71,26 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// interruptedError marks work stopped by a signal before its end, with a
+// checkpoint saved: mbpo exits with status 3.
+type interruptedError struct{ msg string }
+
+func (e interruptedError) Error() string { return e.msg }
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run executes one mbpo command line and returns the process exit status:
-// 0 on success, 1 when the work failed, 2 when the command line was wrong.
+// 0 when the work is done, 1 when it failed, 2 when the command line was
+// wrong (nothing was written), 3 when a signal stopped it before its end
+// (a checkpoint was saved: the same command, or train --resume, goes on).
 func run(args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	return newApp(stdout, stderr).run(args)
+}
+
+func (a *app) run(args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	if len(args) == 0 {
 		a.printHelp(stderr)
 		return 2
@@ -67,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch name {
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
-			return run([]string{rest[0], "-h"}, stdout, stderr)
+			return a.run([]string{rest[0], "-h"})
 		}
 		a.printHelp(stdout)
 		return 0
@@ -76,17 +108,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if c.name == name {
 			err := c.run(a, rest)
 			var ue usageError
+			var ie interruptedError
 			switch {
 			case err == nil:
-				return 0
-			case errors.Is(err, flag.ErrHelp):
-				return 0
+				return exitOK
+			case errors.Is(err, flag.ErrHelp), errors.Is(err, errChecked):
+				return exitOK
 			case errors.As(err, &ue):
 				fmt.Fprintf(stderr, "mbpo %s: %v\nRun 'mbpo %s -h' for usage.\n", name, err, name)
-				return 2
+				return exitUsage
+			case errors.As(err, &ie):
+				fmt.Fprintf(stderr, "mbpo %s: %v\n", name, err)
+				return exitInterrupted
 			default:
 				fmt.Fprintf(stderr, "mbpo %s: %v\n", name, err)
-				return 1
+				return exitFailed
 			}
 		}
 	}
@@ -104,12 +140,26 @@ func (a *app) printHelp(w io.Writer) {
 	for _, c := range cs {
 		fmt.Fprintf(w, "\t%-*s  %s\n", width, c.name, c.short)
 	}
-	fmt.Fprint(w, "\nRun 'mbpo COMMAND -h' for the flags of a command.\n")
+	fmt.Fprint(w, "\nRun 'mbpo COMMAND -h' for the flags of a command. Flags may come before or after\n"+
+		"a command's arguments (a lone -- ends the flags).\n\n"+
+		"Exit status: 0 the work is done; 1 it failed; 2 the command line was wrong (nothing\n"+
+		"was written); 3 a signal (Ctrl-C, SIGTERM) stopped it before its end, after saving a\n"+
+		"checkpoint: the same command (or mbpo train --resume) goes on from there.\n")
 }
+
+// checkOnlyMark ends the name of a flag set made in check-only mode.
+const checkOnlyMark = " (check only)"
+
+// errChecked stops a command in check-only mode once its command line is
+// parsed: mbpo exits with status 0.
+var errChecked = errors.New("command line checked")
 
 // newFlags returns a flag set for command name that reports errors (and -h)
 // to the caller instead of exiting, and prints usage to a.stderr.
 func (a *app) newFlags(name, args, about string) *flag.FlagSet {
+	if a.checkOnly {
+		name += checkOnlyMark
+	}
 	fs := flag.NewFlagSet("mbpo "+name, flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
 	fs.Usage = func() {
@@ -120,14 +170,43 @@ func (a *app) newFlags(name, args, about string) *flag.FlagSet {
 }
 
 // parse parses args into fs, turning a flag error into a usageError.
+// Flags may come after positional arguments too ("mbpo eval DIR
+// --episodes 20"); after a lone "--" every argument is positional.
+// fs.Args() then holds the positional arguments in order. In check-only
+// mode it then stops the command (errChecked); commands that check more
+// after parsing call parseArgs and stop themselves.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if strings.HasSuffix(fs.Name(), checkOnlyMark) {
+		return errChecked
 	}
 	return nil
+}
+
+// parseArgs is parse without the check-only stop.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err.Error()}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...) // Parse stopped at "--"
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	// Leave the positional arguments in fs.Args(): Parse stops at "--".
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 // sortedKeys returns the keys of m in order.

@@ -6,8 +6,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,7 +25,10 @@ Cells are numbered 0..n-1 by environment, then ablation, then seed; OUT/sweep.js
 records the grid. Re-running the same command resumes: finished cells are
 skipped, interrupted ones continue from their checkpoint (Ctrl-C saves one).
 A failing cell is logged and written to its error.txt; the others go on and
-mbpo exits with status 1 at the end.
+mbpo exits with status 1 at the end. Each cell locks its run directory: a cell
+that another process is training fails at once, naming that process.
+Ctrl-C or SIGTERM stops the running cells after saving their checkpoints, and
+mbpo exits with status 3 (interrupted; re-run to resume).
 
 Ablations: none (MBPO), no-model (SAC at MBPO's G, real data only), sac, and
 kN, MBPO with a fixed rollout length N (k1, k200, k500).
@@ -36,9 +39,12 @@ no-model, sac); both use seeds 0-4 unless --seeds says otherwise.
 seeds, steps, set, device, parallel); flags given on the command line win.
 
 Beyond one machine: --emit slurm writes OUT/sweep.sbatch, a job array, and
---emit k8s writes OUT/sweep-k8s.yaml, an Indexed Job; task i runs
-"mbpo sweep --config GRID --out DIR --cell i" into the shared results
-directory. Then: mbpo report DIR.
+--emit k8s writes OUT/sweep-k8s.yaml, an Indexed Job; task I runs
+"mbpo sweep --config GRID --out DIR --cell I" into the shared results
+directory. Then: mbpo report DIR. Each task's engine uses --cpus threads
+(--threads, when given alone, sets --cpus); a --device cuda sweep asks for
+one GPU per task unless --gpus says otherwise. The comments of each file
+say what the nodes and the cluster need.
 
 Examples:
   mbpo sweep --envs Hopper-v4,Walker2d-v4 --seeds 0-4 --ablations none,no-model,k1 --out runs/sweep
@@ -71,24 +77,49 @@ func runSweep(a *app, args []string) error {
 	cell := fs.Int("cell", -1, "run only cell N of the grid (what each array task of --emit runs)")
 	threads := fs.Int("threads", 0, "engine threads per cell (0: CPUs / --parallel)")
 	statusEvery := fs.Duration("status-every", time.Minute, "how often to print the status table when stderr is not a terminal")
+	repair := fs.Bool("repair-metrics", false, "rebuild the damaged or missing metrics files of the cells it resumes, saying what is lost")
 	emit := fs.String("emit", "", "instead of training here, write a cluster job: slurm or k8s")
 	jobName := fs.String("job-name", "mbpo-sweep", "--emit: the job's name")
 	cpus := fs.Int("cpus", 1, "--emit: CPUs per task, and its engine threads")
-	gpus := fs.Int("gpus", 0, "--emit: GPUs per task")
+	gpus := fs.Int("gpus", 0, "--emit: GPUs per task (default: 1 with --device cuda, else 0)")
 	mem := fs.String("mem", "", "--emit: memory per task (Slurm e.g. 16G, Kubernetes e.g. 16Gi)")
-	slurmTime := fs.String("time", "", "--emit slurm: time limit per task (e.g. 72:00:00)")
+	slurmTime := fs.String("time", "", "--emit slurm: time limit per task (e.g. 72:00:00 or 3-00)")
 	partition := fs.String("partition", "", "--emit slurm: partition")
-	binary := fs.String("mbpo", "", "--emit slurm: mbpo on the compute nodes (default: this binary's absolute path)")
+	var binary string
+	fs.StringVar(&binary, "binary", "mbpo", "--emit slurm: mbpo on the compute nodes (default: mbpo on their PATH)")
+	fs.StringVar(&binary, "mbpo", "mbpo", "the same as --binary")
 	image := fs.String("image", "mbpo:latest", "--emit k8s: container image with mbpo as entrypoint (see the Dockerfile)")
-	pvc := fs.String("pvc", "mbpo-results", "--emit k8s: PersistentVolumeClaim of the shared results")
+	pullPolicy := fs.String("image-pull-policy", "IfNotPresent", "--emit k8s: IfNotPresent (an image loaded into the nodes is used), Always or Never")
+	retries := fs.Int("retries", 3, "--emit k8s: failures of one cell before the Job gives it up (backoffLimitPerIndex)")
+	pvc := fs.String("pvc", "mbpo-results", "--emit k8s: PersistentVolumeClaim of the shared results (ReadWriteMany)")
 	mount := fs.String("mount", "/results", "--emit k8s: where the claim is mounted; results go to MOUNT/JOB_NAME")
 	var lf logFlags
 	lf.register(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
+	}
+	// Every check before anything is written.
+	if flagSet(fs, "cell") && *cell < 0 {
+		return usagef("--cell %d: want a cell number, 0 or more", *cell)
+	}
+	if *threads < 0 {
+		return usagef("--threads %d: want >= 0 (0: CPUs / --parallel)", *threads)
+	}
+	if *statusEvery <= 0 {
+		return usagef("--status-every %v: want a positive duration (e.g. 1m)", *statusEvery)
+	}
+	if *emit != "" {
+		if flagSet(fs, "threads") && !flagSet(fs, "cpus") {
+			*cpus = *threads // each task's CPUs are its engine's threads
+		} else if flagSet(fs, "threads") && *threads != *cpus {
+			return usagef("--threads %d and --cpus %d: an emitted task's engine uses --cpus threads; give one of them", *threads, *cpus)
+		}
+	}
+	if _, err := lf.logger(io.Discard); err != nil {
+		return err
 	}
 
 	// The grid: the config file, then the flags given.
@@ -143,6 +174,16 @@ func runSweep(a *app, args []string) error {
 	if file.Parallel < 1 {
 		return usagef("--parallel %d: want >= 1", file.Parallel)
 	}
+	switch file.Device {
+	case "auto", "cpu", "cuda":
+	default:
+		return usagef("--device %q: want auto, cpu or cuda", file.Device)
+	}
+	if *cell >= 0 {
+		if _, err := g.Cell(*cell); err != nil {
+			return usageError{err.Error()}
+		}
+	}
 
 	emitDevice, emitParallel := "", 0
 	if explicitDevice {
@@ -157,20 +198,37 @@ func runSweep(a *app, args []string) error {
 		if *cell >= 0 {
 			return usagef("--cell and --emit do not go together: the emitted job runs the cells")
 		}
-		return emitSlurm(a, g, *out, sweep.SlurmOptions{
+		o := sweep.SlurmOptions{
 			JobName: *jobName, MaxParallel: emitParallel, CPUs: *cpus, GPUs: *gpus, Mem: *mem, Time: *slurmTime,
-			Partition: *partition, Binary: *binary, Device: emitDevice,
-		})
+			Partition: *partition, Binary: binary, Device: emitDevice,
+		}
+		if err := o.Check(); err != nil {
+			return usageError{err.Error()}
+		}
+		if a.checkOnly {
+			return nil
+		}
+		return emitSlurm(a, g, *out, o)
 	case "k8s":
 		if *cell >= 0 {
 			return usagef("--cell and --emit do not go together: the emitted job runs the cells")
 		}
-		return emitK8s(a, g, *out, sweep.K8sOptions{
-			Name: *jobName, Image: *image, PVC: *pvc, MountPath: *mount, Parallelism: emitParallel, CPUs: *cpus,
-			Memory: *mem, GPUs: *gpus, Device: emitDevice,
-		})
+		o := sweep.K8sOptions{
+			Name: *jobName, Image: *image, PullPolicy: *pullPolicy, PVC: *pvc, MountPath: *mount, Parallelism: emitParallel,
+			CPUs: *cpus, Memory: *mem, GPUs: *gpus, Device: emitDevice, Retries: *retries,
+		}
+		if err := o.Check(); err != nil {
+			return usageError{err.Error()}
+		}
+		if a.checkOnly {
+			return nil
+		}
+		return emitK8s(a, g, *out, o)
 	default:
 		return usagef("--emit %q: want slurm or k8s", *emit)
+	}
+	if a.checkOnly {
+		return nil
 	}
 
 	cells := g.Cells()
@@ -185,12 +243,25 @@ func runSweep(a *app, args []string) error {
 		return err
 	}
 
-	ansi := isTerminal(a.stderr)
 	board := sweep.NewBoard(cells, func(c sweep.Cell) int {
 		cfg, _ := g.Config(c) // valid: checked by Validate
 		return cfg.Steps
 	})
-	log, err := lf.logger(board.Writer(a.stderr, ansi))
+	// The status table goes where a progress display may (log.go): with a
+	// JSON log, never into it.
+	table, closeTable := a.progressOutput(lf)
+	defer closeTable()
+	if table == nil && lf.format != "json" {
+		table = a.stderr // plain periodic blocks into a console log
+	}
+	// Redrawn in place on a terminal: stderr that is one, or the controlling
+	// terminal beside a JSON log.
+	ansi := table != nil && (table != a.stderr || a.terminal(a.stderr))
+	logOut := a.stderr
+	if table == a.stderr {
+		logOut = board.Writer(a.stderr, ansi)
+	}
+	log, err := lf.logger(logOut)
 	if err != nil {
 		return err
 	}
@@ -200,11 +271,15 @@ func runSweep(a *app, args []string) error {
 		Str("out", *out).Msg("sweep starting")
 	runner := &sweep.Runner{
 		Grid: g, Out: *out, Parallel: file.Parallel, Device: file.Device, Threads: *threads, Log: log, Board: board,
+		RepairMetrics: *repair,
 		NewEngine: func(device string, threads int) (engine.Engine, error) {
 			return selectEngine(device, threads, log)
 		},
 	}
-	stopStatus := board.Follow(ctx, a.stderr, ansi, *statusEvery)
+	stopStatus := func() {}
+	if table != nil {
+		stopStatus = board.Follow(ctx, table, ansi, *statusEvery)
+	}
 	sum := runner.Run(ctx, cells)
 	stopStatus()
 
@@ -214,8 +289,8 @@ func runSweep(a *app, args []string) error {
 	if err := sum.Err(); err != nil {
 		return err
 	}
-	if ctx.Err() != nil {
-		return errors.New("interrupted: re-run the same command to resume")
+	if ctx.Err() != nil || sum.Count(sweep.Interrupted)+sum.Count(sweep.NotStarted) > 0 {
+		return interruptedError{"interrupted, checkpoints saved: re-run the same command to resume"}
 	}
 	fmt.Fprintf(a.stdout, "report with: mbpo report %s\n", *out)
 	return nil
@@ -227,11 +302,6 @@ func emitSlurm(a *app, g sweep.Grid, out string, o sweep.SlurmOptions) error {
 	abs, err := filepath.Abs(out)
 	if err != nil {
 		return err
-	}
-	if o.Binary == "" {
-		if o.Binary, err = os.Executable(); err != nil {
-			return fmt.Errorf("cannot find this mbpo binary (%v): give --mbpo PATH", err)
-		}
 	}
 	if err := sweep.Claim(abs, g); err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,20 +20,33 @@ import (
 
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/trainer"
+	"github.com/mbpogo/mbpo/trainer/progress"
 )
 
 const trainAbout = `Trains MBPO (or, with --algo sac, model-free SAC) on one environment with the
 paper's configuration for it; every setting is a flag. Each run writes a run
-directory: config.json, metrics.jsonl, metrics.csv and checkpoint.mbpo.
---resume RUN_DIR continues a run from its checkpoint (Ctrl-C saves one).
+directory: config.json, metrics.jsonl, metrics.csv and checkpoint.mbpo,
+locked while the run goes on. A directory that holds a run is never
+overwritten: --resume RUN_DIR continues it from its checkpoint (Ctrl-C or
+SIGTERM saves one, at any step, and resuming repeats the uninterrupted run
+exactly), --overwrite deletes it first. An interrupted run exits with
+status 3.
 
 Ablations from the paper: --ablation no-model, --rollout-length 1,
 --rollout-length 200, --algo sac.`
+
+// resumeFlags are the flags --resume takes besides --steps: they choose how
+// this process runs and reports, not what the run computes.
+var resumeFlags = map[string]bool{"resume": true, "steps": true, "repair-metrics": true,
+	"log-format": true, "log-level": true, "progress": true, "cpuprofile": true}
 
 func runTrain(a *app, args []string) error {
 	// The env decides the defaults, so find --env (and --resume) first.
 	envID, resume := "Hopper-v4", ""
 	for i := 0; i < len(args); i++ {
+		if args[i] == "--" {
+			break
+		}
 		name, val, hasVal := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
 		if !strings.HasPrefix(args[i], "-") || (name != "env" && name != "resume") {
 			continue
@@ -44,6 +58,13 @@ func runTrain(a *app, args []string) error {
 			envID = val
 		} else {
 			resume = val
+		}
+	}
+	if resume != "" {
+		// The run's own env gives the defaults, so that only flags given
+		// differ from them.
+		if saved, err := trainer.ReadConfig(resume); err == nil {
+			envID = saved.Env
 		}
 	}
 	if _, err := env.Lookup(envID); err != nil {
@@ -59,26 +80,72 @@ func runTrain(a *app, args []string) error {
 	var lf logFlags
 	lf.register(fs)
 	out := fs.String("out", "runs", "parent directory of new run directories")
-	runDir := fs.String("run-dir", "", "exact run directory (default: OUT/ENV__ALGO__SEED__TIME)")
-	fs.StringVar(&resume, "resume", "", "continue the run in this directory from its checkpoint")
+	runDir := fs.String("run-dir", "", "exact run directory (default: OUT/ENV__ALGO__SEED__TIME); one that holds a run is refused")
+	overwrite := fs.Bool("overwrite", false, "delete the run that --run-dir holds (its config, metrics and checkpoint) and start a new one there")
+	fs.StringVar(&resume, "resume", "", "continue the run in this directory from its checkpoint; only --steps may change")
+	repair := fs.Bool("repair-metrics", false, "with --resume: rebuild damaged or missing metrics files from what is readable in either, saying what is lost")
 	progress := fs.Bool("progress", true, "show a progress bar with ETA when stderr is a terminal")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof reads it)")
-	if err := parse(fs, args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
 	}
+	var other []string
+	if resume != "" {
+		fs.Visit(func(f *flag.Flag) {
+			if !resumeFlags[f.Name] {
+				other = append(other, "--"+f.Name)
+			}
+		})
+		if len(other) > 0 {
+			return usagef("%s: --resume continues a run with its own settings (only --steps may change): start a new run to use %s",
+				strings.Join(other, ", "), map[bool]string{true: "it", false: "them"}[len(other) == 1])
+		}
+		if flagSet(fs, "steps") && cfg.Steps <= 0 {
+			return usagef("--steps %d: want > 0", cfg.Steps)
+		}
+	} else {
+		if *repair {
+			return usagef("--repair-metrics goes with --resume DIR: a new run has no metrics to repair")
+		}
+		if !flagSet(fs, "steps") { // the authors' number of learning steps after the random ones
+			cfg.Steps = cfg.InitSteps + trainer.LearningSteps(cfg.Env)
+		}
+		cfg.Normalize()
+		if err := errors.Join(cfg.Validate(), cfg.CheckLearns()); err != nil {
+			return usageError{err.Error()}
+		}
+	}
 	log, err := lf.logger(a.stderr)
 	if err != nil {
 		return err
 	}
+	if a.checkOnly {
+		return nil
+	}
 
 	var t *trainer.Trainer
 	if resume != "" {
-		saved, err := trainer.ReadCheckpointConfig(resume)
+		saved, err := trainer.ReadConfig(resume)
 		if err != nil {
 			return err
+		}
+		if flagSet(fs, "steps") {
+			saved.Steps = cfg.Steps
+			if err := saved.CheckLearns(); err != nil {
+				return usageError{err.Error()}
+			}
+		}
+		if *repair {
+			notes, err := trainer.RepairMetrics(resume)
+			for _, n := range notes {
+				log.Warn().Msg("repair-metrics: " + n)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		eng, err := selectEngine(saved.Device, saved.Threads, log)
 		if err != nil {
@@ -94,15 +161,14 @@ func runTrain(a *app, args []string) error {
 		}
 		log.Info().Str("run_dir", resume).Int("env_steps", t.EnvSteps()).Int("total", t.Cfg.Steps).Msg("resuming")
 	} else {
-		if !flagSet(fs, "steps") { // the authors' number of learning steps after the random ones
-			cfg.Steps = cfg.InitSteps + trainer.LearningSteps(cfg.Env)
-		}
-		cfg.Normalize()
-		if err := cfg.Validate(); err != nil {
-			return usageError{err.Error()}
-		}
 		if *runDir == "" {
 			*runDir = filepath.Join(*out, fmt.Sprintf("%s__%s__%d__%s", cfg.Env, experimentName(cfg), cfg.Seed, time.Now().Format("20060102-150405")))
+		}
+		if *overwrite && trainer.HoldsRun(*runDir) {
+			if err := trainer.RemoveRun(*runDir); err != nil {
+				return err
+			}
+			log.Warn().Str("run_dir", *runDir).Msg("--overwrite: deleted the run that was there")
 		}
 		eng, err := selectEngine(cfg.Device, cfg.Threads, log)
 		if err != nil {
@@ -135,7 +201,11 @@ func runTrain(a *app, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	bar := newProgressBar(a.stderr, *progress && isTerminal(a.stderr))
+	var bar *progressBar
+	if w, done := a.progressOutput(lf); w != nil && *progress {
+		defer done()
+		bar = newProgressBar(w, t.Cfg.InitSteps, t.Cfg.Steps)
+	}
 	hooks := trainer.Hooks{
 		Step: bar.update,
 		Epoch: func(m trainer.Metrics) {
@@ -149,9 +219,9 @@ func runTrain(a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if ctx.Err() != nil {
-		fmt.Fprintf(a.stderr, "stopped at env step %d; continue with: mbpo train --resume %s\n", t.EnvSteps(), t.RunDir)
-		return nil
+	if t.EnvSteps() < t.Cfg.Steps {
+		return interruptedError{fmt.Sprintf("stopped at env step %d of %d, checkpoint saved; continue with: mbpo train --resume %s",
+			t.EnvSteps(), t.Cfg.Steps, t.RunDir)}
 	}
 	fmt.Fprintf(a.stdout, "run directory: %s\n", t.RunDir)
 	return nil
@@ -181,27 +251,42 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// logEpoch writes the one log line of an epoch.
+// logEpoch writes the one log line of an epoch: one key per quantity, each
+// a number (rounded to what a person reads; metrics.jsonl has them whole).
 func logEpoch(log zerolog.Logger, m trainer.Metrics) {
 	ev := log.Info().Int("epoch", m.Epoch).Int("env_steps", m.EnvSteps).Int("timesteps", m.Timesteps).
-		Str("eval_return", fmt.Sprintf("%.1f±%.1f", m.EvalReturnMean, m.EvalReturnStd))
+		Float64("eval_return", round(m.EvalReturnMean, 1)).Float64("eval_return_std", round(m.EvalReturnStd, 1))
 	if !math.IsNaN(m.TrainReturnMean) {
-		ev = ev.Str("train_return", fmt.Sprintf("%.1f", m.TrainReturnMean))
+		ev = ev.Float64("train_return", round(m.TrainReturnMean, 1))
 	}
 	if len(m.ModelHoldoutMSE) > 0 {
-		ev = ev.Str("model_mse", fmt.Sprintf("%.4g", meanF32(m.ModelHoldoutMSE, m.ModelElites))).Int("model_epochs", m.ModelEpochs).
+		ev = ev.Float64("model_mse", sig(meanF32(m.ModelHoldoutMSE, m.ModelElites), 4)).Int("model_epochs", m.ModelEpochs).
 			Int("k", m.RolloutK).Int("model_buffer", m.ModelBufSize)
 	}
 	if !math.IsNaN(m.Alpha) {
-		ev = ev.Str("q_loss", fmt.Sprintf("%.3g", (m.Q1Loss+m.Q2Loss)/2)).Str("alpha", fmt.Sprintf("%.3g", m.Alpha)).
-			Str("entropy", fmt.Sprintf("%.2f", m.Entropy))
+		ev = ev.Float64("q_loss", sig((m.Q1Loss+m.Q2Loss)/2, 3)).Float64("alpha", sig(m.Alpha, 3)).
+			Float64("entropy", round(m.Entropy, 2))
 	}
 	if !math.IsNaN(m.ModelReturnMean) {
-		ev = ev.Str("model_vs_real", fmt.Sprintf("%.0f/%.0f", m.ModelReturnMean, m.RealReturnMean))
+		ev = ev.Float64("model_return", round(m.ModelReturnMean, 0)).Float64("real_return", round(m.RealReturnMean, 0))
 	}
-	ev.Str("steps_per_s", fmt.Sprintf("%.1f", m.EnvStepsPerSec)).
-		Str("time", fmt.Sprintf("env %.0fs model %.0fs rollout %.0fs sac %.0fs eval %.0fs", m.TimeEnv, m.TimeModel, m.TimeRollout, m.TimeSAC, m.TimeEval)).
+	ev.Float64("steps_per_s", round(m.EnvStepsPerSec, 1)).
+		Float64("env_s", round(m.TimeEnv, 1)).Float64("model_s", round(m.TimeModel, 1)).Float64("rollout_s", round(m.TimeRollout, 1)).
+		Float64("sac_s", round(m.TimeSAC, 1)).Float64("eval_s", round(m.TimeEval, 1)).
 		Msg("epoch")
+}
+
+// round rounds x to digits decimals; sig to digits significant digits.
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+func sig(x float64, digits int) float64 {
+	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	return round(x, digits-1-int(math.Floor(math.Log10(math.Abs(x)))))
 }
 
 // meanF32 is the mean of v over the indices ids (all of v when ids is empty).
@@ -218,59 +303,56 @@ func meanF32(v []float32, ids []int) float64 {
 	return s / float64(len(ids))
 }
 
-// progressBar draws "[=====>    ] 12000/125000 steps  eval 1234  ETA 1h02m" on
-// a terminal, at most a few times per second.
+// progressBar draws "[=====>    ] 12000/125000 steps  eval 1234  ETA 1h02m"
+// on a terminal, at most a few times per second; the ETA comes from the
+// recent rate of the run's current phase (package progress). A nil bar draws
+// nothing.
 type progressBar struct {
-	w       io.Writer
-	on      bool
-	start   time.Time
-	first   int
-	last    time.Time
-	ret     float64
-	drawn   bool
-	started bool
+	w     io.Writer
+	meter *progress.Meter
+	now   func() time.Time
+	last  time.Time
+	ret   float64
+	drawn bool
 }
 
-func newProgressBar(w io.Writer, on bool) *progressBar {
-	return &progressBar{w: w, on: on, ret: math.NaN()}
+func newProgressBar(w io.Writer, initSteps, total int) *progressBar {
+	return &progressBar{w: w, meter: progress.NewMeter(initSteps, total), now: time.Now, ret: math.NaN()}
 }
 
-func (p *progressBar) setReturn(r float64) { p.ret = r }
+func (p *progressBar) setReturn(r float64) {
+	if p != nil {
+		p.ret = r
+	}
+}
 
 func (p *progressBar) update(done, total int) {
-	if !p.on {
+	if p == nil {
 		return
 	}
-	now := time.Now()
-	if !p.started {
-		p.started, p.start, p.first = true, now, done
-	}
+	now := p.now()
+	p.meter.SetTotal(total)
+	p.meter.Observe(now, done)
 	if now.Sub(p.last) < 250*time.Millisecond && done < total {
 		return
 	}
 	p.last = now
 	const width = 30
-	frac := float64(done) / float64(total)
-	n := int(frac * width)
+	n := min(int(float64(done)/float64(total)*width), width)
 	bar := strings.Repeat("=", n) + strings.Repeat(" ", width-n)
 	if n < width {
 		bar = bar[:n] + ">" + bar[n+1:]
-	}
-	eta := "?"
-	if el := now.Sub(p.start); done > p.first && el > time.Second {
-		rem := time.Duration(float64(el) / float64(done-p.first) * float64(total-done))
-		eta = rem.Round(time.Second).String()
 	}
 	ret := ""
 	if !math.IsNaN(p.ret) {
 		ret = fmt.Sprintf("  eval %.0f", p.ret)
 	}
-	fmt.Fprintf(p.w, "\r\033[K[%s] %d/%d steps%s  ETA %s", bar, done, total, ret, eta)
+	fmt.Fprintf(p.w, "\r\033[K[%s] %d/%d steps%s  ETA %s", bar, done, total, ret, p.meter.Format())
 	p.drawn = true
 }
 
 func (p *progressBar) clear() {
-	if p.drawn {
+	if p != nil && p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.drawn = false
 	}
@@ -287,7 +369,7 @@ func runEval(a *app, args []string) error {
 	device := fs.String("device", "cpu", "engine: auto, cpu or cuda")
 	var lf logFlags
 	lf.register(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -299,6 +381,9 @@ func runEval(a *app, args []string) error {
 	log, err := lf.logger(a.stderr)
 	if err != nil {
 		return err
+	}
+	if a.checkOnly {
+		return nil
 	}
 	eng, err := selectEngine(*device, 0, log)
 	if err != nil {

@@ -35,7 +35,7 @@ func (l *logFlags) logger(w io.Writer) (zerolog.Logger, error) {
 	case "json":
 		return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
 	case "console":
-		cw := zerolog.ConsoleWriter{Out: w, NoColor: !isTerminal(w), TimeFormat: time.TimeOnly}
+		cw := zerolog.ConsoleWriter{Out: w, NoColor: !isTerminal(w), TimeFormat: time.TimeOnly, FieldsOrder: epochFields}
 		return zerolog.New(cw).Level(level).With().Timestamp().Logger(), nil
 	}
 	return zerolog.Nop(), usagef("--log-format %q: want console or json", l.format)
@@ -76,6 +76,12 @@ func openTTY() (io.WriteCloser, error) {
 	}
 	return f, nil
 }
+
+// epochFields orders the fields of an epoch's line (logEpoch) on the
+// console; other fields follow, by name.
+var epochFields = []string{"epoch", "env_steps", "timesteps", "eval_return", "eval_return_std", "train_return",
+	"model_return", "real_return", "q_loss", "alpha", "entropy", "model_mse", "model_epochs", "k", "model_buffer",
+	"steps_per_s", "env_s", "model_s", "rollout_s", "sac_s", "eval_s"}
 
 // isTerminal reports whether w is an interactive terminal.
 func isTerminal(w io.Writer) bool {

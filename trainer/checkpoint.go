@@ -5,8 +5,10 @@
 //	"MBPOCKPT" | u32 version | u64 header length | header (JSON) |
 //	sections, in the header's order | u32 CRC-32 (IEEE) of all before
 //
-// The header holds the config, the loop's counters, the elites, the data
-// env's physics and noise state and the section list; the sections are the
+// The header holds the config, the loop's counters, the statistics of the
+// epoch in progress (so that a stop inside an epoch resumes to the same
+// row), the elites, the data env's physics and noise state and the section
+// list; the sections are the
 // engine states' named float32 buffers (layouts in trainer/engine) and the
 // replay buffers. Buffers are engine-independent, so a checkpoint from the
 // CPU engine resumes on a GPU engine and back.

@@ -380,3 +380,34 @@ func TestEveryREADMECommandLineParses(t *testing.T) {
 		t.Errorf("checking the README's command lines wrote %d files, want none", len(entries)-1)
 	}
 }
+
+// A sweep stopped by a signal exits with status 3, as train does, and the
+// same command then finishes it.
+func TestInterruptedSweepExitsThree(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "sweep")
+	args := append(tinySweep(out), "--log-level", "info", "--log-format", "json", "--seeds", "0", "--parallel", "1")
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "MBPO_TEST_MAIN=1")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	sc := bufio.NewScanner(stderr)
+	signalled := false
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if !signalled && strings.Contains(sc.Text(), "starting cell") {
+			cmd.Process.Signal(syscall.SIGINT)
+			signalled = true
+		}
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted || !strings.Contains(log.String(), "re-run the same command to resume") {
+		t.Fatalf("interrupted sweep: %v; want exit status 3\n%s", err, log.String())
+	}
+	if code, stdout, stderr := runMbpo(append(tinySweep(out), "--seeds", "0", "--parallel", "1")...); code != 0 || !strings.Contains(stdout, "1 done now") {
+		t.Errorf("re-run: exit %d\n%s%s", code, stdout, stderr)
+	}
+}

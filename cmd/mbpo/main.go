@@ -43,8 +43,8 @@ func commands() []command {
 type app struct {
 	stdout, stderr io.Writer
 	// checkOnly makes every command stop, successfully, once its command
-	// line is checked, before it reads or writes anything (the test of the
-	// README's command lines).
+	// line is checked, before it writes anything or starts its work (the
+	// test of the README's command lines).
 	checkOnly bool
 	// terminal reports whether w is an interactive terminal, and openTTY
 	// opens the controlling terminal (tests replace both).

@@ -352,8 +352,8 @@ func readmeCommands(t *testing.T) [][]string {
 
 // Every mbpo command line of the README is accepted: run in check-only
 // mode, each parses and passes its command's checks (stopping before it
-// reads or writes anything). Placeholders stand for values: S and i for a
-// number, GRID for a sweep file, DIR for a directory.
+// writes anything or starts its work). Placeholders stand for values: S and
+// i for a number, GRID for a sweep file, DIR for a directory.
 func TestEveryREADMECommandLineParses(t *testing.T) {
 	cmds := readmeCommands(t)
 	if len(cmds) < 20 {

@@ -264,6 +264,13 @@ func TestClaimRecordsTheGrid(t *testing.T) {
 	if !reflect.DeepEqual(rec.Grid, g) || len(rec.Cells) != 4 || rec.Cells[3] != (Cell{3, "Hopper-v4", "k1", 1}) {
 		t.Errorf("record %+v", rec)
 	}
+	// sweep.json reads like the other files (0644 less the umask), not 0600.
+	plain := filepath.Join(dir, "plain")
+	os.WriteFile(plain, nil, 0o644)
+	want, _ := os.Stat(plain)
+	if got, err := os.Stat(filepath.Join(dir, RecordFile)); err != nil || got.Mode() != want.Mode() {
+		t.Errorf("%s has mode %v, want %v like a file written with 0644", RecordFile, got.Mode(), want.Mode())
+	}
 	if err := Claim(dir, g); err != nil {
 		t.Errorf("claiming again with the same grid: %v", err)
 	}

@@ -12,7 +12,10 @@
 //
 // The work is split over the engine's workers: the two critics (and their
 // targets) run side by side, and the policy's passes over the batch are cut
-// into row blocks, one per worker, whose gradients are summed.
+// into row blocks of about policyBlockRows rows, whose gradients are summed
+// in block order. The blocks depend only on the batch size, never on the
+// number of workers, so an update gives bitwise the same result on any
+// number of threads.
 
 package cpu
 
@@ -26,6 +29,16 @@ import (
 
 // actChunk is the number of rows Act handles at a time.
 const actChunk = 4096
+
+// adamPiece is the number of policy parameters one worker steps at a time.
+// The pieces start at multiples of it, whatever the number of workers: the
+// vectorised Adam treats a piece's tail apart, so moving the boundaries
+// would change the last bits.
+const adamPiece = 1 << 14
+
+// policyBlockRows is the most rows of an Update's policy block: a batch of
+// 256 makes two blocks, one per core of a 2-core machine.
+const policyBlockRows = 128
 
 // agent implements engine.Agent.
 type agent struct {
@@ -51,16 +64,16 @@ type agent struct {
 }
 
 // updateScratch is Update's scratch for batches of up to rows rows, the
-// policy's passes cut into blocks row blocks.
+// policy's passes cut into row blocks (agent.blocks).
 type updateScratch struct {
-	rows, blocks int
-	eps          []float32    // [2][rows][Act]: s' noise then s noise
-	xq           []float32    // critic input [rows][Obs+Act]
-	act          []float32    // [rows][Act]
-	dact         [2][]float32 // per critic: the actor loss gradient w.r.t. ã [rows][Act]
-	logp, y      []float32    // [rows]
-	trPol        []*trace     // per row block
-	trQ          [2]*trace    // per critic
+	rows    int
+	eps     []float32    // [2][rows][Act]: s' noise then s noise
+	xq      []float32    // critic input [rows][Obs+Act]
+	act     []float32    // [rows][Act]
+	dact    [2][]float32 // per critic: the actor loss gradient w.r.t. ã [rows][Act]
+	logp, y []float32    // [rows]
+	trPol   []*trace     // per row block
+	trQ     [2]*trace    // per critic
 }
 
 // actScratch is Act's scratch for one chunk.
@@ -83,7 +96,6 @@ type agentCall struct {
 	cfg           adamConfig
 	loss          [2]float64 // per critic
 	qsum          float64
-	adamPieces    int
 	deterministic bool
 }
 
@@ -129,11 +141,6 @@ func newAgent(b *blas, workers int, spec engine.AgentSpec, seed uint64) (*agent,
 	a.vQ = [2]netView{mlpView(cri, a.q1), mlpView(cri, a.q2)}
 	a.vQt = [2]netView{mlpView(cri, a.q1t), mlpView(cri, a.q2t)}
 	a.gvQ = [2]netView{mlpView(cri, a.gQ1), mlpView(cri, a.gQ2)}
-	for w := 0; w < workers; w++ {
-		g := make([]float32, len(a.pol))
-		a.gPol = append(a.gPol, g)
-		a.gvPol = append(a.gvPol, mlpView(pol, g))
-	}
 	return a, nil
 }
 
@@ -171,27 +178,32 @@ func (a *agent) updateScratch(n int) *updateScratch {
 		return a.upd
 	}
 	O, A := a.spec.Obs, a.spec.Act
-	blocks := a.team.size
+	blocks := a.blocks(n)
 	s := &updateScratch{
-		rows:   n,
-		blocks: blocks,
-		eps:    make([]float32, 2*n*A),
-		xq:     make([]float32, n*(O+A)),
-		act:    make([]float32, n*A),
-		dact:   [2][]float32{make([]float32, n*A), make([]float32, n*A)},
-		logp:   make([]float32, n),
-		y:      make([]float32, n),
-		trQ:    [2]*trace{newTrace(a.critic, n, true), newTrace(a.critic, n, true)},
+		rows: n,
+		eps:  make([]float32, 2*n*A),
+		xq:   make([]float32, n*(O+A)),
+		act:  make([]float32, n*A),
+		dact: [2][]float32{make([]float32, n*A), make([]float32, n*A)},
+		logp: make([]float32, n),
+		y:    make([]float32, n),
+		trQ:  [2]*trace{newTrace(a.critic, n, true), newTrace(a.critic, n, true)},
 	}
 	for p := 0; p < blocks; p++ {
-		s.trPol = append(s.trPol, newTrace(a.policy, (n+blocks-1)/blocks, true))
+		s.trPol = append(s.trPol, newTrace(a.policy, min(n, policyBlockRows), true)) // a block of any n' <= n fits
+	}
+	for len(a.gPol) < blocks {
+		g := make([]float32, len(a.pol))
+		a.gPol = append(a.gPol, g)
+		a.gvPol = append(a.gvPol, mlpView(a.spec.Policy(), g))
 	}
 	a.upd = s
 	return s
 }
 
-// blocks is the number of row blocks the policy's passes over n rows use.
-func (a *agent) blocks(n int) int { return min(a.upd.blocks, n) }
+// blocks is the number of row blocks the policy's passes over n rows use:
+// n/policyBlockRows rounded up, whatever the number of workers.
+func (a *agent) blocks(n int) int { return (n + policyBlockRows - 1) / policyBlockRows }
 
 // run does item i of the call in progress on worker w.
 func (a *agent) run(w, i int) {
@@ -214,7 +226,7 @@ func (a *agent) run(w, i int) {
 	case opPolicyBack:
 		a.policyBackBlock(i)
 	case opPolicyAdam:
-		lo, hi := split(len(a.pol), a.call.adamPieces, i)
+		lo, hi := i*adamPiece, min((i+1)*adamPiece, len(a.pol))
 		adam(a.pol[lo:hi], a.gPol[0][lo:hi], a.polM[lo:hi], a.polV[lo:hi], a.call.cfg)
 	case opAct:
 		a.actChunk(w, i)
@@ -278,8 +290,8 @@ func (a *agent) Update(b engine.Batch, key rng.Key) (engine.UpdateStats, error) 
 
 	var meanLogp float64
 	st.PolicyLoss, meanLogp = a.actorGradients(b.Obs, n, epsNow, alpha)
-	a.call.op, a.call.adamPieces = opPolicyAdam, 2*a.team.size
-	a.team.do(a.call.adamPieces, a)
+	a.call.op = opPolicyAdam
+	a.team.do((len(a.pol)+adamPiece-1)/adamPiece, a)
 
 	// Temperature: the loss is linear in logα, with slope -mean(logπ + H̄).
 	slope := -(meanLogp + float64(a.spec.TargetEntropy))

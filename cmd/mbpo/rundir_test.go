@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -105,7 +106,7 @@ func TestTrainNeverOverwritesARun(t *testing.T) {
 	before = files(t, dir)
 	other := filepath.Join(t.TempDir(), "other")
 	code, _, stderr = runMbpo("train", "--resume", dir, "--G", "3", "--hidden", "8", "--env", "Hopper-v4", "--run-dir", other)
-	if code != 2 || !strings.Contains(stderr, "--G, --env, --hidden, --run-dir: --resume continues a run with its own settings (only --steps may change)") {
+	if code != 2 || !strings.Contains(stderr, "--G, --env, --hidden, --run-dir: --resume continues a run with its own settings (only --steps and --threads may change)") {
 		t.Errorf("resume with other flags: exit %d, %q", code, stderr)
 	}
 	if _, err := os.Stat(other); !errors.Is(err, os.ErrNotExist) || !equalFiles(before, files(t, dir)) {
@@ -409,5 +410,27 @@ func TestInterruptedSweepExitsThree(t *testing.T) {
 	}
 	if code, stdout, stderr := runMbpo(append(tinySweep(out), "--seeds", "0", "--parallel", "1")...); code != 0 || !strings.Contains(stdout, "1 done now") {
 		t.Errorf("re-run: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// --threads may change on resume, and the resumed run repeats, bitwise, a
+// run made on one thread throughout: results do not depend on the thread
+// count.
+func TestResumeOnAnotherThreadCount(t *testing.T) {
+	args := append(tinyTrain(), "--checkpoint-every", "1", "--log-level", "warn")
+	whole := filepath.Join(t.TempDir(), "whole")
+	if code, _, stderr := runMbpo(append(append([]string{"train", "--run-dir", whole}, args...), "--steps", "900", "--threads", "1")...); code != 0 {
+		t.Fatalf("train: exit %d\n%s", code, stderr)
+	}
+	dir := filepath.Join(t.TempDir(), "split")
+	if code, _, stderr := runMbpo(append(append([]string{"train", "--run-dir", dir}, args...), "--threads", "1")...); code != 0 {
+		t.Fatalf("train: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runMbpo("train", "--resume", dir, "--steps", "900", "--threads", "2", "--log-level", "warn"); code != 0 {
+		t.Fatalf("resume --threads 2: exit %d\n%s", code, stderr)
+	}
+	a, b := learningRows(t, whole), learningRows(t, dir)
+	if len(a) != 3 || !slices.Equal(a, b) {
+		t.Errorf("resumed on 2 threads:\n%s\nwhole run on 1 thread:\n%s", strings.Join(b, "\n"), strings.Join(a, "\n"))
 	}
 }

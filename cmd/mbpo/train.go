@@ -36,8 +36,9 @@ Ablations from the paper: --ablation no-model, --rollout-length 1,
 --rollout-length 200, --algo sac.`
 
 // resumeFlags are the flags --resume takes besides --steps: they choose how
-// this process runs and reports, not what the run computes.
-var resumeFlags = map[string]bool{"resume": true, "steps": true, "repair-metrics": true,
+// this process runs and reports, not what the run computes (--threads
+// included: a run gives bitwise the same results on any number of threads).
+var resumeFlags = map[string]bool{"resume": true, "steps": true, "repair-metrics": true, "threads": true,
 	"log-format": true, "log-level": true, "progress": true, "cpuprofile": true}
 
 func runTrain(a *app, args []string) error {
@@ -82,7 +83,7 @@ func runTrain(a *app, args []string) error {
 	out := fs.String("out", "runs", "parent directory of new run directories")
 	runDir := fs.String("run-dir", "", "exact run directory (default: OUT/ENV__ALGO__SEED__TIME); one that holds a run is refused")
 	overwrite := fs.Bool("overwrite", false, "delete the run that --run-dir holds (its config, metrics and checkpoint) and start a new one there")
-	fs.StringVar(&resume, "resume", "", "continue the run in this directory from its checkpoint; only --steps may change")
+	fs.StringVar(&resume, "resume", "", "continue the run in this directory from its checkpoint; only --steps (and --threads, which changes no result) may change")
 	repair := fs.Bool("repair-metrics", false, "with --resume: rebuild damaged or missing metrics files from what is readable in either, saying what is lost")
 	progress := fs.Bool("progress", true, "show a progress bar with ETA when stderr is a terminal")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof reads it)")
@@ -100,7 +101,7 @@ func runTrain(a *app, args []string) error {
 			}
 		})
 		if len(other) > 0 {
-			return usagef("%s: --resume continues a run with its own settings (only --steps may change): start a new run to use %s",
+			return usagef("%s: --resume continues a run with its own settings (only --steps and --threads may change): start a new run to use %s",
 				strings.Join(other, ", "), map[bool]string{true: "it", false: "them"}[len(other) == 1])
 		}
 		if flagSet(fs, "steps") && cfg.Steps <= 0 {
@@ -147,7 +148,11 @@ func runTrain(a *app, args []string) error {
 				return err
 			}
 		}
-		eng, err := selectEngine(saved.Device, saved.Threads, log)
+		threads := saved.Threads
+		if flagSet(fs, "threads") {
+			threads = cfg.Threads
+		}
+		eng, err := selectEngine(saved.Device, threads, log)
 		if err != nil {
 			return err
 		}

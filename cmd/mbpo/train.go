@@ -39,7 +39,8 @@ Ablations from the paper: --ablation no-model, --rollout-length 1,
 // this process runs and reports, not what the run computes (--threads
 // included: a run gives bitwise the same results on any number of threads).
 var resumeFlags = map[string]bool{"resume": true, "steps": true, "repair-metrics": true, "threads": true,
-	"log-format": true, "log-level": true, "progress": true, "cpuprofile": true}
+	"log-format": true, "log-level": true, "progress": true, "cpuprofile": true,
+	"video-every": true, "video-format": true, "video-size": true, "video-fps": true}
 
 func runTrain(a *app, args []string) error {
 	// The env decides the defaults, so find --env (and --resume) first.
@@ -87,6 +88,8 @@ func runTrain(a *app, args []string) error {
 	repair := fs.Bool("repair-metrics", false, "with --resume: rebuild damaged or missing metrics files from what is readable in either, saying what is lost")
 	progress := fs.Bool("progress", true, "show a progress bar with ETA when stderr is a terminal")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof reads it)")
+	var videos trainVideos
+	videos.flags.registerTrain(fs)
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -119,12 +122,18 @@ func runTrain(a *app, args []string) error {
 			return usageError{err.Error()}
 		}
 	}
+	if _, err := videos.flags.checkTrain(); err != nil {
+		return err
+	}
 	log, err := lf.logger(a.stderr)
 	if err != nil {
 		return err
 	}
 	if a.checkOnly {
 		return nil
+	}
+	if err := videos.ready(); err != nil {
+		return err
 	}
 
 	var t *trainer.Trainer
@@ -216,6 +225,7 @@ func runTrain(a *app, args []string) error {
 		Epoch: func(m trainer.Metrics) {
 			bar.clear()
 			logEpoch(log, m)
+			videos.epoch(log, t, m.Epoch)
 			bar.setReturn(m.EvalReturnMean)
 		},
 	}
@@ -374,6 +384,8 @@ func runEval(a *app, args []string) error {
 	device := fs.String("device", "cpu", "engine: auto, cpu or cuda")
 	var lf logFlags
 	lf.register(fs)
+	var vf videoFlags
+	vf.registerEval(fs)
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -383,12 +395,19 @@ func runEval(a *app, args []string) error {
 	if *episodes < 1 {
 		return usagef("--episodes %d: want >= 1", *episodes)
 	}
+	vopts, err := vf.checkEval()
+	if err != nil {
+		return err
+	}
 	log, err := lf.logger(a.stderr)
 	if err != nil {
 		return err
 	}
 	if a.checkOnly {
 		return nil
+	}
+	if err := vf.evalReady(vopts); err != nil {
+		return err
 	}
 	eng, err := selectEngine(*device, 0, log)
 	if err != nil {
@@ -401,5 +420,5 @@ func runEval(a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "%s: %d episodes, return %.1f ± %.1f (mean ± std), length %.0f\n",
 		fs.Arg(0), *episodes, res.ReturnMean, res.ReturnStd, res.LengthMean)
-	return nil
+	return vf.recordEval(a.stdout, fs.Arg(0), eng, *seed, vopts)
 }

@@ -70,8 +70,11 @@ type checkpointHeader struct {
 	ModelBufferSaved bool `json:"model_buffer_saved"`
 	// Epoch holds the statistics of the epoch in progress (none at an epoch's
 	// end), so that a run stopped inside an epoch writes the same row for it.
-	Epoch    epochState `json:"epoch"`
-	Sections []section  `json:"sections"`
+	Epoch epochState `json:"epoch"`
+	// PrevCritic is the last finished epoch's mean critic loss, which the
+	// divergence watch compares the next epoch's with (0: none yet).
+	PrevCritic float64   `json:"prev_critic_loss,omitempty"`
+	Sections   []section `json:"sections"`
 }
 
 // epochState is the part of epochAccumulator a checkpoint keeps: all but
@@ -145,6 +148,7 @@ func (t *Trainer) SaveCheckpoint() error {
 		EpRet: t.epRet, EpLen: t.epLen, Obs: t.obs, K: t.k,
 		WallSec:   t.wallBefore + time.Since(t.sessionStart).Seconds(),
 		LastModel: t.lastModel, LastRollout: t.lastRollout, Env: t.env.State(), Epoch: t.epochAcc.state(),
+		PrevCritic: t.prevCritic,
 	}
 	type payload struct {
 		sec  section
@@ -360,6 +364,7 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 	copy(t.obs, h.Obs)
 	t.lastModel, t.lastRollout = h.LastModel, h.LastRollout
 	t.epochAcc.setState(h.Epoch)
+	t.prevCritic = h.PrevCritic
 	// Rows written after the checkpoint will be written again.
 	dropped, err := prepareMetrics(runDir, t.envSteps, cfg)
 	if err != nil {

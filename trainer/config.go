@@ -62,6 +62,10 @@ type Config struct {
 	RetainEpochs     int     `json:"retain_epochs"`     // epochs of rollouts the model buffer holds
 	ModelReturnHorz  int     `json:"model_return_horz"` // horizon of the model-vs-real return check (0: off)
 
+	// Divergence watch (health.go).
+	QBoundMargin     float64 `json:"q_bound_margin"`     // Q estimates beyond this many times max|r|/(1-γ) count as divergence
+	StopOnDivergence bool    `json:"stop_on_divergence"` // end the run at a diverging epoch, keeping the last good checkpoint
+
 	// Run.
 	EvalEpisodes    int    `json:"eval_episodes"`    // deterministic evaluation episodes per epoch, run in parallel
 	CheckpointEvery int    `json:"checkpoint_every"` // epochs between checkpoints (0: only at the end)
@@ -127,7 +131,7 @@ func PaperConfig(id string) (Config, error) {
 		G: p.g, BatchSize: 256, RealRatio: 0.05, Hidden: 256, Gamma: 0.99, Tau: 5e-3, LR: 3e-4, TargetEntropy: te,
 		EnsembleSize: 7, Elites: 5, ModelHidden: p.hidden, ModelLR: 1e-3, ModelBatch: 256,
 		HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 5, ModelImprovement: 0.01, ModelTrainFreq: p.trainFreq,
-		RolloutBatch: 100_000, RolloutSchedule: p.schedule, RetainEpochs: p.retain, ModelReturnHorz: 1000,
+		RolloutBatch: 100_000, RolloutSchedule: p.schedule, RetainEpochs: p.retain, ModelReturnHorz: 1000, QBoundMargin: 2,
 		EvalEpisodes: 10, CheckpointEvery: 5, Device: "auto", CheckpointModelBufferMiB: 1024,
 	}, nil
 }
@@ -202,6 +206,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RolloutLength, "rollout-length", c.RolloutLength, "fixed rollout length k (0: follow --rollout-schedule)")
 	fs.IntVar(&c.RetainEpochs, "retain-epochs", c.RetainEpochs, "epochs of rollouts kept in the model buffer")
 	fs.IntVar(&c.ModelReturnHorz, "model-return-horizon", c.ModelReturnHorz, "horizon of the per-epoch model-vs-real return check (0: off)")
+	fs.Float64Var(&c.QBoundMargin, "q-bound-margin", c.QBoundMargin, "divergence watch: Q estimates beyond this many times max|r|/(1-gamma) are divergence")
+	fs.BoolVar(&c.StopOnDivergence, "stop-on-divergence", c.StopOnDivergence, "end the run at an epoch that diverges (Q beyond its bound, critic loss up 100-fold), keeping the last good checkpoint")
 	fs.IntVar(&c.EvalEpisodes, "eval-episodes", c.EvalEpisodes, "deterministic evaluation episodes per epoch (run in parallel)")
 	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "epochs between checkpoints (0: only at the end)")
 	fs.StringVar(&c.Device, "device", c.Device, "engine: auto (GPU if one is usable, else CPU), cpu or cuda")
@@ -276,6 +282,7 @@ func (c Config) Validate() error {
 	check(c.Gamma >= 0 && c.Gamma <= 1, "--gamma %v: want within [0, 1]", c.Gamma)
 	check(c.Tau > 0 && c.Tau <= 1, "--tau %v: want within (0, 1]", c.Tau)
 	check(c.LR > 0, "--lr %v: want > 0", c.LR)
+	check(c.QBoundMargin > 0, "--q-bound-margin %v: want > 0", c.QBoundMargin)
 	check(c.EvalEpisodes >= 1, "--eval-episodes %d: want >= 1", c.EvalEpisodes)
 	check(c.CheckpointEvery >= 0, "--checkpoint-every %d: want >= 0", c.CheckpointEvery)
 	check(c.Device == "auto" || c.Device == "cpu" || c.Device == "cuda", "--device %q: want auto, cpu or cuda", c.Device)

@@ -71,6 +71,7 @@ type Trainer struct {
 	lastRollout  RolloutStats
 	epochAcc     epochAccumulator
 	sessionStart time.Time
+	prevCritic   float64 // the last epoch's mean critic loss (0 before any), for the divergence watch
 }
 
 // epochAccumulator gathers one epoch's statistics.
@@ -293,6 +294,9 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 			if err := mw.Write(m); err != nil {
 				return fmt.Errorf("metrics: %w", err)
 			}
+			if m.HealthDiverging == 1 && c.StopOnDivergence {
+				return fmt.Errorf("the run diverged at env step %d (--stop-on-divergence; the warnings above say how): its last good checkpoint is in %s", t.envSteps, t.RunDir)
+			}
 			t.epochAcc.begin(t.envSteps) // before the checkpoint, which saves the new epoch's (empty) sums
 			epoch := t.envSteps / c.EpochLength
 			if t.envSteps == c.Steps || (c.CheckpointEvery > 0 && epoch%c.CheckpointEvery == 0) {
@@ -474,6 +478,18 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 	} else {
 		m.Q1Loss, m.Q2Loss, m.PolicyLoss, m.AlphaLoss = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 		m.Alpha, m.Entropy, m.QMean = math.NaN(), math.NaN(), math.NaN()
+	}
+	if a.sacCount > 0 {
+		critic := (m.Q1Loss + m.Q2Loss) / 2
+		h := checkHealth(m.QMean, critic, t.prevCritic, maxAbsReward(t.real), c.Gamma, c.QBoundMargin)
+		m.HealthQBound, m.HealthQRatio, m.HealthCriticGrowth = h.QBound, h.QRatio, h.CriticGrowth
+		for _, p := range h.Problems {
+			m.HealthDiverging = 1
+			t.log.Warn().Int("epoch", epoch).Int("env_steps", t.envSteps).Msg("divergence: " + p)
+		}
+		t.prevCritic = critic
+	} else {
+		m.HealthQBound, m.HealthQRatio, m.HealthCriticGrowth = math.NaN(), math.NaN(), math.NaN()
 	}
 	m.TimeEnv, m.TimeModel, m.TimeRollout, m.TimeSAC, m.TimeEval = a.timeEnv, a.timeModel, a.timeRollout, a.timeSAC, a.timeEval
 	m.WallSec = t.wallBefore + time.Since(t.sessionStart).Seconds()

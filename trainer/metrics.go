@@ -56,6 +56,11 @@ type Metrics struct {
 	QMean      float64 `json:"sac/q_mean"`
 	Updates    int64   `json:"sac/updates"` // SAC updates so far
 
+	HealthQBound       float64 `json:"health/q_bound"`       // margin × max|r| / (1-γ): the largest |Q| the rewards allow
+	HealthQRatio       float64 `json:"health/q_ratio"`       // |sac/q_mean| / health/q_bound; above 1 the critics diverge
+	HealthCriticGrowth float64 `json:"health/critic_growth"` // mean critic loss over the previous epoch's; above 100 it diverges
+	HealthDiverging    int     `json:"health/diverging"`     // 1 when either check failed this epoch
+
 	ModelReturnMean float64 `json:"exploit/model_return_mean"` // deterministic policy in the model from the evaluation start states
 	RealReturnMean  float64 `json:"exploit/real_return_mean"`  // the same policy in the real env from the same states (= eval return)
 

@@ -21,10 +21,11 @@ COPY . .
 RUN CGO_ENABLED=1 go build -trimpath -o /mbpo ./cmd/mbpo
 
 # ---- runtime: the MuJoCo runtime library (it pulls in libccd, lodepng, qhull,
-# tinyxml2) and OpenBLAS, which the CPU engine opens at run time ----
+# tinyxml2), OpenBLAS, which the CPU engine opens at run time, and OSMesa,
+# which videos (eval --video, train --video-every) render with ----
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libmujoco2.2.2 libopenblas0 \
+ && apt-get install -y --no-install-recommends libmujoco2.2.2 libopenblas0 libosmesa6 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /mbpo /usr/local/bin/mbpo
 WORKDIR /work

@@ -5,7 +5,9 @@
 #
 #   scripts/deps.sh [PACKAGE...]   also the Debian packages named (make bench-peers: python3-torch)
 set -euo pipefail
-pkgs=(libmujoco-dev libopenblas-dev clang pkg-config "$@")
+# libosmesa6: off-screen rendering of videos (mbpo eval --video); python3-numpy
+# and python3-onnx: the export tests read the exported files with them.
+pkgs=(libmujoco-dev libopenblas-dev clang pkg-config libosmesa6 python3-numpy python3-onnx "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -71,3 +71,23 @@ func equal32(a, b []float32) bool {
 	}
 	return len(a) == len(b)
 }
+
+// BenchmarkRenderHopper480 draws one 480 × 480 frame of Hopper per
+// iteration (go test ./env -run '^$' -bench Render).
+func BenchmarkRenderHopper480(b *testing.B) {
+	e := makeEnv(b, "Hopper-v4", 1)
+	r, err := e.NewRenderer(480, 480)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	obs, _, _ := buffers(e.Spec())
+	e.Reset(obs)
+	img := r.NewImage()
+	b.ResetTimer()
+	for range b.N {
+		if err := r.Render(img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,8 +3,9 @@
 // File layout: header, logical screen (no global colour table), NETSCAPE2.0
 // loop extension, then per frame a graphic control extension (delay,
 // disposal "keep", transparent index) and an image: its descriptor (the
-// bounding box of the pixels that changed), a 256-entry local colour table
-// and LZW-compressed indices in sub-blocks of up to 255 bytes; the trailer
+// bounding box of the pixels that changed), a local colour table of as few
+// entries as the frame needs (2 to 256, the last one transparent) and
+// LZW-compressed indices in sub-blocks of up to 255 bytes; the trailer
 // last. The first frame is whole; in later frames a pixel equal to the
 // previous frame's is transparent, so the previous one shows through.
 
@@ -21,9 +22,6 @@ import (
 	"io"
 	"math"
 )
-
-// transparent is the palette index of "unchanged" pixels.
-const transparent = 255
 
 // GIF streams an animated GIF to an io.Writer.
 type GIF struct {
@@ -131,7 +129,15 @@ func (g *GIF) frame() {
 			box = image.Rect(0, 0, 1, 1) // one transparent pixel: the frame keeps its time
 		}
 	}
-	pal := g.q.palette(g.cur, g.prev, box, first)
+	pal, ncol := g.q.palette(g.cur, g.prev, box, first)
+	// The local colour table holds 2^bits entries, the last one the
+	// transparent index of "unchanged": as few as the frame needs, so a frame
+	// where little changed costs little.
+	bits := 1
+	for 1<<bits < ncol+1 {
+		bits++
+	}
+	transparent := byte(1<<bits - 1)
 	n := 0
 	for y := box.Min.Y; y < box.Max.Y; y++ {
 		c := g.cur.Pix[g.cur.PixOffset(box.Min.X, y):]
@@ -152,13 +158,14 @@ func (g *GIF) frame() {
 	w.Write([]byte{0x21, 0xF9, 4, 1<<2 | 1, byte(d), byte(d >> 8), transparent, 0})
 	w.WriteByte(0x2C)
 	binary.Write(w, binary.LittleEndian, [4]uint16{uint16(box.Min.X), uint16(box.Min.Y), uint16(box.Dx()), uint16(box.Dy())})
-	w.WriteByte(0x87) // local colour table of 2^(7+1) entries
-	for _, c := range pal {
+	w.WriteByte(0x80 | byte(bits-1)) // a local colour table of 2^bits entries
+	for _, c := range pal[:1<<bits] {
 		w.Write(c[:])
 	}
-	w.WriteByte(8) // LZW minimum code size
+	lit := max(bits, 2) // GIF's smallest LZW code size is 2
+	w.WriteByte(byte(lit))
 	bw := &blockWriter{w: w}
-	lw := lzw.NewWriter(bw, lzw.LSB, 8)
+	lw := lzw.NewWriter(bw, lzw.LSB, lit)
 	if _, err := lw.Write(g.idx[:n]); err != nil && g.err == nil {
 		g.err = err
 	}

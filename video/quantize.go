@@ -15,7 +15,7 @@ import (
 
 const (
 	nbins  = 1 << 15
-	ncolor = 255 // palette entries for colours; index 255 is transparent
+	ncolor = 255 // palette entries for colours; one more is transparent
 )
 
 type quantizer struct {
@@ -48,8 +48,8 @@ func (q *quantizer) binMean(i uint16) [3]float64 {
 
 // palette counts the colours of cur inside box (only the pixels that differ
 // from prev, unless all) and returns the frame's palette, after which index
-// maps each of those colours.
-func (q *quantizer) palette(cur, prev *image.RGBA, r image.Rectangle, all bool) (pal [256][3]byte) {
+// maps each of those colours to an index below n, the number of colours.
+func (q *quantizer) palette(cur, prev *image.RGBA, r image.Rectangle, all bool) (pal [256][3]byte, n int) {
 	for _, i := range q.used {
 		q.count[i], q.sum[i] = 0, [3]uint64{}
 	}
@@ -77,7 +77,7 @@ func (q *quantizer) palette(cur, prev *image.RGBA, r image.Rectangle, all bool) 
 			pal[k] = [3]byte{round8(m[0]), round8(m[1]), round8(m[2])}
 			q.lut[i] = byte(k)
 		}
-		return pal
+		return pal, len(q.used)
 	}
 	q.boxes = append(q.boxes[:0], q.newBox(0, len(q.used)))
 	for len(q.boxes) < ncolor {
@@ -100,7 +100,7 @@ func (q *quantizer) palette(cur, prev *image.RGBA, r image.Rectangle, all bool) 
 			q.lut[i] = byte(k)
 		}
 	}
-	return pal
+	return pal, len(q.boxes)
 }
 
 // newBox sums the bins q.used[lo:hi].

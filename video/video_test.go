@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/gif"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -142,9 +143,13 @@ func TestGIFDecodesToTheFrames(t *testing.T) {
 					t.Errorf("frame %d differs from its source by %.2f on average, %d at most; want ≤ %g, %d", i, mean, max, c.maxMean, c.maxDiff)
 				}
 			}
-			// Unchanged frames are stored as one transparent pixel.
-			if b := g.Image[2].Bounds(); b.Dx()*b.Dy() != 1 {
-				t.Errorf("frame 2 repeats frame 1 but is stored as %v", b)
+			// Unchanged frames are stored as one transparent pixel, with a
+			// colour table of 2 entries.
+			if b := g.Image[2].Bounds(); b.Dx()*b.Dy() != 1 || len(g.Image[2].Palette) != 2 {
+				t.Errorf("frame 2 repeats frame 1 but is stored as %v with %d colours", b, len(g.Image[2].Palette))
+			}
+			if !c.gradient && len(g.Image[1].Palette) != 4 {
+				t.Errorf("frame 1 changes pixels to 2 colours, but has a table of %d (want 4, transparent included)", len(g.Image[1].Palette))
 			}
 			if b := g.Image[1].Bounds(); b.Dx() > 12 || b.Dy() > 8 {
 				t.Errorf("frame 1 moves only the square but is stored as %v", b)
@@ -235,4 +240,22 @@ func TestMP4(t *testing.T) {
 			t.Errorf("the MP4 has %d frames, want 10", n)
 		}
 	})
+}
+
+// BenchmarkGIFFrame480 encodes 480 × 480 frames of a gradient that moves
+// by a pixel each frame, so every pixel changes, as under a tracking camera
+// (go test ./video -run '^$' -bench GIF).
+func BenchmarkGIFFrame480(b *testing.B) {
+	base := frames(1, 488, 480, true)[0]
+	var in []*image.RGBA
+	for k := range 8 {
+		in = append(in, base.SubImage(image.Rect(k, 0, k+480, 480)).(*image.RGBA))
+	}
+	g, _ := NewGIF(io.Discard, 25)
+	b.ResetTimer()
+	for i := range b.N {
+		if err := g.Add(in[i%len(in)]); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -29,11 +29,11 @@ func trackingCamera(model string, m *mujoco.Model) (mujoco.Camera, error) {
 		z, dist, az, elev float64
 	}
 	v, ok := map[string]view{
-		"hopper.xml":                   {"torso", false, 1.15, 3, 90, -20},
-		"walker2d.xml":                 {"torso", false, 1.15, 4, 90, -20},
+		"hopper.xml":                   {"torso", false, 0.8, 3.5, 90, -20},
+		"walker2d.xml":                 {"torso", false, 0.8, 4, 90, -20},
 		"half_cheetah.xml":             {"torso", false, 0.4, 4, 90, -20},
 		"ant.xml":                      {"torso", true, 0.5, 6, 90, -30},
-		"humanoid.xml":                 {"torso", true, 1.0, 4, 90, -20},
+		"humanoid.xml":                 {"torso", true, 0.8, 4, 90, -20},
 		"swimmer.xml":                  {"torso", true, 0, 5, 90, -50},
 		"inverted_pendulum.xml":        {"", false, 0.2, 2.6, 90, -10},
 		"inverted_double_pendulum.xml": {"", false, 0.5, 3.6, 90, -10},

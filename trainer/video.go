@@ -49,19 +49,17 @@ func (o VideoOptions) Validate(path string) error {
 // stride returns the env steps per frame and the frame rate for an env
 // of step dt, written as format.
 func (o VideoOptions) stride(dt float64, format string) (int, float64) {
-	max := o.FPS
-	if max == 0 && format == "gif" {
-		max = video.MaxGIFRate
+	limit := o.FPS
+	if limit == 0 && format == "gif" {
+		limit = video.MaxGIFRate
 	}
 	rate := 1 / dt
 	s := 1
-	if max > 0 {
-		s = max1(int(math.Ceil(rate/max - 1e-9)))
+	if limit > 0 {
+		s = max(int(math.Ceil(rate/limit-1e-9)), 1)
 	}
 	return s, rate / float64(s)
 }
-
-func max1(n int) int { return max(n, 1) }
 
 // VideoResult describes a recorded episode.
 type VideoResult struct {
@@ -186,9 +184,8 @@ func CheckVideo(format string, o VideoOptions) error {
 		return err
 	}
 	if format == "mp4" {
-		if _, err := video.CreateMP4(os.DevNull, 25); err != nil {
-			return err
-		}
+		_, err := video.FFmpeg()
+		return err
 	}
 	return nil
 }

@@ -34,12 +34,21 @@ type MP4 struct {
 	closed bool
 }
 
+// FFmpeg returns the path of ffmpeg on PATH, or ErrNoFFmpeg.
+func FFmpeg() (string, error) {
+	ff, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		return "", ErrNoFFmpeg
+	}
+	return ff, nil
+}
+
 // CreateMP4 returns a writer of the MP4 file path playing at fps frames per
 // second. Its error wraps ErrNoFFmpeg when ffmpeg is not on PATH.
 func CreateMP4(path string, fps float64) (*MP4, error) {
-	ff, err := exec.LookPath("ffmpeg")
+	ff, err := FFmpeg()
 	if err != nil {
-		return nil, fmt.Errorf("%w (writing %s)", ErrNoFFmpeg, path)
+		return nil, fmt.Errorf("%w (writing %s)", err, path)
 	}
 	if !(fps > 0 && fps <= 1000) {
 		return nil, fmt.Errorf("video: %s: %g frames per second, want (0, 1000]", path, fps)

@@ -86,6 +86,13 @@ func TestVideoFlagsAreChecked(t *testing.T) {
 			t.Errorf("%s: exit %d, want %d with %q:\n%s", strings.Join(c.args, " "), code, exitUsage, c.want, stderr)
 		}
 	}
+	// An MP4 without ffmpeg is an error before the run starts.
+	t.Setenv("PATH", t.TempDir())
+	run := filepath.Join(dir, "run")
+	code, _, stderr := runMbpo(append([]string{"train", "--run-dir", run, "--video-every", "1", "--video-format", "mp4"}, tinyTrain()...)...)
+	if code != exitFailed || !strings.Contains(stderr, "apt-get install ffmpeg") {
+		t.Errorf("--video-format mp4 without ffmpeg: exit %d, want %d naming ffmpeg:\n%s", code, exitFailed, stderr)
+	}
 	// Nothing was written by the refused commands.
 	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
 		t.Errorf("refused commands wrote %v", entries)

@@ -226,10 +226,14 @@ type (
 		} `yaml:"spec"`
 	}
 	k8sPodFailureRule struct {
-		Action          string `yaml:"action"`
-		OnPodConditions []struct {
-			Type string `yaml:"type"`
-		} `yaml:"onPodConditions"`
+		Action          string               `yaml:"action"`
+		OnPodConditions []k8sPodConditionRef `yaml:"onPodConditions"`
+	}
+	// k8sPodConditionRef matches a pod condition; its status is written
+	// out rather than left to the API server's default.
+	k8sPodConditionRef struct {
+		Type   string `yaml:"type"`
+		Status string `yaml:"status"`
 	}
 	k8sContainer struct {
 		Name            string       `yaml:"name"`
@@ -308,10 +312,7 @@ func WriteK8s(w io.Writer, g Grid, o K8sOptions) error {
 	}
 	// A pod evicted or pre-empted (SIGTERM: the cell saves a checkpoint) is
 	// retried without using up its cell's retries.
-	rule := k8sPodFailureRule{Action: "Ignore"}
-	rule.OnPodConditions = append(rule.OnPodConditions, struct {
-		Type string `yaml:"type"`
-	}{"DisruptionTarget"})
+	rule := k8sPodFailureRule{Action: "Ignore", OnPodConditions: []k8sPodConditionRef{{Type: "DisruptionTarget", Status: "True"}}}
 	job.Spec.PodFailurePolicy.Rules = []k8sPodFailureRule{rule}
 	job.Spec.Template.Metadata = k8sMeta{Labels: labels}
 	ps := &job.Spec.Template.Spec

@@ -2,10 +2,11 @@ package trainer
 
 import (
 	"context"
-	"math"
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/mbpogo/mbpo/trainer/engine/enginetest"
 )
 
 // The paper's x axis: timesteps count the env steps after the random ones,
@@ -95,7 +96,7 @@ func TestRealAddModes(t *testing.T) {
 		} else {
 			o2, a2, r2, n2, d2 = ep.pending.Row(i - ep.real.Len())
 		}
-		if !equalBits(o1, o2) || !equalBits(a1, a2) || !equalBits(n1, n2) || r1 != r2 || d1 != d2 {
+		if !enginetest.Bitwise(o1, o2) || !enginetest.Bitwise(a1, a2) || !enginetest.Bitwise(n1, n2) || r1 != r2 || d1 != d2 {
 			t.Fatalf("row %d differs between the modes", i)
 		}
 	}
@@ -103,16 +104,4 @@ func TestRealAddModes(t *testing.T) {
 	if _, _, _, _, done := ep.real.Row(ep.real.Len() - 1); done != 1 {
 		t.Errorf("the last real transition under --real-add episode is not an episode's end (InvertedPendulum episodes end by termination here)")
 	}
-}
-
-func equalBits(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
 }

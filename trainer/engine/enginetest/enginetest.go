@@ -82,7 +82,7 @@ func SaveRestore(t *testing.T, eng engine.Engine) {
 	p := got.Buffers["params"]
 	for e, want := range map[int][]float32{0: member(trained.Buffers["params"], 0), 1: member(first, 1),
 		2: member(trained.Buffers["params"], 2), 3: member(second, 3)} {
-		if !bitwise(member(p, e), want) {
+		if !Bitwise(member(p, e), want) {
 			t.Errorf("member %d after restore: not the weights it should have", e)
 		}
 	}
@@ -90,11 +90,11 @@ func SaveRestore(t *testing.T, eng engine.Engine) {
 		t.Error("training did not change member 1, so the restore proves nothing")
 	}
 	tail := spec.MaxLogVar()
-	if !bitwise(p[tail:], trained.Buffers["params"][tail:]) {
+	if !Bitwise(p[tail:], trained.Buffers["params"][tail:]) {
 		t.Error("the log-variance bounds changed on restore")
 	}
 	for _, name := range []string{"adam_m", "adam_v", "norm_mean", "norm_std"} {
-		if !bitwise(got.Buffers[name], trained.Buffers[name]) {
+		if !Bitwise(got.Buffers[name], trained.Buffers[name]) {
 			t.Errorf("%s changed on restore", name)
 		}
 	}
@@ -103,7 +103,8 @@ func SaveRestore(t *testing.T, eng engine.Engine) {
 	}
 }
 
-func bitwise(a, b []float32) bool {
+// Bitwise reports whether a and b hold the same float32 bit patterns.
+func Bitwise(a, b []float32) bool {
 	if len(a) != len(b) {
 		return false
 	}

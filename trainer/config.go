@@ -74,6 +74,9 @@ type Config struct {
 	// CheckpointModelBufferMiB caps the model buffer's size in checkpoints;
 	// above it, resume refills the buffer with a fresh rollout instead.
 	CheckpointModelBufferMiB int `json:"checkpoint_model_buffer_mib"`
+	// TensorBoard writes every metrics row also as TensorBoard scalars, into
+	// event files in the run directory (tensorboard.go).
+	TensorBoard bool `json:"tensorboard"`
 }
 
 // paper holds the per-environment settings of the authors' configurations.
@@ -132,7 +135,7 @@ func PaperConfig(id string) (Config, error) {
 		EnsembleSize: 7, Elites: 5, ModelHidden: p.hidden, ModelLR: 1e-3, ModelBatch: 256,
 		HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 5, ModelImprovement: 0.01, ModelTrainFreq: p.trainFreq,
 		RolloutBatch: 100_000, RolloutSchedule: p.schedule, RetainEpochs: p.retain, ModelReturnHorz: 1000, QBoundMargin: 2,
-		EvalEpisodes: 10, CheckpointEvery: 5, Device: "auto", CheckpointModelBufferMiB: 1024,
+		EvalEpisodes: 10, CheckpointEvery: 5, Device: "auto", CheckpointModelBufferMiB: 1024, TensorBoard: true,
 	}, nil
 }
 
@@ -213,6 +216,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Device, "device", c.Device, "engine: auto (GPU if one is usable, else CPU), cpu or cuda")
 	fs.IntVar(&c.Threads, "threads", c.Threads, "CPU threads of the engine (0: all)")
 	fs.IntVar(&c.CheckpointModelBufferMiB, "checkpoint-model-buffer-mib", c.CheckpointModelBufferMiB, "largest model buffer saved in checkpoints; a larger one is refilled by a fresh rollout on resume")
+	fs.BoolVar(&c.TensorBoard, "tensorboard", c.TensorBoard, "also write the metrics as TensorBoard scalars (event files in the run directory; --tensorboard=false: none)")
 }
 
 // scheduleFlag parses "a,b,kmin,kmax".

@@ -216,6 +216,11 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 		return err
 	}
 	defer mw.Close()
+	if c.TensorBoard {
+		if mw.tb, err = openTensorBoard(t.RunDir, c, t.envSteps); err != nil {
+			return err
+		}
+	}
 
 	act := make([]float32, t.spec.ActDim)    // policy action in [-1, 1], what the buffers store
 	envAct := make([]float32, t.spec.ActDim) // the same in the env's ctrlrange

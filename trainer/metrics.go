@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -216,6 +217,7 @@ func formatFloat(v float64) string {
 type MetricsWriter struct {
 	jsonl, csvf *os.File
 	members     int
+	tb          *tensorBoardSink // the run's TensorBoard event file, when on (tensorboard.go)
 }
 
 // OpenMetrics opens (appending) the metrics files of runDir; a new CSV gets
@@ -255,13 +257,19 @@ func (w *MetricsWriter) Write(m Metrics) error {
 	cw := csv.NewWriter(w.csvf)
 	cw.Write(m.row(w.members))
 	cw.Flush()
-	return cw.Error()
+	if err := cw.Error(); err != nil || w.tb == nil {
+		return err
+	}
+	return w.tb.write(m)
 }
 
-// Close closes both files.
+// Close closes both files (and the event file).
 func (w *MetricsWriter) Close() error {
 	e1 := w.jsonl.Close()
 	e2 := w.csvf.Close()
+	if w.tb != nil {
+		e1 = errors.Join(e1, w.tb.close())
+	}
 	if e1 != nil {
 		return e1
 	}

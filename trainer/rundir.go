@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mbpogo/mbpo/trainer/rundir"
+	"github.com/mbpogo/mbpo/trainer/tensorboard"
 )
 
 // ConfigFile and the metrics files are, with CheckpointFile, the files of a
@@ -84,8 +85,8 @@ func lockRun(dir string, log zerolog.Logger) (*rundir.Lock, error) {
 	return lock, nil
 }
 
-// RemoveRun deletes the run in dir (its config, metrics and checkpoint, and
-// temporary files), holding dir's lock while it does, so that New can start
+// RemoveRun deletes the run in dir (its config, metrics, checkpoint, event
+// files and temporary files), holding dir's lock while it does, so that New can start
 // a new run there: what mbpo train --overwrite does. Other files are kept.
 func RemoveRun(dir string) error {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
@@ -101,7 +102,7 @@ func RemoveRun(dir string) error {
 			return err
 		}
 	}
-	return nil
+	return tensorboard.Remove(dir) // the run's TensorBoard event files
 }
 
 // ReadConfig returns the config of the run in dir: its checkpoint's, or,

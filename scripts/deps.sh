@@ -6,8 +6,10 @@
 #   scripts/deps.sh [PACKAGE...]   also the Debian packages named (make bench-peers: python3-torch)
 set -euo pipefail
 # libosmesa6: off-screen rendering of videos (mbpo eval --video); python3-numpy
-# and python3-onnx: the export tests read the exported files with them.
-pkgs=(libmujoco-dev libopenblas-dev clang pkg-config libosmesa6 python3-numpy python3-onnx "$@")
+# and python3-onnx: the export tests read the exported files with them;
+# libdnnl-dev: oneDNN's header for the build and its library for the bf16
+# products of --precision bf16 (the CPU engine opens it at run time).
+pkgs=(libmujoco-dev libopenblas-dev libdnnl-dev clang pkg-config libosmesa6 python3-numpy python3-onnx "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -97,6 +97,7 @@ type EnsembleSpec struct {
 	Hidden      []int     // hidden widths (4 × 200; 4 × 400 for Humanoid)
 	WeightDecay []float32 // L2 coefficient per weight layer, len(Hidden)+1
 	LR          float32   // Adam learning rate (1e-3)
+	Precision   Precision // arithmetic of the matrix products ("": FP32)
 }
 
 // PaperEnsemble returns MBPO's ensemble for the given sizes: 7 members, four
@@ -126,6 +127,8 @@ func (s EnsembleSpec) Validate() error {
 		return fmt.Errorf("ensemble: %d weight-decay values for %d weight layers", len(s.WeightDecay), len(s.Hidden)+1)
 	case !(s.LR > 0):
 		return fmt.Errorf("ensemble: learning rate %v, want > 0", s.LR)
+	case s.Precision.Check() != nil:
+		return fmt.Errorf("ensemble: %w", s.Precision.Check())
 	}
 	for _, h := range s.Hidden {
 		if h < 1 {
@@ -208,15 +211,16 @@ func (s EnsembleSpec) Init(p []float32, key rng.Key) {
 
 // AgentSpec is the shape and settings of a SAC agent.
 type AgentSpec struct {
-	Obs, Act      int     // observation and action widths
-	Hidden        []int   // hidden widths of the policy and critics (2 × 256), ReLU
-	Gamma         float32 // discount (0.99)
-	Tau           float32 // soft target update rate (5e-3)
-	LR            float32 // Adam learning rate of policy, critics and temperature (3e-4)
-	TargetEntropy float32 // entropy target of the temperature loss (per env; -Act by default)
-	InitAlpha     float32 // initial temperature (1)
-	LogStdMin     float32 // clip of the policy's log σ (-20)
-	LogStdMax     float32 // (2)
+	Obs, Act      int       // observation and action widths
+	Hidden        []int     // hidden widths of the policy and critics (2 × 256), ReLU
+	Gamma         float32   // discount (0.99)
+	Tau           float32   // soft target update rate (5e-3)
+	LR            float32   // Adam learning rate of policy, critics and temperature (3e-4)
+	TargetEntropy float32   // entropy target of the temperature loss (per env; -Act by default)
+	InitAlpha     float32   // initial temperature (1)
+	LogStdMin     float32   // clip of the policy's log σ (-20)
+	LogStdMax     float32   // (2)
+	Precision     Precision // arithmetic of the matrix products ("": FP32)
 }
 
 // PaperAgent returns SAC as MBPO configures it for the given sizes.
@@ -245,6 +249,8 @@ func (s AgentSpec) Validate() error {
 		return fmt.Errorf("agent: initial alpha %v, want > 0", s.InitAlpha)
 	case !(s.LogStdMin < s.LogStdMax):
 		return fmt.Errorf("agent: log-std clip [%v, %v] is empty", s.LogStdMin, s.LogStdMax)
+	case s.Precision.Check() != nil:
+		return fmt.Errorf("agent: %w", s.Precision.Check())
 	}
 	return nil
 }

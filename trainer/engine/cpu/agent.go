@@ -42,7 +42,7 @@ const policyBlockRows = 128
 
 // agent implements engine.Agent.
 type agent struct {
-	blas           *blas
+	mm             matmul
 	team           *team
 	spec           engine.AgentSpec
 	policy, critic network
@@ -113,14 +113,14 @@ const (
 	opAct
 )
 
-func newAgent(b *blas, workers int, spec engine.AgentSpec, seed uint64) (*agent, error) {
+func newAgent(mm matmul, workers int, spec engine.AgentSpec, seed uint64) (*agent, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
 	spec = spec.Clone()
 	buf := spec.Init(rng.Key{Seed: seed, Purpose: rng.Init, Step: engine.InitStepAgent})
 	a := &agent{
-		blas:   b,
+		mm:     mm,
 		spec:   spec,
 		policy: network{sizes: spec.Policy().Sizes, hidden: relu},
 		critic: network{sizes: spec.Critic().Sizes, hidden: relu},
@@ -187,10 +187,10 @@ func (a *agent) updateScratch(n int) *updateScratch {
 		dact: [2][]float32{make([]float32, n*A), make([]float32, n*A)},
 		logp: make([]float32, n),
 		y:    make([]float32, n),
-		trQ:  [2]*trace{newTrace(a.critic, n, true), newTrace(a.critic, n, true)},
+		trQ:  [2]*trace{a.mm.newTrace(a.critic, n, true), a.mm.newTrace(a.critic, n, true)},
 	}
 	for p := 0; p < blocks; p++ {
-		s.trPol = append(s.trPol, newTrace(a.policy, min(n, policyBlockRows), true)) // a block of any n' <= n fits
+		s.trPol = append(s.trPol, a.mm.newTrace(a.policy, min(n, policyBlockRows), true)) // a block of any n' <= n fits
 	}
 	for len(a.gPol) < blocks {
 		g := make([]float32, len(a.pol))
@@ -212,17 +212,17 @@ func (a *agent) run(w, i int) {
 		a.targetPolicyBlock(i)
 	case opTargetCritics:
 		s, n := a.upd, a.call.b.N
-		a.blas.forward(a.critic, a.vQt[i], s.xq, n, s.trQ[i])
+		a.mm.forward(a.critic, a.vQt[i], s.xq, n, s.trQ[i])
 	case opCritics:
 		a.criticStep(i)
 	case opActorPolicy:
 		a.actorPolicyBlock(i)
 	case opActorCritics:
-		a.blas.forward(a.critic, a.vQ[i], a.upd.xq, a.call.n, a.upd.trQ[i])
+		a.mm.forward(a.critic, a.vQ[i], a.upd.xq, a.call.n, a.upd.trQ[i])
 	case opActorBack:
 		// dL/dã through critic i's input (action columns only), no weight gradients.
 		O, A := a.spec.Obs, a.spec.Act
-		a.blas.backward(a.critic, a.vQ[i], nil, a.upd.xq, a.call.n, a.upd.trQ[i], a.upd.dact[i], O, O+A, 0)
+		a.mm.backward(a.critic, a.vQ[i], nil, a.upd.xq, a.call.n, a.upd.trQ[i], a.upd.dact[i], O, O+A, 0)
 	case opPolicyBack:
 		a.policyBackBlock(i)
 	case opPolicyAdam:
@@ -241,7 +241,7 @@ func (a *agent) Act(obs []float32, n int, deterministic bool, key rng.Key, act [
 	}
 	for w := range a.acts {
 		if a.acts[w] == nil {
-			a.acts[w] = &actScratch{eps: make([]float32, actChunk*A), tr: newTrace(a.policy, actChunk, false)}
+			a.acts[w] = &actScratch{eps: make([]float32, actChunk*A), tr: a.mm.newTrace(a.policy, actChunk, false)}
 		}
 	}
 	c := &a.call
@@ -257,7 +257,7 @@ func (a *agent) actChunk(w, k int) {
 	s := a.acts[w]
 	r0 := k * actChunk
 	c := min(actChunk, a.call.n-r0)
-	a.blas.forward(a.policy, a.vPol, a.call.obs[r0*O:], c, s.tr)
+	a.mm.forward(a.policy, a.vPol, a.call.obs[r0*O:], c, s.tr)
 	var eps []float32
 	if !a.call.deterministic {
 		eps = s.eps[:c*A]
@@ -352,7 +352,7 @@ func (a *agent) targetPolicyBlock(p int) {
 		fillNormal(c.key, s.eps[(n+lo)*A:(n+hi)*A], uint64((n+lo)*A))
 	}
 	tr := s.trPol[p]
-	a.blas.forward(a.policy, a.vPol, c.b.NextObs[lo*O:], hi-lo, tr)
+	a.mm.forward(a.policy, a.vPol, c.b.NextObs[lo*O:], hi-lo, tr)
 	policySample(s.act[lo*A:], s.logp[lo:], tr.out[a.policy.layers()-1], c.eps[lo*A:], hi-lo, A,
 		a.spec.LogStdMin, a.spec.LogStdMax)
 	concatRows(s.xq[lo*(O+A):], c.b.NextObs[lo*O:], s.act[lo*A:], hi-lo, O, A)
@@ -365,7 +365,7 @@ func (a *agent) criticStep(i int) {
 	c, s := &a.call, a.upd
 	n := c.n
 	tr := s.trQ[i]
-	a.blas.forward(a.critic, a.vQ[i], s.xq, n, tr)
+	a.mm.forward(a.critic, a.vQ[i], s.xq, n, tr)
 	lc := a.critic.layers() - 1
 	q, d := tr.out[lc], tr.grad[lc]
 	var loss, qsum float64
@@ -380,7 +380,7 @@ func (a *agent) criticStep(i int) {
 	if i == 0 {
 		c.qsum = qsum
 	}
-	a.blas.backward(a.critic, a.vQ[i], &a.gvQ[i], s.xq, n, tr, nil, 0, 0, 0)
+	a.mm.backward(a.critic, a.vQ[i], &a.gvQ[i], s.xq, n, tr, nil, 0, 0, 0)
 	if c.applyAdam {
 		q, g, m, v, t := a.q1, a.gQ1, a.q1M, a.q1V, a.q1t
 		if i == 1 {
@@ -438,7 +438,7 @@ func (a *agent) actorPolicyBlock(p int) {
 	n, O, A := c.n, a.spec.Obs, a.spec.Act
 	lo, hi := split(n, a.blocks(n), p)
 	tr := s.trPol[p]
-	a.blas.forward(a.policy, a.vPol, c.obs[lo*O:], hi-lo, tr)
+	a.mm.forward(a.policy, a.vPol, c.obs[lo*O:], hi-lo, tr)
 	policySample(s.act[lo*A:], s.logp[lo:], tr.out[a.policy.layers()-1], c.eps[lo*A:], hi-lo, A,
 		a.spec.LogStdMin, a.spec.LogStdMax)
 	concatRows(s.xq[lo*(O+A):], c.obs[lo*O:], s.act[lo*A:], hi-lo, O, A)
@@ -456,5 +456,5 @@ func (a *agent) policyBackBlock(p int) {
 	lp := a.policy.layers() - 1
 	policyBackward(tr.grad[lp], tr.out[lp], c.eps[lo*A:], dact, c.alpha/float32(n), hi-lo, A,
 		a.spec.LogStdMin, a.spec.LogStdMax)
-	a.blas.backward(a.policy, a.vPol, &a.gvPol[p], c.obs[lo*O:], hi-lo, tr, nil, 0, 0, 0)
+	a.mm.backward(a.policy, a.vPol, &a.gvPol[p], c.obs[lo*O:], hi-lo, tr, nil, 0, 0, 0)
 }

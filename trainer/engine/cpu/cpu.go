@@ -1,7 +1,9 @@
 // Package cpu is the CPU implementation of engine.Engine: MBPO's dynamics
 // ensemble and SAC agent trained with OpenBLAS's sgemm for every matrix
-// product and multiversioned C kernels (AVX-512, AVX2, baseline) for the
-// element-wise work, each call split over a team of goroutines.
+// product (or, for networks of precision engine.BF16, oneDNN's bf16 products
+// with float32 accumulation) and multiversioned C kernels (AVX-512, AVX2,
+// baseline) for the element-wise work, each call split over a team of
+// goroutines.
 //
 // Parameters live in the flat float32 buffers of package engine's layout.go,
 // so State snapshots move between engines unchanged. All randomness comes from
@@ -13,7 +15,9 @@
 package cpu
 
 import (
+	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/mbpogo/mbpo/trainer/engine"
 )
@@ -37,6 +41,9 @@ type Options struct {
 	// is passed to OpenBLAS as is. Only the first engine of a process can
 	// choose: OpenBLAS reads it once, when it is loaded.
 	BLASCore string
+	// OneDNNLibrary is the oneDNN shared object that bf16 networks load
+	// ("": libdnnl.so.2, Debian's libdnnl2).
+	OneDNNLibrary string
 }
 
 // Engine is the CPU engine. Create it with New.
@@ -44,6 +51,11 @@ type Engine struct {
 	blas    *blas
 	err     error // why OpenBLAS could not be loaded
 	threads int
+
+	onednnLibrary string
+	onednnOnce    sync.Once
+	onednn        *onednn // opened by the first bf16 network
+	onednnErr     error
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -56,7 +68,49 @@ func New(opts Options) *Engine {
 		threads = runtime.NumCPU()
 	}
 	b, err := openBLAS(opts.BLASCore, 1)
-	return &Engine{blas: b, err: err, threads: threads}
+	return &Engine{blas: b, err: err, threads: threads, onednnLibrary: opts.OneDNNLibrary}
+}
+
+// products returns the matrix products of precision p: OpenBLAS's sgemm for
+// engine.FP32, oneDNN's bf16 products for engine.BF16 (loaded on first use).
+func (e *Engine) products(p engine.Precision) (matmul, error) {
+	if e.err != nil {
+		return matmul{}, e.err
+	}
+	if err := p.Check(); err != nil {
+		return matmul{}, fmt.Errorf("%s: %w", who, err)
+	}
+	if p.OrFP32() == engine.FP32 {
+		return matmul{blas: e.blas}, nil
+	}
+	e.onednnOnce.Do(func() { e.onednn, e.onednnErr = openOneDNN(e.onednnLibrary) })
+	if e.onednnErr != nil {
+		return matmul{}, e.onednnErr
+	}
+	return matmul{blas: e.blas, bf16: e.onednn}, nil
+}
+
+// CheckPrecision reports whether the engine can run networks of precision p
+// on this machine: for engine.BF16, whether oneDNN loads and the processor
+// has bf16 matrix instructions (AVX512-BF16 or AMX). The error says what is
+// missing.
+func (e *Engine) CheckPrecision(p engine.Precision) error {
+	_, err := e.products(p)
+	return err
+}
+
+// Products describes how the matrix products of precision p run, e.g.
+// "OpenBLAS sgemm (SkylakeX)" or "oneDNN 2.6.3 gemm:jit, avx512_core_bf16",
+// or "" if they cannot.
+func (e *Engine) Products(p engine.Precision) string {
+	mm, err := e.products(p)
+	switch {
+	case err != nil:
+		return ""
+	case mm.bf16 != nil:
+		return "bf16 products through " + mm.bf16.describe()
+	}
+	return fmt.Sprintf("fp32 products through OpenBLAS sgemm (%s)", e.blas.core)
 }
 
 // Name is "cpu".
@@ -77,22 +131,25 @@ func (e *Engine) BLASCore() string {
 // NewEnsemble creates a dynamics ensemble initialised from seed's rng.Init
 // stream (step engine.InitStepEnsemble).
 func (e *Engine) NewEnsemble(spec engine.EnsembleSpec, seed uint64) (engine.Ensemble, error) {
-	if e.err != nil {
-		return nil, e.err
+	mm, err := e.products(spec.Precision)
+	if err != nil {
+		return nil, err
 	}
-	return newEnsemble(e.blas, e.threads, spec, seed)
+	return newEnsemble(mm, e.threads, spec, seed)
 }
 
 // NewAgent creates a SAC agent initialised from seed's rng.Init stream (step
 // engine.InitStepAgent).
 func (e *Engine) NewAgent(spec engine.AgentSpec, seed uint64) (engine.Agent, error) {
-	if e.err != nil {
-		return nil, e.err
+	mm, err := e.products(spec.Precision)
+	if err != nil {
+		return nil, err
 	}
-	return newAgent(e.blas, e.threads, spec, seed)
+	return newAgent(mm, e.threads, spec, seed)
 }
 
-// Close releases nothing: OpenBLAS stays loaded for the life of the process
-// (unloading it under running networks or its own thread pool is unsafe), and
-// the networks' memory belongs to the garbage collector.
+// Close releases nothing: OpenBLAS and oneDNN stay loaded for the life of
+// the process (unloading them under running networks or their own thread
+// pools is unsafe), and the networks' memory belongs to the garbage
+// collector.
 func (e *Engine) Close() error { return nil }

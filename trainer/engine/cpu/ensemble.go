@@ -36,7 +36,7 @@ const logVarPenalty = 0.01
 
 // ensemble implements engine.Ensemble.
 type ensemble struct {
-	blas *blas
+	mm   matmul
 	team *team
 	spec engine.EnsembleSpec
 	net  network
@@ -102,14 +102,14 @@ type inferScratch struct {
 	byMember [][]int32 // Predict: per member, rows of the chunk it predicts
 }
 
-func newEnsemble(b *blas, workers int, spec engine.EnsembleSpec, seed uint64) (*ensemble, error) {
+func newEnsemble(mm matmul, workers int, spec engine.EnsembleSpec, seed uint64) (*ensemble, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
 	spec = spec.Clone()
 	n := spec.NumParams()
 	e := &ensemble{
-		blas:     b,
+		mm:       mm,
 		spec:     spec,
 		net:      network{sizes: spec.Net().Sizes, hidden: swish},
 		params:   make([]float32, n),
@@ -171,7 +171,7 @@ func (e *ensemble) trainScratch(w, batch int) *trainScratch {
 	}
 	e.train[w] = &trainScratch{
 		z:   make([]float32, batch*e.spec.In),
-		tr:  newTrace(e.net, batch, true),
+		tr:  e.mm.newTrace(e.net, batch, true),
 		acc: make([]float64, e.spec.Out),
 	}
 	return e.train[w]
@@ -181,7 +181,7 @@ func (e *ensemble) inferScratch(w int) *inferScratch {
 	if e.infer[w] == nil {
 		s := &inferScratch{
 			z:        make([]float32, inferChunk*e.spec.In),
-			tr:       newTrace(e.net, inferChunk, false),
+			tr:       e.mm.newTrace(e.net, inferChunk, false),
 			acc:      make([]float64, 2*e.spec.Out),
 			byMember: make([][]int32, e.spec.Members),
 		}
@@ -271,12 +271,12 @@ func (e *ensemble) trainMember(w, m int) {
 	L := e.net.layers()
 	z := s.z[:batch*in]
 	normalize(z, e.call.x[m*batch*in:], e.normMean, e.invStd, batch, in)
-	e.blas.forward(e.net, e.members[m], z, batch, s.tr)
+	e.mm.forward(e.net, e.members[m], z, batch, s.tr)
 	sum := gaussNLLGrad(s.tr.grad[L-1], e.call.memberDMax[m*out:], e.call.memberDMin[m*out:], s.tr.out[L-1],
 		e.call.y[m*batch*out:], e.maxLV, e.minLV, 1/float32(batch*out), batch, out, s.acc)
 	loss := sum / float64(batch*out)
 	g := &e.gradMembers[m]
-	e.blas.backward(e.net, e.members[m], g, z, batch, s.tr, nil, 0, 0, 0)
+	e.mm.backward(e.net, e.members[m], g, z, batch, s.tr, nil, 0, 0, 0)
 	for l := 0; l < L; l++ {
 		wd := e.spec.WeightDecay[l]
 		loss += 0.5 * float64(wd) * sumsq(e.members[m].w[l])
@@ -340,7 +340,7 @@ func (e *ensemble) evaluateChunk(w, k int) {
 	c := min(inferChunk, e.call.n-r0)
 	normalize(s.z, e.call.x[r0*in:], e.normMean, e.invStd, c, in)
 	for m := 0; m < E; m++ {
-		e.blas.forward(e.net, e.members[m], s.z, c, s.tr)
+		e.mm.forward(e.net, e.members[m], s.z, c, s.tr)
 		sums := e.call.chunkSums[k*2*E:]
 		gaussEval(&sums[m], &sums[E+m], s.tr.out[L-1], e.call.y[r0*out:], e.maxLV, e.minLV, c, out, s.acc)
 	}
@@ -370,7 +370,7 @@ func (e *ensemble) forwardAllChunk(w, k int) {
 	c := min(inferChunk, n-r0)
 	normalize(s.z, e.call.x[r0*in:], e.normMean, e.invStd, c, in)
 	for m := 0; m < E; m++ {
-		e.blas.forward(e.net, e.members[m], s.z, c, s.tr)
+		e.mm.forward(e.net, e.members[m], s.z, c, s.tr)
 		off := (m*n + r0) * out
 		gaussHead(e.call.mean[off:], e.call.lv[off:], s.tr.out[L-1], nil, e.maxLV, e.minLV, c, out)
 	}
@@ -415,7 +415,7 @@ func (e *ensemble) predictChunk(w, k int) {
 			copy(s.z[k*in:(k+1)*in], e.call.x[int(r)*in:])
 		}
 		normalize(s.z, s.z, e.normMean, e.invStd, len(rows), in)
-		e.blas.forward(e.net, e.members[m], s.z, len(rows), s.tr)
+		e.mm.forward(e.net, e.members[m], s.z, len(rows), s.tr)
 		gaussHead(e.call.mean, e.call.lv, s.tr.out[L-1], rows, e.maxLV, e.minLV, len(rows), out)
 	}
 }

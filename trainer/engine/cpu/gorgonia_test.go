@@ -273,16 +273,17 @@ func BenchmarkCriticStep(b *testing.B) {
 		}
 		g, m, v := make([]float32, len(p)), make([]float32, len(p)), make([]float32, len(p))
 		pv, gv := mlpView(shape, p), mlpView(shape, g)
-		tr := newTrace(net, n, true)
+		mm := matmul{blas: eng.blas}
+		tr := mm.newTrace(net, n, true)
 		L := net.layers()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			eng.blas.forward(net, pv, x, n, tr)
+			mm.forward(net, pv, x, n, tr)
 			q, d := tr.out[L-1], tr.grad[L-1]
 			for k := 0; k < n; k++ {
 				d[k] = (q[k] - y[k]) / n
 			}
-			eng.blas.backward(net, pv, &gv, x, n, tr, nil, 0, 0, 0)
+			mm.backward(net, pv, &gv, x, n, tr, nil, 0, 0, 0)
 			adam(p, g, m, v, adamStep(3e-4, int64(i+1)))
 		}
 	})

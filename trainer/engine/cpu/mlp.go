@@ -1,5 +1,6 @@
 // mlp.go: forward and backward passes of a fully connected network through
-// sgemm, over parameters that live in flat buffers (layout.go's layouts).
+// the network's matrix products (sgemm, or bf16 products through oneDNN),
+// over parameters that live in flat buffers (layout.go's layouts).
 //
 // Shapes: activations are row-major [rows][features] and weights [in][out], so
 // a layer is out = in·W + b; backward is dW = inᵀ·d, db = Σ_rows d,
@@ -56,22 +57,55 @@ func (n network) act(l int) activation {
 	return n.hidden
 }
 
+// matmul computes a network's matrix products: OpenBLAS's sgemm, or, when
+// bf16 is set, oneDNN's products of operands rounded to bf16 with float32
+// accumulation (onednn.go). Either way a product runs on the calling
+// goroutine's thread alone.
+type matmul struct {
+	blas *blas
+	bf16 *onednn
+}
+
+// gemm computes c = op(a)·op(bm) + beta·c (blas.gemm with alpha 1), with the
+// trace's scratch for bf16 operands.
+func (mm matmul) gemm(tr *trace, transA, transB bool, m, n, k int, a []float32, lda int,
+	bm []float32, ldb int, beta float32, c []float32, ldc int) {
+	if mm.bf16 == nil {
+		mm.blas.gemm(transA, transB, m, n, k, 1, a, lda, bm, ldb, beta, c, ldc)
+		return
+	}
+	tr.bf16.gemm(false, transA, transB, m, n, k, a, lda, bm, ldb, beta, c, ldc)
+}
+
 // trace is the scratch of forward passes over up to rows rows: out[l] receives
 // layer l's output [rows][sizes[l+1]], pre[l] the sigmoid of a swish layer's
 // pre-activation, grad[l] the gradient w.r.t. out[l]. A trace made for inference has
 // neither pre nor grad, and its hidden layers share two ping-pong buffers.
+// With bf16 products it holds their operand scratch.
 type trace struct {
 	rows      int
 	out, pre  [][]float32
 	grad      [][]float32
 	trainable bool
+	bf16      *bf16Scratch
 }
 
 // newTrace allocates a trace for up to rows rows; train keeps what the
 // backward pass needs.
-func newTrace(n network, rows int, train bool) *trace {
+func (mm matmul) newTrace(n network, rows int, train bool) *trace {
 	L := n.layers()
 	t := &trace{rows: rows, out: make([][]float32, L), trainable: train}
+	if mm.bf16 != nil {
+		// Operand A: a layer's input (forward, weight gradient) or output
+		// gradient (input gradient); B: a weight matrix, or an output
+		// gradient (weight gradient).
+		widest, weights := 0, 0
+		for l := 0; l < L; l++ {
+			widest = max(widest, n.sizes[l], n.sizes[l+1])
+			weights = max(weights, n.sizes[l]*n.sizes[l+1])
+		}
+		t.bf16 = newBF16Scratch(mm.bf16, rows*widest, max(weights, rows*widest))
+	}
 	if train {
 		t.grad = make([][]float32, L)
 		t.pre = make([][]float32, L)
@@ -98,7 +132,7 @@ func newTrace(n network, rows int, train bool) *trace {
 
 // forward runs the network v on n rows of x [n][sizes[0]], writing every
 // layer's output into tr (the network's output is tr.out[last]).
-func (b *blas) forward(net network, v netView, x []float32, n int, tr *trace) {
+func (mm matmul) forward(net network, v netView, x []float32, n int, tr *trace) {
 	if n > tr.rows {
 		panic("cpu: forward pass larger than its trace")
 	}
@@ -106,7 +140,7 @@ func (b *blas) forward(net network, v netView, x []float32, n int, tr *trace) {
 	for l := 0; l < net.layers(); l++ {
 		din, dout := net.sizes[l], net.sizes[l+1]
 		out := tr.out[l][:n*dout]
-		b.gemm(false, false, n, dout, din, 1, in, din, v.w[l], dout, 0, out, dout)
+		mm.gemm(tr, false, false, n, dout, din, in, din, v.w[l], dout, 0, out, dout)
 		var pre []float32
 		if tr.trainable && tr.pre[l] != nil {
 			pre = tr.pre[l][:n*dout]
@@ -121,7 +155,7 @@ func (b *blas) forward(net network, v netView, x []float32, n int, tr *trace) {
 // that filled tr. Unless g is nil it overwrites g with the gradients of the
 // weights and biases. Unless dx is nil it sets dx [n][c1-c0] to
 // beta·dx + the gradient w.r.t. input columns c0..c1-1. tr.grad is clobbered.
-func (b *blas) backward(net network, v netView, g *netView, x []float32, n int, tr *trace,
+func (mm matmul) backward(net network, v netView, g *netView, x []float32, n int, tr *trace,
 	dx []float32, c0, c1 int, beta float32) {
 	for l := net.layers() - 1; l >= 0; l-- {
 		din, dout := net.sizes[l], net.sizes[l+1]
@@ -138,14 +172,14 @@ func (b *blas) backward(net network, v netView, g *netView, x []float32, n int, 
 			in = tr.out[l-1]
 		}
 		if g != nil {
-			b.gemm(true, false, din, dout, n, 1, in, din, d, dout, 0, g.w[l], dout)
+			mm.gemm(tr, true, false, din, dout, n, in, din, d, dout, 0, g.w[l], dout)
 			colsum(g.b[l], d, n, dout, false)
 		}
 		switch {
 		case l > 0:
-			b.gemm(false, true, n, din, dout, 1, d, dout, v.w[l], dout, 0, tr.grad[l-1][:n*din], din)
+			mm.gemm(tr, false, true, n, din, dout, d, dout, v.w[l], dout, 0, tr.grad[l-1][:n*din], din)
 		case dx != nil:
-			b.gemm(false, true, n, c1-c0, dout, 1, d, dout, v.w[0][c0*dout:], dout, beta, dx, c1-c0)
+			mm.gemm(tr, false, true, n, c1-c0, dout, d, dout, v.w[0][c0*dout:], dout, beta, dx, c1-c0)
 		}
 	}
 }

@@ -65,10 +65,23 @@ func TestTeamHelpersExitWithOwner(t *testing.T) {
 // TestResultsIndependentOfThreads runs the same calls with 1, 2 and 3
 // workers: every sum runs over blocks fixed by the data's size and in a
 // fixed order (ensemble members, inference chunks, the policy's row blocks),
-// so the results are bit for bit the same.
+// and every matrix product runs on one thread, so the results are bit for
+// bit the same, in both precisions.
 func TestResultsIndependentOfThreads(t *testing.T) {
+	for _, p := range []engine.Precision{engine.FP32, engine.BF16} {
+		t.Run(string(p), func(t *testing.T) {
+			if p == engine.BF16 {
+				bf16Engine(t)
+			}
+			resultsIndependentOfThreads(t, p)
+		})
+	}
+}
+
+func resultsIndependentOfThreads(t *testing.T, p engine.Precision) {
 	one, two, three := New(Options{Threads: 1}), New(Options{Threads: 2}), New(Options{Threads: 3})
 	spec := smallSpec()
+	spec.Precision = p
 	r := rand.New(rand.NewPCG(51, 52))
 	const batch = 16
 	x := randSlice(r, spec.Members*batch*spec.In, 1)
@@ -116,6 +129,7 @@ func TestResultsIndependentOfThreads(t *testing.T) {
 	// Batches of 300 then 256 rows: three policy blocks, then two in a
 	// scratch made for three.
 	aspec := smallAgentSpec()
+	aspec.Precision = p
 	batches := []engine.Batch{randomBatch(r, aspec, 300), randomBatch(r, aspec, 256)}
 	agentRun := func(e *Engine) ([]engine.UpdateStats, engine.State) {
 		ag, err := e.NewAgent(aspec, 5)

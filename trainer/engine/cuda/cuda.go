@@ -70,13 +70,28 @@ func (e *Engine) Machine() kernels.Machine { return e.m }
 // NewEnsemble creates a dynamics ensemble initialised from seed's rng.Init
 // stream (step engine.InitStepEnsemble), as the CPU engine does.
 func (e *Engine) NewEnsemble(spec engine.EnsembleSpec, seed uint64) (engine.Ensemble, error) {
+	if err := fp32Only(spec.Precision); err != nil {
+		return nil, err
+	}
 	return newEnsemble(e.m, spec, seed)
 }
 
 // NewAgent creates a SAC agent initialised from seed's rng.Init stream (step
 // engine.InitStepAgent), as the CPU engine does.
 func (e *Engine) NewAgent(spec engine.AgentSpec, seed uint64) (engine.Agent, error) {
+	if err := fp32Only(spec.Precision); err != nil {
+		return nil, err
+	}
 	return newAgent(e.m, spec, seed)
+}
+
+// fp32Only refuses a precision other than FP32: the GPU engine's kernels
+// multiply in float32.
+func fp32Only(p engine.Precision) error {
+	if p.OrFP32() != engine.FP32 {
+		return fmt.Errorf("cuda engine: precision %s: the GPU engine multiplies in fp32 only; %s runs on the CPU engine (--device cpu)", p, p)
+	}
+	return nil
 }
 
 // Close closes what Open opened. The networks' memory is freed by their own

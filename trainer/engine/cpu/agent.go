@@ -55,6 +55,8 @@ type agent struct {
 	gPol                            [][]float32
 	vPol                            netView
 	vQ, vQt, gvQ                    [2]netView // critics, targets, critic gradients
+	wPol                            bf16Net    // bf16: the policy's weights rounded
+	wQ, wQt                         [2]bf16Net // bf16: the critics' and targets' weights rounded
 	gvPol                           []netView  // per row block: policy gradient (block 0's is the sum)
 	step                            int64      // Adam steps taken (shared by all four optimisers)
 
@@ -141,6 +143,10 @@ func newAgent(mm matmul, workers int, spec engine.AgentSpec, seed uint64) (*agen
 	a.vQ = [2]netView{mlpView(cri, a.q1), mlpView(cri, a.q2)}
 	a.vQt = [2]netView{mlpView(cri, a.q1t), mlpView(cri, a.q2t)}
 	a.gvQ = [2]netView{mlpView(cri, a.gQ1), mlpView(cri, a.gQ2)}
+	a.wPol = mm.newBF16Net(a.policy)
+	for i := range a.wQ {
+		a.wQ[i], a.wQt[i] = mm.newBF16Net(a.critic), mm.newBF16Net(a.critic)
+	}
 	return a, nil
 }
 
@@ -211,18 +217,22 @@ func (a *agent) run(w, i int) {
 	case opTargetPolicy:
 		a.targetPolicyBlock(i)
 	case opTargetCritics:
+		// In bf16 the critics' weights are rounded here, once per update
+		// (and again after their Adam step, criticStep).
+		a.wQt[i].round(a.vQt[i])
+		a.wQ[i].round(a.vQ[i])
 		s, n := a.upd, a.call.b.N
-		a.mm.forward(a.critic, a.vQt[i], s.xq, n, s.trQ[i])
+		a.mm.forward(a.critic, a.vQt[i], a.wQt[i], s.xq, n, s.trQ[i])
 	case opCritics:
 		a.criticStep(i)
 	case opActorPolicy:
 		a.actorPolicyBlock(i)
 	case opActorCritics:
-		a.mm.forward(a.critic, a.vQ[i], a.upd.xq, a.call.n, a.upd.trQ[i])
+		a.mm.forward(a.critic, a.vQ[i], a.wQ[i], a.upd.xq, a.call.n, a.upd.trQ[i])
 	case opActorBack:
 		// dL/dã through critic i's input (action columns only), no weight gradients.
 		O, A := a.spec.Obs, a.spec.Act
-		a.mm.backward(a.critic, a.vQ[i], nil, a.upd.xq, a.call.n, a.upd.trQ[i], a.upd.dact[i], O, O+A, 0)
+		a.mm.backward(a.critic, a.vQ[i], a.wQ[i], nil, a.upd.xq, a.call.n, a.upd.trQ[i], a.upd.dact[i], O, O+A, 0)
 	case opPolicyBack:
 		a.policyBackBlock(i)
 	case opPolicyAdam:
@@ -244,6 +254,7 @@ func (a *agent) Act(obs []float32, n int, deterministic bool, key rng.Key, act [
 			a.acts[w] = &actScratch{eps: make([]float32, actChunk*A), tr: a.mm.newTrace(a.policy, actChunk, false)}
 		}
 	}
+	a.wPol.round(a.vPol)
 	c := &a.call
 	c.op, c.obs, c.out, c.n, c.deterministic, c.key = opAct, obs, act, n, deterministic, key
 	a.team.do((n+actChunk-1)/actChunk, a)
@@ -257,7 +268,7 @@ func (a *agent) actChunk(w, k int) {
 	s := a.acts[w]
 	r0 := k * actChunk
 	c := min(actChunk, a.call.n-r0)
-	a.mm.forward(a.policy, a.vPol, a.call.obs[r0*O:], c, s.tr)
+	a.mm.forward(a.policy, a.vPol, a.wPol, a.call.obs[r0*O:], c, s.tr)
 	var eps []float32
 	if !a.call.deterministic {
 		eps = s.eps[:c*A]
@@ -316,12 +327,14 @@ func concatRows(dst, x, u []float32, n, dx, du int) {
 // policy at s' (noise eps [n][Act]), then fills gQ1 and gQ2 with the gradients
 // of both critic losses (and, when a.call.applyAdam is set, takes their Adam
 // and soft target steps). It returns the losses and mean Q1(s,a).
-// a.updateScratch(b.N) must have been called.
+// a.updateScratch(b.N) must have been called. In bf16 it rounds the weights
+// of every network (actorGradients, which follows it, relies on that).
 func (a *agent) criticGradients(b engine.Batch, eps []float32, alpha float32) (loss1, loss2, qmean float32) {
 	n, O, A := b.N, a.spec.Obs, a.spec.Act
 	s := a.upd
 	c := &a.call
 	c.b, c.n, c.eps, c.alpha = b, n, eps, alpha
+	a.wPol.round(a.vPol)
 
 	// Targets (no gradient): a' ~ π(s'), y = r + γ(1-d)(min Qᵗ - α logπ).
 	c.op = opTargetPolicy
@@ -352,7 +365,7 @@ func (a *agent) targetPolicyBlock(p int) {
 		fillNormal(c.key, s.eps[(n+lo)*A:(n+hi)*A], uint64((n+lo)*A))
 	}
 	tr := s.trPol[p]
-	a.mm.forward(a.policy, a.vPol, c.b.NextObs[lo*O:], hi-lo, tr)
+	a.mm.forward(a.policy, a.vPol, a.wPol, c.b.NextObs[lo*O:], hi-lo, tr)
 	policySample(s.act[lo*A:], s.logp[lo:], tr.out[a.policy.layers()-1], c.eps[lo*A:], hi-lo, A,
 		a.spec.LogStdMin, a.spec.LogStdMax)
 	concatRows(s.xq[lo*(O+A):], c.b.NextObs[lo*O:], s.act[lo*A:], hi-lo, O, A)
@@ -365,7 +378,7 @@ func (a *agent) criticStep(i int) {
 	c, s := &a.call, a.upd
 	n := c.n
 	tr := s.trQ[i]
-	a.mm.forward(a.critic, a.vQ[i], s.xq, n, tr)
+	a.mm.forward(a.critic, a.vQ[i], a.wQ[i], s.xq, n, tr)
 	lc := a.critic.layers() - 1
 	q, d := tr.out[lc], tr.grad[lc]
 	var loss, qsum float64
@@ -380,7 +393,7 @@ func (a *agent) criticStep(i int) {
 	if i == 0 {
 		c.qsum = qsum
 	}
-	a.mm.backward(a.critic, a.vQ[i], &a.gvQ[i], s.xq, n, tr, nil, 0, 0, 0)
+	a.mm.backward(a.critic, a.vQ[i], a.wQ[i], &a.gvQ[i], s.xq, n, tr, nil, 0, 0, 0)
 	if c.applyAdam {
 		q, g, m, v, t := a.q1, a.gQ1, a.q1M, a.q1V, a.q1t
 		if i == 1 {
@@ -388,12 +401,14 @@ func (a *agent) criticStep(i int) {
 		}
 		adam(q, g, m, v, c.cfg)
 		polyak(t, q, a.spec.Tau)
+		a.wQ[i].round(a.vQ[i]) // the actor's pass uses the updated critic
 	}
 }
 
 // actorGradients fills gPol[0] with the gradient of the actor loss at
 // ã ~ π(s) (noise eps [n][Act]) under the current critics, and returns the
-// loss and mean logπ(ã|s). a.updateScratch(n) must have been called.
+// loss and mean logπ(ã|s). a.updateScratch(n) must have been called, and in
+// bf16 criticGradients before it (it rounds the weights).
 func (a *agent) actorGradients(obs []float32, n int, eps []float32, alpha float32) (loss float32, meanLogp float64) {
 	s := a.upd
 	c := &a.call
@@ -438,7 +453,7 @@ func (a *agent) actorPolicyBlock(p int) {
 	n, O, A := c.n, a.spec.Obs, a.spec.Act
 	lo, hi := split(n, a.blocks(n), p)
 	tr := s.trPol[p]
-	a.mm.forward(a.policy, a.vPol, c.obs[lo*O:], hi-lo, tr)
+	a.mm.forward(a.policy, a.vPol, a.wPol, c.obs[lo*O:], hi-lo, tr)
 	policySample(s.act[lo*A:], s.logp[lo:], tr.out[a.policy.layers()-1], c.eps[lo*A:], hi-lo, A,
 		a.spec.LogStdMin, a.spec.LogStdMax)
 	concatRows(s.xq[lo*(O+A):], c.obs[lo*O:], s.act[lo*A:], hi-lo, O, A)
@@ -456,5 +471,5 @@ func (a *agent) policyBackBlock(p int) {
 	lp := a.policy.layers() - 1
 	policyBackward(tr.grad[lp], tr.out[lp], c.eps[lo*A:], dact, c.alpha/float32(n), hi-lo, A,
 		a.spec.LogStdMin, a.spec.LogStdMax)
-	a.mm.backward(a.policy, a.vPol, &a.gvPol[p], c.obs[lo*O:], hi-lo, tr, nil, 0, 0, 0)
+	a.mm.backward(a.policy, a.vPol, a.wPol, &a.gvPol[p], c.obs[lo*O:], hi-lo, tr, nil, 0, 0, 0)
 }

@@ -58,6 +58,34 @@ func benchEnvs() []benchEnv {
 	}
 }
 
+// benchCase is one environment's sizes in one precision: the fp32 case
+// keeps the environment's name (Update/hopper), bf16 adds a suffix
+// (Update/hopper-bf16).
+type benchCase struct {
+	benchEnv
+	precision engine.Precision
+}
+
+func benchCases() []benchCase {
+	var cs []benchCase
+	for _, env := range benchEnvs() {
+		cs = append(cs, benchCase{env, engine.FP32})
+		bf := benchCase{env, engine.BF16}
+		bf.name += "-bf16"
+		cs = append(cs, bf)
+	}
+	return cs
+}
+
+// benchEngine returns the engine for a case, skipping bf16 cases on a
+// processor without bf16 instructions.
+func benchEngine(b *testing.B, p engine.Precision) *Engine {
+	if p == engine.BF16 {
+		return bf16Engine(b)
+	}
+	return testEngine(b)
+}
+
 func reportRate(b *testing.B, perOp float64, unit string, flopsPerOp float64) {
 	s := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(perOp/s, unit)
@@ -66,10 +94,11 @@ func reportRate(b *testing.B, perOp float64, unit string, flopsPerOp float64) {
 
 // BenchmarkUpdate is one SAC update on a batch of 256.
 func BenchmarkUpdate(b *testing.B) {
-	for _, env := range benchEnvs() {
+	for _, env := range benchCases() {
 		b.Run(env.name, func(b *testing.B) {
 			spec := engine.PaperAgent(env.obs, env.act, env.targetEntropy)
-			ag, err := testEngine(b).NewAgent(spec, 1)
+			spec.Precision = env.precision
+			ag, err := benchEngine(b, env.precision).NewAgent(spec, 1)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -89,10 +118,11 @@ func BenchmarkUpdate(b *testing.B) {
 
 // BenchmarkTrainStep is one ensemble step: 7 members, batch 256 each.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, env := range benchEnvs() {
+	for _, env := range benchCases() {
 		b.Run(env.name, func(b *testing.B) {
 			spec := engine.PaperEnsemble(env.obs, env.act, env.hidden)
-			ens, err := testEngine(b).NewEnsemble(spec, 1)
+			spec.Precision = env.precision
+			ens, err := benchEngine(b, env.precision).NewEnsemble(spec, 1)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -114,10 +144,11 @@ func BenchmarkTrainStep(b *testing.B) {
 // BenchmarkPredict runs one model step of a rollout: 100,000 rows, each on
 // a random one of 5 elite members.
 func BenchmarkPredict(b *testing.B) {
-	for _, env := range benchEnvs() {
+	for _, env := range benchCases() {
 		b.Run(env.name, func(b *testing.B) {
 			spec := engine.PaperEnsemble(env.obs, env.act, env.hidden)
-			ens, err := testEngine(b).NewEnsemble(spec, 1)
+			spec.Precision = env.precision
+			ens, err := benchEngine(b, env.precision).NewEnsemble(spec, 1)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -142,10 +173,11 @@ func BenchmarkPredict(b *testing.B) {
 
 // BenchmarkAct samples actions for 100,000 rollout rows.
 func BenchmarkAct(b *testing.B) {
-	for _, env := range benchEnvs() {
+	for _, env := range benchCases() {
 		b.Run(env.name, func(b *testing.B) {
 			spec := engine.PaperAgent(env.obs, env.act, env.targetEntropy)
-			ag, err := testEngine(b).NewAgent(spec, 1)
+			spec.Precision = env.precision
+			ag, err := benchEngine(b, env.precision).NewAgent(spec, 1)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -163,18 +195,89 @@ func BenchmarkAct(b *testing.B) {
 	}
 }
 
-// BenchmarkMatmulPeak reports this machine's sgemm GFLOP/s (1024³).
+// BenchmarkMatmulPeak reports this machine's sgemm GFLOP/s (1024³), and
+// the bf16 products' (bf16-threads=N).
 func BenchmarkMatmulPeak(b *testing.B) {
-	for _, threads := range []int{1, 0} {
-		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
-			peak := 0.0
+	for _, p := range []engine.Precision{engine.FP32, engine.BF16} {
+		for _, threads := range []int{1, 0} {
+			name := fmt.Sprintf("threads=%d", threads)
+			if p == engine.BF16 {
+				name = "bf16-" + name
+			}
+			b.Run(name, func(b *testing.B) {
+				benchEngine(b, p)
+				peak := 0.0
+				for i := 0; i < b.N; i++ {
+					peak = max(peak, MatmulPeakPrecision(threads, 1024, p))
+				}
+				if peak == 0 {
+					b.Fatal("the products could not be loaded")
+				}
+				b.ReportMetric(peak, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkProducts times one product of each shape an SAC update and an
+// ensemble step make at batch 256, single-threaded: OpenBLAS's sgemm,
+// oneDNN's float32 primitive, the bf16 product of operands already rounded
+// and the rounding of both operands alone, for the choice of OpenBLAS for
+// fp32 and the share of the roundings in bf16.
+func BenchmarkProducts(b *testing.B) {
+	e := bf16Engine(b)
+	mm, err := e.products(engine.BF16)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct {
+		name           string
+		transA, transB bool
+		m, n, k        int
+	}{
+		{"forward-256x256x256", false, false, 256, 256, 256},
+		{"forward-256x256x14", false, false, 256, 256, 14},
+		{"weightgrad-256x256x256", true, false, 256, 256, 256},
+		{"inputgrad-256x256x256", false, true, 256, 256, 256},
+		{"forward-256x200x200", false, false, 256, 200, 200},
+		{"forward-256x24x200", false, false, 256, 24, 200},
+	} {
+		ar, ac := c.m, c.k
+		if c.transA {
+			ar, ac = c.k, c.m
+		}
+		br, bc := c.k, c.n
+		if c.transB {
+			br, bc = c.n, c.k
+		}
+		a, bm, out := randSlice(r, ar*ac, 1), randSlice(r, br*bc, 1), make([]float32, c.m*c.n)
+		s := newBF16Scratch(mm.bf16, ar*ac, br*bc)
+		flops := 2 * float64(c.m*c.n*c.k)
+		ab, bb := make([]uint16, len(a)), make([]uint16, len(bm))
+		toBF16(ab, a)
+		toBF16(bb, bm)
+		for _, path := range []string{"openblas", "onednn-f32", "onednn-bf16"} {
+			b.Run(c.name+"/"+path, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					switch path {
+					case "openblas":
+						e.blas.gemm(c.transA, c.transB, c.m, c.n, c.k, 1, a, ac, bm, bc, 0, out, c.n)
+					case "onednn-f32":
+						s.matmulF32(c.transA, c.transB, c.m, c.n, c.k, a, ac, bm, bc, 0, out, c.n)
+					default:
+						s.matmul(c.transA, c.transB, c.m, c.n, c.k, ab, ac, bb, bc, 0, out, c.n)
+					}
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+		b.Run(c.name+"/bf16-rounding-only", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				peak = max(peak, MatmulPeak(threads, 1024))
+				toBF16(s.a, a)
+				toBF16(s.b, bm)
 			}
-			if peak == 0 {
-				b.Fatal("OpenBLAS could not be loaded")
-			}
-			b.ReportMetric(peak, "GFLOP/s")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e3, "µs/op")
 		})
 	}
 }

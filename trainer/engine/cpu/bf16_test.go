@@ -61,15 +61,18 @@ func bf16Engine(t testing.TB) *Engine {
 }
 
 // roundBF16 is the reference rounding: float32 to the nearest bf16, ties to
-// even, in float64 arithmetic.
+// even, in float64 arithmetic; subnormals to a zero of their sign, as the
+// processors' bf16 instructions do.
 func roundBF16(x float32) float32 {
 	if x != x || math.IsInf(float64(x), 0) || x == 0 {
 		return x
 	}
-	// 8 significant bits: a quantum of 2^(e-8) for x = m·2^e, |m| in
-	// [0.5, 1), and never below bf16's smallest subnormal, 2⁻¹³³.
+	if math.Abs(float64(x)) < 0x1p-126 {
+		return float32(math.Copysign(0, float64(x)))
+	}
+	// 8 significant bits: a quantum of 2^(e-8) for x = m·2^e, |m| in [0.5, 1).
 	_, e := math.Frexp(float64(x))
-	q := math.Ldexp(1, max(e-8, -133))
+	q := math.Ldexp(1, e-8)
 	v := math.RoundToEven(float64(x)/q) * q
 	if v > math.MaxFloat32 || v < -math.MaxFloat32 {
 		return float32(math.Inf(int(math.Copysign(1, v))))
@@ -79,33 +82,46 @@ func roundBF16(x float32) float32 {
 
 func bf16Value(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
+// TestToBF16 checks both roundings, the AVX512-BF16 instruction's (where the
+// processor has it) and the portable loop's, against the reference on
+// random values of every magnitude, random bit patterns, ties, the largest
+// float32, subnormals, zeros, infinities and NaNs, with lengths that leave
+// every tail.
 func TestToBF16(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var src []float32
 	for i := 0; i < 5000; i++ {
-		src = append(src, float32(r.NormFloat64()*math.Pow(10, float64(r.IntN(20)-10))))
+		src = append(src, float32(r.NormFloat64()*math.Pow(10, float64(r.IntN(80)-40))))
+		src = append(src, math.Float32frombits(r.Uint32()))
 	}
-	// Ties: halfway between two bf16 values, to even both ways; the largest
-	// float32 rounds to infinity; subnormals round like the rest.
 	src = append(src, math.Float32frombits(0x3f808000), math.Float32frombits(0x3f818000),
-		-math.Float32frombits(0x3f808000), math.MaxFloat32, 1e-40, -3e-39, 0, float32(math.Copysign(0, -1)),
-		float32(math.Inf(1)), float32(math.Inf(-1)))
-	dst := make([]uint16, len(src))
-	toBF16(dst, src)
-	for i, x := range src {
-		got, want := bf16Value(dst[i]), roundBF16(x)
-		if math.Float32bits(got) != math.Float32bits(want) {
-			t.Errorf("bf16(%g = %#08x) = %g (%#04x), want %g", x, math.Float32bits(x), got, dst[i], want)
+		-math.Float32frombits(0x3f808000), math.MaxFloat32, -math.MaxFloat32, 1e-40, -3e-39, 0x1p-126, 0,
+		float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
+		float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xffffffff))
+	used := map[bool]bool{}
+	for _, instruction := range []bool{true, false} {
+		for _, n := range []int{len(src), 1, 15, 16, 17, 31, 33, 47} {
+			dst := make([]uint16, n+1)
+			dst[n] = 0xbeef
+			used[toBF16Path(dst[:n], src[:n], instruction)] = true
+			if dst[n] != 0xbeef {
+				t.Fatalf("instruction %v, %d values: wrote past the end", instruction, n)
+			}
+			for i, x := range src[:n] {
+				got, want := bf16Value(dst[i]), roundBF16(x)
+				if x != x {
+					if got == got || dst[i]&0x8000 != uint16(math.Float32bits(x)>>16)&0x8000 {
+						t.Errorf("instruction %v: bf16(NaN %#08x) = %#04x, want a NaN of the same sign", instruction, math.Float32bits(x), dst[i])
+					}
+					continue
+				}
+				if math.Float32bits(got) != math.Float32bits(want) {
+					t.Errorf("instruction %v: bf16(%g = %#08x) = %g (%#04x), want %g", instruction, x, math.Float32bits(x), got, dst[i], want)
+				}
+			}
 		}
 	}
-	nan := []float32{float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xffffffff)}
-	out := make([]uint16, len(nan))
-	toBF16(out, nan)
-	for i, h := range out {
-		if v := bf16Value(h); v == v {
-			t.Errorf("bf16(NaN %#08x) = %g (%#04x), want a NaN", math.Float32bits(nan[i]), v, h)
-		}
-	}
+	t.Logf("roundings checked: AVX512-BF16 instruction %v, portable loop %v", used[true], used[false])
 }
 
 // TestBF16Products runs the products a network makes (forward X·W, weight
@@ -153,7 +169,7 @@ func TestBF16Products(t *testing.T) {
 			cm := randSlice(r, c.m*ldc, 1)
 			c0 := append([]float32(nil), cm...)
 			s := newBF16Scratch(mm.bf16, ar*ac, br*bc)
-			s.gemm(false, c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, c.beta, cm, ldc)
+			s.gemm(c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, c.beta, cm, ldc)
 			ra, rb := make([]float32, len(a)), make([]float32, len(b))
 			for i := range a {
 				ra[i] = roundBF16(a[i])
@@ -523,7 +539,7 @@ func bf16PaperDigest(t *testing.T, threads int) uint64 {
 	mm, _ := e.products(engine.BF16)
 	const k = 1024
 	a, bm, c := randSlice(r, k*k, 1), randSlice(r, k*k, 1), make([]float32, k*k)
-	newBF16Scratch(mm.bf16, k*k, k*k).gemm(false, false, false, k, k, k, a, k, bm, k, 0, c, k)
+	newBF16Scratch(mm.bf16, k*k, k*k).gemm(false, false, k, k, k, a, k, bm, k, 0, c, k)
 	put(c)
 	return h.Sum64()
 }

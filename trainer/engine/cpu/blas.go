@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/mbpogo/mbpo/trainer/engine"
 )
 
 // blasLibrary is the shared object the engine opens: Debian's libopenblas0
@@ -122,7 +124,12 @@ func cbool(v bool) C.int {
 // each running single-threaded n×n×n sgemm products through OpenBLAS at the
 // same time. It returns the best aggregate rate over about half a second, or
 // 0 if OpenBLAS cannot be loaded (New's engine then reports why).
-func MatmulPeak(threads, n int) float64 {
+func MatmulPeak(threads, n int) float64 { return MatmulPeakPrecision(threads, n, engine.FP32) }
+
+// MatmulPeakPrecision is MatmulPeak for the products of precision p: for
+// engine.BF16, oneDNN's products of operands already in bf16; 0 where they
+// cannot run.
+func MatmulPeakPrecision(threads, n int, p engine.Precision) float64 {
 	b, err := openBLAS("", 1)
 	if err != nil || n < 1 {
 		return 0
@@ -130,13 +137,29 @@ func MatmulPeak(threads, n int) float64 {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	type operands struct{ x, y, z []float32 }
+	var bf16 *onednn
+	if p.OrFP32() == engine.BF16 {
+		if bf16, err = openOneDNN(""); err != nil {
+			return 0
+		}
+	}
+	type operands struct {
+		x, y, z []float32
+		xb, yb  []uint16
+		s       *bf16Scratch
+	}
 	ops := make([]operands, threads)
 	for t := range ops {
-		ops[t] = operands{make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)}
+		ops[t] = operands{x: make([]float32, n*n), y: make([]float32, n*n), z: make([]float32, n*n)}
 		for i := range ops[t].x {
 			ops[t].x[i] = float32(i%7) * 0.01
 			ops[t].y[i] = float32(i%5) * 0.01
+		}
+		if bf16 != nil {
+			ops[t].s = newBF16Scratch(bf16, 0, 0)
+			ops[t].xb, ops[t].yb = make([]uint16, n*n), make([]uint16, n*n)
+			toBF16(ops[t].xb, ops[t].x)
+			toBF16(ops[t].yb, ops[t].y)
 		}
 	}
 	round := func() time.Duration {
@@ -146,6 +169,10 @@ func MatmulPeak(threads, n int) float64 {
 			wg.Add(1)
 			go func(o operands) {
 				defer wg.Done()
+				if o.s != nil {
+					o.s.matmul(false, false, n, n, n, o.xb, n, o.yb, n, 0, o.z, n)
+					return
+				}
 				b.gemm(false, false, n, n, n, 1, o.x, n, o.y, n, 0, o.z, n)
 			}(ops[t])
 		}

@@ -48,6 +48,7 @@ type ensemble struct {
 	step                        int64
 
 	members, gradMembers []netView // per-member views of params and grads
+	wMembers             []bf16Net // bf16: per member, its weights rounded
 	mMembers, vMembers   []netView // per-member views of the Adam moments
 	maxLV, minLV         []float32 // views of params
 	gMaxLV, gMinLV       []float32 // views of grads
@@ -87,6 +88,7 @@ const (
 	opEvaluate
 	opForwardAll
 	opPredict
+	opRound
 )
 
 type trainScratch struct {
@@ -129,6 +131,7 @@ func newEnsemble(mm matmul, workers int, spec engine.EnsembleSpec, seed uint64) 
 		e.gradMembers = append(e.gradMembers, memberView(spec, e.grads, m))
 		e.mMembers = append(e.mMembers, memberView(spec, e.adamM, m))
 		e.vMembers = append(e.vMembers, memberView(spec, e.adamV, m))
+		e.wMembers = append(e.wMembers, mm.newBF16Net(e.net))
 	}
 	mx, mn := spec.MaxLogVar(), spec.MinLogVar()
 	e.maxLV, e.minLV = e.params[mx:mx+spec.Out], e.params[mn:mn+spec.Out]
@@ -205,6 +208,8 @@ func (e *ensemble) run(w, i int) {
 		e.forwardAllChunk(w, i)
 	case opPredict:
 		e.predictChunk(w, i)
+	case opRound:
+		e.wMembers[i].round(e.members[i])
 	}
 }
 
@@ -271,12 +276,13 @@ func (e *ensemble) trainMember(w, m int) {
 	L := e.net.layers()
 	z := s.z[:batch*in]
 	normalize(z, e.call.x[m*batch*in:], e.normMean, e.invStd, batch, in)
-	e.mm.forward(e.net, e.members[m], z, batch, s.tr)
+	e.wMembers[m].round(e.members[m])
+	e.mm.forward(e.net, e.members[m], e.wMembers[m], z, batch, s.tr)
 	sum := gaussNLLGrad(s.tr.grad[L-1], e.call.memberDMax[m*out:], e.call.memberDMin[m*out:], s.tr.out[L-1],
 		e.call.y[m*batch*out:], e.maxLV, e.minLV, 1/float32(batch*out), batch, out, s.acc)
 	loss := sum / float64(batch*out)
 	g := &e.gradMembers[m]
-	e.mm.backward(e.net, e.members[m], g, z, batch, s.tr, nil, 0, 0, 0)
+	e.mm.backward(e.net, e.members[m], e.wMembers[m], g, z, batch, s.tr, nil, 0, 0, 0)
 	for l := 0; l < L; l++ {
 		wd := e.spec.WeightDecay[l]
 		loss += 0.5 * float64(wd) * sumsq(e.members[m].w[l])
@@ -316,6 +322,7 @@ func (e *ensemble) Evaluate(x, y []float32, n int, mse, nll []float32) error {
 	}
 	c.chunkSums = c.chunkSums[:chunks(n)*2*E]
 	clear(c.chunkSums)
+	e.roundWeights()
 	c.op, c.x, c.y, c.n = opEvaluate, x, y, n
 	e.team.do(chunks(n), e)
 	c.release()
@@ -340,7 +347,7 @@ func (e *ensemble) evaluateChunk(w, k int) {
 	c := min(inferChunk, e.call.n-r0)
 	normalize(s.z, e.call.x[r0*in:], e.normMean, e.invStd, c, in)
 	for m := 0; m < E; m++ {
-		e.mm.forward(e.net, e.members[m], s.z, c, s.tr)
+		e.mm.forward(e.net, e.members[m], e.wMembers[m], s.z, c, s.tr)
 		sums := e.call.chunkSums[k*2*E:]
 		gaussEval(&sums[m], &sums[E+m], s.tr.out[L-1], e.call.y[r0*out:], e.maxLV, e.minLV, c, out, s.acc)
 	}
@@ -354,6 +361,7 @@ func (e *ensemble) ForwardAll(x []float32, n int, mean, logvar []float32) error 
 	for w := range e.infer {
 		e.inferScratch(w)
 	}
+	e.roundWeights()
 	c := &e.call
 	c.op, c.x, c.n, c.mean, c.lv = opForwardAll, x, n, mean, logvar
 	e.team.do(chunks(n), e)
@@ -370,7 +378,7 @@ func (e *ensemble) forwardAllChunk(w, k int) {
 	c := min(inferChunk, n-r0)
 	normalize(s.z, e.call.x[r0*in:], e.normMean, e.invStd, c, in)
 	for m := 0; m < E; m++ {
-		e.mm.forward(e.net, e.members[m], s.z, c, s.tr)
+		e.mm.forward(e.net, e.members[m], e.wMembers[m], s.z, c, s.tr)
 		off := (m*n + r0) * out
 		gaussHead(e.call.mean[off:], e.call.lv[off:], s.tr.out[L-1], nil, e.maxLV, e.minLV, c, out)
 	}
@@ -386,6 +394,7 @@ func (e *ensemble) Predict(x []float32, members []int32, n int, mean, logvar []f
 	for w := range e.infer {
 		e.inferScratch(w)
 	}
+	e.roundWeights()
 	c := &e.call
 	c.op, c.x, c.members, c.n, c.mean, c.lv = opPredict, x, members, n, mean, logvar
 	e.team.do(chunks(n), e)
@@ -415,8 +424,17 @@ func (e *ensemble) predictChunk(w, k int) {
 			copy(s.z[k*in:(k+1)*in], e.call.x[int(r)*in:])
 		}
 		normalize(s.z, s.z, e.normMean, e.invStd, len(rows), in)
-		e.mm.forward(e.net, e.members[m], s.z, len(rows), s.tr)
+		e.mm.forward(e.net, e.members[m], e.wMembers[m], s.z, len(rows), s.tr)
 		gaussHead(e.call.mean, e.call.lv, s.tr.out[L-1], rows, e.maxLV, e.minLV, len(rows), out)
+	}
+}
+
+// roundWeights rounds every member's weights to bf16, a member per worker,
+// for an inference call (nothing in fp32).
+func (e *ensemble) roundWeights() {
+	if e.mm.bf16 != nil {
+		e.call.op = opRound
+		e.team.do(e.spec.Members, e)
 	}
 }
 

@@ -278,12 +278,12 @@ func BenchmarkCriticStep(b *testing.B) {
 		L := net.layers()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			mm.forward(net, pv, x, n, tr)
+			mm.forward(net, pv, nil, x, n, tr)
 			q, d := tr.out[L-1], tr.grad[L-1]
 			for k := 0; k < n; k++ {
 				d[k] = (q[k] - y[k]) / n
 			}
-			mm.backward(net, pv, &gv, x, n, tr, nil, 0, 0, 0)
+			mm.backward(net, pv, nil, &gv, x, n, tr, nil, 0, 0, 0)
 			adam(p, g, m, v, adamStep(3e-4, int64(i+1)))
 		}
 	})

@@ -165,47 +165,81 @@ void mbpo_onednn_stream_free(const mbpo_onednn *d, dnnl_stream_t s) {
 		d->dnnl_stream_destroy(s);
 }
 
-// Round to nearest even on the upper 16 bits; a NaN keeps its sign and
-// becomes a quiet NaN (rounding could carry it into an infinity). The loop
-// vectorises: integer arithmetic only, the same result in every clone.
-KERNEL void mbpo_to_bf16(uint16_t *dst, const float *src, int64_t n) {
+// Rounding to bf16, as the processors' bf16 instructions do it
+// (VCVTNE2PS2BF16): to nearest, ties to even; subnormal inputs become a zero
+// of their sign (the bf16 products treat subnormal operands as zero anyway);
+// a NaN keeps its sign and upper payload and becomes a quiet NaN. Processors
+// with AVX512-BF16 use that instruction, the others this loop, which
+// vectorises (integer arithmetic only, the same bits in every clone).
+KERNEL static void to_bf16_generic(uint16_t *dst, const float *src, int64_t n) {
 	for (int64_t i = 0; i < n; i++) {
 		uint32_t u;
 		memcpy(&u, &src[i], sizeof u);
 		uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
 		uint32_t nan = (u >> 16) | 0x40u;
-		dst[i] = (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
+		uint32_t zero = (u >> 16) & 0x8000u;
+		uint32_t abs = u & 0x7fffffffu;
+		uint32_t r = abs > 0x7f800000u ? nan : rounded;
+		dst[i] = (uint16_t)(abs < 0x00800000u ? zero : r);
 	}
 }
 
-// pack rounds rows × cols values of src (leading dimension ld) to bf16 into
-// dst, rows packed one after another.
-static void pack(uint16_t *dst, const float *src, int64_t rows, int64_t cols, int64_t ld) {
-	if (ld == cols) {
-		mbpo_to_bf16(dst, src, rows * cols);
-		return;
+#if defined(__x86_64__) && !defined(MBPO_NO_CLONES)
+#include <immintrin.h>
+#define HAVE_BF16_PATH 1
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static void to_bf16_avx512bf16(uint16_t *dst, const float *src,
+												 int64_t n) {
+	int64_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		__m512bh r = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i));
+		_mm512_storeu_si512((void *)(dst + i), (__m512i)r);
 	}
-	for (int64_t r = 0; r < rows; r++)
-		mbpo_to_bf16(dst + r * cols, src + r * ld, cols);
+	if (i < n) {
+		int64_t left = n - i;
+		__mmask16 m0 = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+		__mmask16 m1 = left <= 16 ? (__mmask16)0 : (__mmask16)((1u << (left - 16)) - 1);
+		__m512bh r = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + i + 16), _mm512_maskz_loadu_ps(m0, src + i));
+		_mm512_mask_storeu_epi16(dst + i, (__mmask32)m0 | ((__mmask32)m1 << 16), (__m512i)r);
+	}
+}
+#endif
+
+// bf16_path is 1 where the processor has AVX512-BF16, else 0 (-1: not yet
+// known; every thread that finds out writes the same value).
+static int bf16_path = -1;
+
+static int use_bf16_path(void) {
+	int p = __atomic_load_n(&bf16_path, __ATOMIC_RELAXED);
+	if (p < 0) {
+		p = 0;
+#ifdef HAVE_BF16_PATH
+		__builtin_cpu_init();
+		p = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vl");
+#endif
+		__atomic_store_n(&bf16_path, p, __ATOMIC_RELAXED);
+	}
+	return p;
 }
 
-int mbpo_onednn_gemm(const mbpo_onednn *d, dnnl_stream_t s, int bf16, int transA, int transB,
-		     int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
-		     float beta, float *c, int64_t ldc, uint16_t *abuf, uint16_t *bbuf) {
+void mbpo_to_bf16(uint16_t *dst, const float *src, int64_t n) { mbpo_to_bf16_path(dst, src, n, use_bf16_path()); }
+
+int mbpo_to_bf16_path(uint16_t *dst, const float *src, int64_t n, int instruction) {
+#ifdef HAVE_BF16_PATH
+	if (instruction && use_bf16_path()) {
+		to_bf16_avx512bf16(dst, src, n);
+		return 1;
+	}
+#endif
+	to_bf16_generic(dst, src, n);
+	return 0;
+}
+
+int mbpo_onednn_matmul(const mbpo_onednn *d, dnnl_stream_t s, int bf16, int transA, int transB,
+		       int64_t m, int64_t n, int64_t k, const void *a, int64_t lda, const void *b, int64_t ldb,
+		       float beta, float *c, int64_t ldc) {
 	int ta = transA != 0, tb = transB != 0;
-	dnnl_data_type_t dt = dnnl_f32;
-	const void *ap = a, *bp = b;
-	if (bf16) {
-		int64_t ar = ta ? k : m, ac = ta ? m : k; // a as stored
-		int64_t br = tb ? n : k, bc = tb ? k : n;
-		pack(abuf, a, ar, ac, lda);
-		pack(bbuf, b, br, bc, ldb);
-		ap = abuf;
-		bp = bbuf;
-		lda = ac;
-		ldb = bc;
-		dt = dnnl_bf16;
-	}
+	dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
 	if (beta != 0 && beta != 1) { // the primitives add 0 or 1 times c
 		for (int64_t i = 0; i < m; i++)
 			for (int64_t j = 0; j < n; j++)
@@ -222,8 +256,8 @@ int mbpo_onednn_gemm(const mbpo_onednn *d, dnnl_stream_t s, int bf16, int transA
 	    (st = d->dnnl_memory_desc_init_by_strides(&mc, 2, dc, dnnl_f32, sc)))
 		return st;
 	dnnl_memory_t mem[3] = {NULL, NULL, NULL};
-	if ((st = d->dnnl_memory_create(&mem[0], &ma, d->engine, (void *)ap)) ||
-	    (st = d->dnnl_memory_create(&mem[1], &mb, d->engine, (void *)bp)) ||
+	if ((st = d->dnnl_memory_create(&mem[0], &ma, d->engine, (void *)a)) ||
+	    (st = d->dnnl_memory_create(&mem[1], &mb, d->engine, (void *)b)) ||
 	    (st = d->dnnl_memory_create(&mem[2], &mc, d->engine, c)))
 		goto out;
 	dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, mem[0]}, {DNNL_ARG_WEIGHTS, mem[1]}, {DNNL_ARG_DST, mem[2]}};
@@ -232,7 +266,7 @@ int mbpo_onednn_gemm(const mbpo_onednn *d, dnnl_stream_t s, int bf16, int transA
 	// thread, so each call sets it (a thread-local store).
 	if (d->omp_set_num_threads)
 		d->omp_set_num_threads(1);
-	st = d->dnnl_primitive_execute(d->mm[dt == dnnl_f32][ta][tb][beta != 0], s, 3, args);
+	st = d->dnnl_primitive_execute(d->mm[!bf16][ta][tb][beta != 0], s, 3, args);
 out:
 	for (int i = 0; i < 3; i++)
 		if (mem[i])

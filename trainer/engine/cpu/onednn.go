@@ -103,16 +103,16 @@ func (d *onednn) describe() string {
 }
 
 // bf16Scratch is what one caller needs to run bf16 products while others
-// run theirs: its own oneDNN stream and room for the operands rounded to
-// bf16. Each trace that runs bf16 products owns one.
+// run theirs: its own oneDNN stream, and for gemm, room for float32
+// operands rounded to bf16. Each trace that runs bf16 products owns one.
 type bf16Scratch struct {
 	d      *onednn
 	stream C.dnnl_stream_t
 	a, b   []uint16
 }
 
-// newBF16Scratch returns scratch for products whose operands hold at most
-// aLen and bLen values.
+// newBF16Scratch returns scratch whose gemm takes operands of at most aLen
+// and bLen values (0 for one that only runs matmul).
 func newBF16Scratch(d *onednn, aLen, bLen int) *bf16Scratch {
 	s := &bf16Scratch{d: d, stream: C.mbpo_onednn_stream(d.lib), a: make([]uint16, aLen), b: make([]uint16, bLen)}
 	if s.stream == nil {
@@ -122,13 +122,29 @@ func newBF16Scratch(d *onednn, aLen, bLen int) *bf16Scratch {
 	return s
 }
 
-// gemm computes c = op(a)·op(bm) + beta·c as blas.gemm does (alpha 1), with
-// the operands rounded to bf16 and float32 accumulation; f32 multiplies them
-// as they are instead, through oneDNN's float32 primitive (for comparisons).
-// It panics if a slice is too short for its shape or the scratch for the
-// operands.
-func (s *bf16Scratch) gemm(f32, transA, transB bool, m, n, k int, a []float32, lda int,
-	bm []float32, ldb int, beta float32, c []float32, ldc int) {
+// checkShape panics unless operands of lengths la, lb and lc hold
+// row-major op(a) [m][k], op(b) [k][n] and c [m][n] with those leading
+// dimensions; it returns a's and b's rows and columns as stored.
+func checkShape(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) (ar, ac, br, bc int) {
+	ar, ac = m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc = k, n
+	if transB {
+		br, bc = n, k
+	}
+	if la < (ar-1)*lda+ac || lb < (br-1)*ldb+bc || lc < (m-1)*ldc+n || lda < ac || ldb < bc || ldc < n {
+		panic(fmt.Sprintf("cpu: product %dx%dx%d: operand too short or leading dimension too small (a %d/%d, b %d/%d, c %d/%d)",
+			m, n, k, la, lda, lb, ldb, lc, ldc))
+	}
+	return ar, ac, br, bc
+}
+
+// matmul computes c = op(a)·op(b) + beta·c on bf16 operands a and b with
+// float32 accumulation, as blas.gemm does on float32 ones (alpha 1).
+func (s *bf16Scratch) matmul(transA, transB bool, m, n, k int, a []uint16, lda int, b []uint16, ldb int,
+	beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -136,33 +152,59 @@ func (s *bf16Scratch) gemm(f32, transA, transB bool, m, n, k int, a []float32, l
 		scaleRows(c, m, n, ldc, beta)
 		return
 	}
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
+	checkShape(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	s.run(true, transA, transB, m, n, k, unsafe.Pointer(&a[0]), lda, unsafe.Pointer(&b[0]), ldb, beta, c, ldc)
+}
+
+// matmulF32 is matmul through oneDNN's float32 primitive, on float32
+// operands (for comparisons with OpenBLAS).
+func (s *bf16Scratch) matmulF32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int,
+	beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		scaleRows(c, m, n, ldc, beta)
+		return
 	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
-	if len(a) < (ar-1)*lda+ac || len(bm) < (br-1)*ldb+bc || len(c) < (m-1)*ldc+n || lda < ac || ldb < bc || ldc < n {
-		panic(fmt.Sprintf("cpu: bf16 gemm %dx%dx%d: operand too short (a %d, b %d, c %d)", m, n, k, len(a), len(bm), len(c)))
-	}
-	if !f32 && (len(s.a) < ar*ac || len(s.b) < br*bc) {
-		panic(fmt.Sprintf("cpu: bf16 gemm %dx%dx%d: scratch of %d and %d values, operands %d and %d", m, n, k, len(s.a), len(s.b), ar*ac, br*bc))
-	}
-	st := C.mbpo_onednn_gemm(s.d.lib, s.stream, cbool(!f32), cbool(transA), cbool(transB),
-		C.int64_t(m), C.int64_t(n), C.int64_t(k), (*C.float)(&a[0]), C.int64_t(lda), (*C.float)(&bm[0]), C.int64_t(ldb),
-		C.float(beta), (*C.float)(&c[0]), C.int64_t(ldc), u16p(s.a), u16p(s.b))
+	checkShape(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	s.run(false, transA, transB, m, n, k, unsafe.Pointer(&a[0]), lda, unsafe.Pointer(&b[0]), ldb, beta, c, ldc)
+}
+
+func (s *bf16Scratch) run(bf16, transA, transB bool, m, n, k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int,
+	beta float32, c []float32, ldc int) {
+	st := C.mbpo_onednn_matmul(s.d.lib, s.stream, cbool(bf16), cbool(transA), cbool(transB),
+		C.int64_t(m), C.int64_t(n), C.int64_t(k), a, C.int64_t(lda), b, C.int64_t(ldb),
+		C.float(beta), (*C.float)(&c[0]), C.int64_t(ldc))
 	if st != 0 {
 		panic(fmt.Sprintf("cpu: oneDNN matmul %dx%dx%d (transposed %v/%v) failed with status %d", m, n, k, transA, transB, int(st)))
 	}
 }
 
-func u16p(s []uint16) *C.uint16_t {
-	if len(s) == 0 {
-		return nil
+// gemm is matmul on float32 operands, which it first rounds to bf16 into
+// the scratch (packed: leading dimensions become the rows' widths).
+func (s *bf16Scratch) gemm(transA, transB bool, m, n, k int, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		s.matmul(transA, transB, m, n, k, nil, 1, nil, 1, beta, c, ldc)
+		return
 	}
-	return (*C.uint16_t)(&s[0])
+	ar, ac, br, bc := checkShape(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if len(s.a) < ar*ac || len(s.b) < br*bc {
+		panic(fmt.Sprintf("cpu: bf16 gemm %dx%dx%d: scratch of %d and %d values, operands %d and %d", m, n, k, len(s.a), len(s.b), ar*ac, br*bc))
+	}
+	roundRows(s.a, a, ar, ac, lda)
+	roundRows(s.b, b, br, bc, ldb)
+	s.matmul(transA, transB, m, n, k, s.a[:ar*ac], ac, s.b[:br*bc], bc, beta, c, ldc)
+}
+
+// roundRows rounds rows × cols values of src (leading dimension ld) to bf16
+// into dst, packed.
+func roundRows(dst []uint16, src []float32, rows, cols, ld int) {
+	if ld == cols {
+		toBF16(dst[:rows*cols], src[:rows*cols])
+		return
+	}
+	for r := 0; r < rows; r++ {
+		toBF16(dst[r*cols:(r+1)*cols], src[r*ld:r*ld+cols])
+	}
 }
 
 // scaleRows multiplies the m×n matrix c (leading dimension ldc) by beta.
@@ -175,7 +217,9 @@ func scaleRows(c []float32, m, n, ldc int, beta float32) {
 	}
 }
 
-// toBF16 rounds src to bfloat16 (nearest, ties to even) into dst.
+// toBF16 rounds src to bfloat16 into dst as the processors' bf16
+// instructions do: to nearest, ties to even; subnormals to a zero of their
+// sign; a NaN to a quiet NaN.
 func toBF16(dst []uint16, src []float32) {
 	if len(dst) < len(src) {
 		panic("cpu: toBF16 destination too short")
@@ -184,4 +228,14 @@ func toBF16(dst []uint16, src []float32) {
 		return
 	}
 	C.mbpo_to_bf16((*C.uint16_t)(&dst[0]), (*C.float)(&src[0]), C.int64_t(len(src)))
+}
+
+// toBF16Path is toBF16 through the AVX512-BF16 instruction (where the
+// processor has it) or the portable loop; it reports whether it used the
+// instruction.
+func toBF16Path(dst []uint16, src []float32, instruction bool) bool {
+	if len(dst) < len(src) || len(src) == 0 {
+		panic("cpu: toBF16Path: empty source or short destination")
+	}
+	return C.mbpo_to_bf16_path((*C.uint16_t)(&dst[0]), (*C.float)(&src[0]), C.int64_t(len(src)), cbool(instruction)) != 0
 }

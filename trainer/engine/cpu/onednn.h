@@ -71,18 +71,23 @@ void mbpo_onednn_version(const mbpo_onednn *d, int *major, int *minor, int *patc
 dnnl_stream_t mbpo_onednn_stream(const mbpo_onednn *d);
 void mbpo_onednn_stream_free(const mbpo_onednn *d, dnnl_stream_t s);
 
-// mbpo_to_bf16 rounds src [n] to bfloat16 (to nearest, ties to even; NaN
-// stays NaN) into dst [n].
+// mbpo_to_bf16 rounds src [n] to bfloat16 into dst [n] as bf16 instructions
+// do: to nearest, ties to even; subnormals to a zero of their sign; a NaN
+// to a quiet NaN of its sign.
 void mbpo_to_bf16(uint16_t *dst, const float *src, int64_t n);
 
-// mbpo_onednn_gemm computes c = op(a)·op(b) + beta·c on row-major matrices,
-// op(a) [m][k], op(b) [k][n], c [m][n], op transposing when the flag is set,
-// one thread, on stream s. With bf16 set, the operands are first rounded to
-// bfloat16 into abuf and bbuf (each at least as long as its operand) and
-// multiplied with float32 accumulation; otherwise the float32 primitive
-// multiplies them as they are (abuf and bbuf unused). Returns a dnnl_status_t.
-int mbpo_onednn_gemm(const mbpo_onednn *d, dnnl_stream_t s, int bf16, int transA, int transB,
-		     int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
-		     float beta, float *c, int64_t ldc, uint16_t *abuf, uint16_t *bbuf);
+// mbpo_to_bf16_path is mbpo_to_bf16 through the AVX512-BF16 instruction
+// (instruction set, where the processor has it) or the portable loop; it
+// returns 1 if it used the instruction. For tests.
+int mbpo_to_bf16_path(uint16_t *dst, const float *src, int64_t n, int instruction);
+
+// mbpo_onednn_matmul computes c = op(a)·op(b) + beta·c on row-major
+// matrices, op(a) [m][k], op(b) [k][n], c [m][n] (float32), op transposing
+// when the flag is set, on one thread, on stream s: with bf16 set a and b
+// hold bfloat16 values (float32 accumulation), otherwise float32. Returns a
+// dnnl_status_t.
+int mbpo_onednn_matmul(const mbpo_onednn *d, dnnl_stream_t s, int bf16, int transA, int transB,
+		       int64_t m, int64_t n, int64_t k, const void *a, int64_t lda, const void *b, int64_t ldb,
+		       float beta, float *c, int64_t ldc);
 
 #endif

@@ -20,6 +20,13 @@ test: deps
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race -run 'Pool' ./env/...
 
+# test-slurm runs the job array of mbpo sweep --emit slurm on a real one-node
+# Slurm that it starts here and stops (Debian's slurm-wlm and munge, installed
+# if missing; root only): scripts/test-slurm.sh. About 2 minutes on 2 cores.
+.PHONY: test-slurm
+test-slurm: build
+	MBPO=$(BIN) scripts/test-slurm.sh
+
 # A short MBPO run that visibly learns in a couple of minutes on 2 cores:
 # InvertedPendulum-v4 with small networks reaches the maximum return of 1000.
 run: build

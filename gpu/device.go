@@ -13,6 +13,9 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"unsafe"
 )
@@ -77,18 +80,38 @@ func (i Info) String() string {
 // wraps ErrNoDriver or ErrNoDevice.
 func Open() (*Device, error) { return Options{}.Open() }
 
-// Open opens the device o names.
-func (o Options) Open() (*Device, error) {
-	lib := o.Library
-	if lib == "" {
-		lib = DefaultLibrary
+// LibraryEnv names the environment variable that, when set, replaces
+// DefaultLibrary: a driver library at a path the dynamic loader does not
+// search, or the tests' stand-in.
+const LibraryEnv = "MBPO_LIBCUDA"
+
+// library is the driver library o loads.
+func (o Options) library() string {
+	switch {
+	case o.Library != "":
+		return o.Library
+	case os.Getenv(LibraryEnv) != "":
+		return os.Getenv(LibraryEnv)
 	}
+	return DefaultLibrary
+}
+
+// Count loads the driver and returns how many CUDA devices it sees, without
+// creating a context on any. Its errors are Open's.
+func (o Options) Count() (int, error) {
+	_, _, count, err := o.load()
+	return count, err
+}
+
+// load loads the driver library and initialises it.
+func (o Options) load() (*C.mbpo_cu, int, int, error) {
+	lib := o.library()
 	clib := C.CString(lib)
 	defer C.free(unsafe.Pointer(clib))
 	var msg [512]C.char
 	var drv *C.mbpo_cu
 	if e := C.mbpo_cu_open(clib, &drv, &msg[0], C.size_t(len(msg))); e != nil {
-		return nil, fmt.Errorf("gpu: %w: cannot load the NVIDIA driver library %s (%s); "+
+		return nil, 0, 0, fmt.Errorf("gpu: %w: cannot load the NVIDIA driver library %s (%s); "+
 			"this machine has no usable NVIDIA driver, so run on the CPU engine (--device cpu or auto)",
 			ErrNoDriver, lib, C.GoString(e))
 	}
@@ -97,22 +120,31 @@ func (o Options) Open() (*Device, error) {
 	if r := C.mbpo_init(drv, &version, &count); r != 0 {
 		err := d.err("cuInit", r)
 		if Result(r) == NoDevice {
-			return nil, fmt.Errorf("gpu: %w: the NVIDIA driver sees no CUDA device: %w", ErrNoDevice, err)
+			return nil, 0, 0, fmt.Errorf("gpu: %w: the NVIDIA driver sees no CUDA device: %w", ErrNoDevice, err)
 		}
-		return nil, fmt.Errorf("gpu: %w: the NVIDIA driver failed to start: %w", ErrNoDriver, err)
+		return nil, 0, 0, fmt.Errorf("gpu: %w: the NVIDIA driver failed to start: %w", ErrNoDriver, err)
 	}
 	if count == 0 {
-		return nil, fmt.Errorf("gpu: %w: the NVIDIA driver (CUDA %d.%d) sees no CUDA device; check CUDA_VISIBLE_DEVICES and nvidia-smi",
+		return nil, 0, 0, fmt.Errorf("gpu: %w: the NVIDIA driver (CUDA %d.%d) sees no CUDA device; check CUDA_VISIBLE_DEVICES and nvidia-smi",
 			ErrNoDevice, int(version)/1000, int(version)%1000/10)
 	}
-	if o.Ordinal < 0 || o.Ordinal >= int(count) {
-		return nil, fmt.Errorf("gpu: %w: device %d asked for, but the driver sees %d (0 to %d)",
-			ErrNoDevice, o.Ordinal, int(count), int(count)-1)
+	return drv, int(version), int(count), nil
+}
+
+// Open opens the device o names.
+func (o Options) Open() (*Device, error) {
+	drv, version, count, err := o.load()
+	if err != nil {
+		return nil, err
+	}
+	d := &Device{drv: drv}
+	if o.Ordinal < 0 || o.Ordinal >= count {
+		return nil, &OrdinalError{Ordinal: o.Ordinal, Count: count}
 	}
 	if r := C.mbpo_device_get(drv, C.int(o.Ordinal), &d.dev); r != 0 {
 		return nil, fmt.Errorf("gpu: %w", d.err("cuDeviceGet", r))
 	}
-	info, err := d.query(o.Ordinal, int(version))
+	info, err := d.query(o.Ordinal, version)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +153,36 @@ func (o Options) Open() (*Device, error) {
 		return nil, fmt.Errorf("gpu: cannot create a context on %s: %w", info.Name, d.err("cuDevicePrimaryCtxRetain", r))
 	}
 	return d, nil
+}
+
+// OrdinalError is Open's error for a device the driver does not have; it
+// wraps ErrNoDevice.
+type OrdinalError struct {
+	Ordinal int // the device asked for
+	Count   int // the devices the driver sees
+}
+
+func (e *OrdinalError) Error() string {
+	return fmt.Sprintf("gpu: no device cuda:%d: the NVIDIA driver sees %d CUDA device%s (cuda:0 to cuda:%d); check CUDA_VISIBLE_DEVICES and nvidia-smi",
+		e.Ordinal, e.Count, map[bool]string{true: "", false: "s"}[e.Count == 1], e.Count-1)
+}
+
+// Unwrap makes errors.Is(err, ErrNoDevice) hold.
+func (e *OrdinalError) Unwrap() error { return ErrNoDevice }
+
+// ParseDevice splits a --device value: auto, cpu, cuda (device 0) or
+// cuda:N (device N) into its kind (auto, cpu or cuda) and ordinal.
+func ParseDevice(device string) (kind string, ordinal int, err error) {
+	switch device {
+	case DeviceAuto, DeviceCPU, DeviceCUDA:
+		return device, 0, nil
+	}
+	if n, ok := strings.CutPrefix(device, DeviceCUDA+":"); ok {
+		if v, err := strconv.Atoi(n); err == nil && v >= 0 && strconv.Itoa(v) == n {
+			return DeviceCUDA, v, nil
+		}
+	}
+	return "", 0, fmt.Errorf("--device %q: want auto, cpu, cuda or cuda:N (the GPU numbered N, from 0)", device)
 }
 
 // Device attributes (CUdevice_attribute).
@@ -235,7 +297,7 @@ func (d *Device) err(op string, r C.CUresult) error {
 const (
 	DeviceAuto = "auto" // the GPU when one is usable, else the CPU
 	DeviceCPU  = "cpu"  // the CPU engine, even on a machine with a GPU
-	DeviceCUDA = "cuda" // the GPU; an error where there is none
+	DeviceCUDA = "cuda" // the GPU (device 0, or N in cuda:N); an error where there is none
 )
 
 // Select resolves a --device value. It returns the opened device, or nil for
@@ -245,8 +307,16 @@ const (
 func Select(device string) (*Device, string, error) { return Options{}.Select(device) }
 
 // Select resolves a --device value with the library and device of o.
+// A device cuda:N opens device N, whatever o.Ordinal says.
 func (o Options) Select(device string) (*Device, string, error) {
-	switch device {
+	kind, ordinal, err := ParseDevice(device)
+	if err != nil {
+		return nil, "", err
+	}
+	if device != DeviceAuto && device != DeviceCUDA {
+		o.Ordinal = ordinal
+	}
+	switch kind {
 	case DeviceCPU:
 		return nil, "engine cpu: --device cpu asks for the CPU engine", nil
 	case DeviceAuto, DeviceCUDA:
@@ -254,13 +324,13 @@ func (o Options) Select(device string) (*Device, string, error) {
 		if err == nil {
 			return d, "engine cuda: " + d.Info().String(), nil
 		}
-		if device == DeviceCUDA {
-			return nil, "", fmt.Errorf("--device cuda: %w", err)
+		if kind == DeviceCUDA {
+			return nil, "", fmt.Errorf("--device %s: %w", device, err)
 		}
 		if errors.Is(err, ErrNoDriver) || errors.Is(err, ErrNoDevice) {
 			return nil, "engine cpu: --device auto found no usable GPU (" + err.Error() + ")", nil
 		}
 		return nil, "", fmt.Errorf("--device auto: the GPU is present but failed to open (use --device cpu to run on the CPU): %w", err)
 	}
-	return nil, "", fmt.Errorf("--device %q: want auto, cpu or cuda", device)
+	return nil, "", fmt.Errorf("--device %q: want auto, cpu, cuda or cuda:N", device)
 }

@@ -87,9 +87,7 @@ func CompoundingErrorOf(runDir string, eng engine.Engine, o CompoundingOptions) 
 		return ce, fmt.Errorf("%s: agent: %w", path, err)
 	}
 	// The ensemble as build makes it for a run of cfg.
-	es := engine.PaperEnsemble(spec.ObsDim, spec.ActDim, cfg.ModelHidden)
-	es.Members = cfg.EnsembleSize
-	es.LR = float32(cfg.ModelLR)
+	es := ensembleSpec(cfg, spec)
 	ens, err := eng.NewEnsemble(es, cfg.Seed)
 	if err != nil {
 		return ce, err

@@ -141,8 +141,7 @@ func BenchTrain(cfg Config, eng engine.Engine, o BenchOptions) (BenchResult, err
 		// or to early stopping. Random-policy data keeps improving by 1% for
 		// hundreds of epochs, far longer than retrains in a run take, so a
 		// fixed epoch count gives the more telling figure.
-		es := engine.PaperEnsemble(od, ad, cfg.ModelHidden)
-		es.Members, es.LR = cfg.EnsembleSize, float32(cfg.ModelLR)
+		es := ensembleSpec(cfg, spec)
 		model, err := NewModel(eng, es, od, ad, cfg.Seed)
 		if err != nil {
 			return res, err

@@ -256,6 +256,23 @@ func (t *Trainer) SaveCheckpoint() error {
 // (a *MetricsError otherwise; RepairMetrics rebuilds them); rows written
 // after it are dropped, to be written again.
 func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*Trainer, error) {
+	return ResumeWith(runDir, eng, ResumeSettings{Steps: steps}, log)
+}
+
+// ResumeSettings are the settings a resumed run may change.
+type ResumeSettings struct {
+	Steps int // the run's new total of env steps, if positive
+	// Precision, if set and not the run's, continues the run with matrix
+	// products in this precision (Config.Precision): config.json and the
+	// next checkpoints record it, and the run no longer repeats an
+	// uninterrupted one. The command asks for it explicitly
+	// (--change-precision).
+	Precision string
+}
+
+// ResumeWith is Resume with the settings s changed.
+func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.Logger) (*Trainer, error) {
+	steps := s.Steps
 	if _, err := os.Stat(runDir); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
@@ -268,7 +285,7 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 	}
 	path := filepath.Join(runDir, CheckpointFile)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return restart(runDir, eng, steps, lock, log)
+		return restart(runDir, eng, s, lock, log)
 	}
 	h, secs, err := readCheckpoint(path)
 	if err != nil {
@@ -279,6 +296,7 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 	if steps > 0 {
 		cfg.Steps = steps
 	}
+	s.changePrecision(&cfg, log)
 	if err := cfg.Validate(); err != nil {
 		lock.Unlock()
 		return nil, fmt.Errorf("%s: config: %w", path, err)
@@ -374,7 +392,7 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 	if dropped > 0 {
 		log.Info().Int("rows", dropped).Int("env_steps", t.envSteps).Msg("dropped the metrics rows written after the checkpoint: they will be written again")
 	}
-	if cfg.Steps != h.Config.Steps {
+	if cfg.Steps != h.Config.Steps || cfg.Precision != h.Config.Precision {
 		if err := writeJSONAtomic(filepath.Join(runDir, ConfigFile), cfg); err != nil {
 			t.Close()
 			return nil, err
@@ -389,18 +407,28 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 	return t, nil
 }
 
+// changePrecision sets cfg's precision to the one s asks for, saying so.
+func (s ResumeSettings) changePrecision(cfg *Config, log zerolog.Logger) {
+	if s.Precision != "" && s.Precision != cfg.Precision {
+		log.Warn().Str("from", cfg.Precision).Str("to", s.Precision).
+			Msg("changing the run's precision: from here on it no longer repeats an uninterrupted run")
+		cfg.Precision = s.Precision
+	}
+}
+
 // restart starts over, from its config.json, a run stopped before its first
 // checkpoint (killed in its first epochs, or out of disk space at its first
 // write); the rows it wrote are written again, the same.
-func restart(runDir string, eng engine.Engine, steps int, lock *rundir.Lock, log zerolog.Logger) (*Trainer, error) {
+func restart(runDir string, eng engine.Engine, s ResumeSettings, lock *rundir.Lock, log zerolog.Logger) (*Trainer, error) {
 	cfg, err := readConfigJSON(runDir)
 	if err != nil {
 		lock.Unlock()
 		return nil, err
 	}
-	if steps > 0 {
-		cfg.Steps = steps
+	if s.Steps > 0 {
+		cfg.Steps = s.Steps
 	}
+	s.changePrecision(&cfg, log)
 	if err := cfg.Validate(); err != nil {
 		lock.Unlock()
 		return nil, fmt.Errorf("%s: %w", filepath.Join(runDir, ConfigFile), err)

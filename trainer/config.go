@@ -71,6 +71,11 @@ type Config struct {
 	CheckpointEvery int    `json:"checkpoint_every"` // epochs between checkpoints (0: only at the end)
 	Device          string `json:"device"`           // auto, cpu or cuda
 	Threads         int    `json:"threads"`          // CPU threads for the engine (0: all)
+	// Precision is the arithmetic of every matrix product: fp32 (the
+	// faithful path) or bf16 (operands rounded to bfloat16, float32
+	// accumulation; the CPU engine on AMX or AVX512-BF16). A run records it
+	// and keeps it on resume.
+	Precision string `json:"precision"`
 	// CheckpointModelBufferMiB caps the model buffer's size in checkpoints;
 	// above it, resume refills the buffer with a fresh rollout instead.
 	CheckpointModelBufferMiB int `json:"checkpoint_model_buffer_mib"`
@@ -135,7 +140,7 @@ func PaperConfig(id string) (Config, error) {
 		EnsembleSize: 7, Elites: 5, ModelHidden: p.hidden, ModelLR: 1e-3, ModelBatch: 256,
 		HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 5, ModelImprovement: 0.01, ModelTrainFreq: p.trainFreq,
 		RolloutBatch: 100_000, RolloutSchedule: p.schedule, RetainEpochs: p.retain, ModelReturnHorz: 1000, QBoundMargin: 2,
-		EvalEpisodes: 10, CheckpointEvery: 5, Device: "auto", CheckpointModelBufferMiB: 1024, TensorBoard: true,
+		EvalEpisodes: 10, CheckpointEvery: 5, Device: "auto", Precision: "fp32", CheckpointModelBufferMiB: 1024, TensorBoard: true,
 	}, nil
 }
 
@@ -215,6 +220,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "epochs between checkpoints (0: only at the end)")
 	fs.StringVar(&c.Device, "device", c.Device, "engine: auto (GPU if one is usable, else CPU), cpu or cuda")
 	fs.IntVar(&c.Threads, "threads", c.Threads, "CPU threads of the engine (0: all)")
+	fs.StringVar(&c.Precision, "precision", c.Precision, "matrix products: fp32 (faithful) or bf16 (bfloat16 operands, fp32 accumulation: the CPU engine on AMX or AVX512-BF16)")
 	fs.IntVar(&c.CheckpointModelBufferMiB, "checkpoint-model-buffer-mib", c.CheckpointModelBufferMiB, "largest model buffer saved in checkpoints; a larger one is refilled by a fresh rollout on resume")
 	fs.BoolVar(&c.TensorBoard, "tensorboard", c.TensorBoard, "also write the metrics as TensorBoard scalars (event files in the run directory; --tensorboard=false: none)")
 }
@@ -291,6 +297,8 @@ func (c Config) Validate() error {
 	check(c.CheckpointEvery >= 0, "--checkpoint-every %d: want >= 0", c.CheckpointEvery)
 	check(c.Device == "auto" || c.Device == "cpu" || c.Device == "cuda", "--device %q: want auto, cpu or cuda", c.Device)
 	check(c.Threads >= 0, "--threads %d: want >= 0", c.Threads)
+	check(c.Precision == "fp32" || c.Precision == "bf16", "--precision %q: want fp32 or bf16", c.Precision)
+	check(c.Precision != "bf16" || !strings.HasPrefix(c.Device, "cuda"), "--precision bf16 --device %s: the GPU engine multiplies in fp32 only; bf16 runs on the CPU engine (--device cpu)", c.Device)
 	if c.Model() {
 		check(c.EnsembleSize >= 1, "--ensemble-size %d: want >= 1", c.EnsembleSize)
 		check(c.Elites >= 1 && c.Elites <= c.EnsembleSize, "--elites %d: want within [1, --ensemble-size %d]", c.Elites, c.EnsembleSize)

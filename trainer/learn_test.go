@@ -15,6 +15,20 @@ func TestMBPOLearnsInvertedPendulum(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a learning run of about a minute")
 	}
+	learnsInvertedPendulum(t, "fp32")
+}
+
+// TestMBPOLearnsInvertedPendulumBF16 is the same run with every matrix
+// product in bf16 (--precision bf16): it must learn as well.
+func TestMBPOLearnsInvertedPendulumBF16(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a learning run of about a minute")
+	}
+	needBF16(t)
+	learnsInvertedPendulum(t, "bf16")
+}
+
+func learnsInvertedPendulum(t *testing.T, precision string) {
 	c, err := PaperConfig("InvertedPendulum-v4")
 	if err != nil {
 		t.Fatal(err)
@@ -24,6 +38,7 @@ func TestMBPOLearnsInvertedPendulum(t *testing.T) {
 	c.Hidden, c.ModelHidden = 64, 64
 	c.RolloutBatch, c.ModelMaxEpochs = 5000, 20
 	c.EvalEpisodes, c.ModelReturnHorz, c.CheckpointEvery = 5, 0, 0
+	c.Precision = precision
 	tr, err := New(c, newEngine(t), t.TempDir(), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +58,7 @@ func TestMBPOLearnsInvertedPendulum(t *testing.T) {
 		t.Fatal(err)
 	}
 	if reached == 0 {
-		t.Fatalf("evaluation return never reached 900 in %d env steps; per epoch: %.0f", c.Steps, curve)
+		t.Fatalf("%s: evaluation return never reached 900 in %d env steps; per epoch: %.0f", precision, c.Steps, curve)
 	}
-	t.Logf("evaluation return >= 900 at %d env steps; per epoch: %.0f", reached, curve)
+	t.Logf("%s: evaluation return >= 900 at %d env steps; per epoch: %.0f", precision, reached, curve)
 }

@@ -145,9 +145,7 @@ func build(cfg Config, eng engine.Engine, runDir string, log zerolog.Logger) (*T
 		t.pending = NewReplay(od, ad, spec.MaxEpisodeSteps+1)
 	}
 	if cfg.Model() {
-		es := engine.PaperEnsemble(od, ad, cfg.ModelHidden)
-		es.Members = cfg.EnsembleSize
-		es.LR = float32(cfg.ModelLR)
+		es := ensembleSpec(cfg, spec)
 		if t.model, err = NewModel(eng, es, od, ad, cfg.Seed); err != nil {
 			return nil, err
 		}
@@ -178,6 +176,7 @@ func agentSpec(cfg Config, spec env.Spec) engine.AgentSpec {
 	as := engine.PaperAgent(spec.ObsDim, spec.ActDim, float32(cfg.TargetEntropy))
 	as.Hidden = []int{cfg.Hidden, cfg.Hidden}
 	as.Gamma, as.Tau, as.LR = float32(cfg.Gamma), float32(cfg.Tau), float32(cfg.LR)
+	as.Precision = engine.Precision(cfg.Precision)
 	return as
 }
 

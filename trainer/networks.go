@@ -88,6 +88,7 @@ func ensembleSpec(cfg Config, spec env.Spec) engine.EnsembleSpec {
 	es := engine.PaperEnsemble(spec.ObsDim, spec.ActDim, cfg.ModelHidden)
 	es.Members = cfg.EnsembleSize
 	es.LR = float32(cfg.ModelLR)
+	es.Precision = engine.Precision(cfg.Precision)
 	return es
 }
 

@@ -25,11 +25,11 @@ import (
 const deviceHost = "cuda-host"
 
 // engineBenchFlags are the flags every engine benchmark takes: --env,
-// --device, --threads, --json and the logging flags.
+// --device, --threads, --precision, --json and the logging flags.
 type engineBenchFlags struct {
-	env, device, json string
-	threads           int
-	log               logFlags
+	env, device, json, precision string
+	threads                      int
+	log                          logFlags
 }
 
 // register binds the flags to fs.
@@ -37,17 +37,22 @@ func (f *engineBenchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.env, "env", "Hopper-v4", "environment id")
 	fs.StringVar(&f.device, "device", "auto", "engine: auto, cpu or cuda ("+deviceHost+": the GPU engine's kernels on the host, for tests)")
 	fs.IntVar(&f.threads, "threads", 0, "CPU engine threads (0: all)")
+	fs.StringVar(&f.precision, "precision", "fp32", "matrix products: fp32, or bf16 (bfloat16 operands, fp32 accumulation: the CPU engine on AMX or AVX512-BF16)")
 	fs.StringVar(&f.json, "json", "", "also write the results to this JSON file")
 	f.log.register(fs)
 }
 
-// config is the paper's configuration for --env; an unknown id is a usage
-// error.
+// config is the paper's configuration for --env in --precision; an unknown
+// id or precision is a usage error.
 func (f *engineBenchFlags) config() (trainer.Config, error) {
 	cfg, err := trainer.PaperConfig(f.env)
 	if err != nil {
 		return cfg, usageError{err.Error()}
 	}
+	if err := engine.Precision(f.precision).Check(); err != nil || f.precision == "" {
+		return cfg, usagef("--precision %q: want fp32 or bf16", f.precision)
+	}
+	cfg.Precision = f.precision
 	return cfg, nil
 }
 
@@ -74,6 +79,10 @@ func (f *engineBenchFlags) prepare(a *app, cfg trainer.Config, rows int) (*engin
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPrecision(eng, f.precision); err != nil {
+		eng.Close()
+		return nil, err
+	}
 	real, err := trainer.CollectRandom(cfg, rows)
 	if err != nil {
 		eng.Close()
@@ -91,6 +100,15 @@ func benchEngine(device string, threads int, log zerolog.Logger) (engine.Engine,
 		return cuda.New(kernels.OnHost()), nil
 	}
 	return selectEngine(device, threads, log)
+}
+
+// productsOf describes how eng runs the matrix products of precision p
+// (the CPU engine says; others multiply in fp32).
+func productsOf(eng engine.Engine, p string) string {
+	if d, ok := eng.(interface{ Products(engine.Precision) string }); ok {
+		return d.Products(engine.Precision(p))
+	}
+	return "fp32 products on the " + eng.Name() + " engine"
 }
 
 // closeNet frees a network's device memory where it has any.

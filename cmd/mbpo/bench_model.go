@@ -21,6 +21,8 @@ type modelBenchResult struct {
 	Engine     string    `json:"engine"`
 	Machine    string    `json:"machine"`
 	Path       string    `json:"path"`
+	Precision  string    `json:"precision"`
+	Products   string    `json:"products"`
 	Env        string    `json:"env"`
 	Rows       int       `json:"rows"` // real transitions
 	Train      int       `json:"train_rows"`
@@ -84,13 +86,14 @@ func runBenchModelTrain(a *app, args []string) error {
 func benchModelTrain(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *trainer.Replay) (modelBenchResult, error) {
 	es := engine.PaperEnsemble(spec.ObsDim, spec.ActDim, cfg.ModelHidden)
 	es.Members, es.LR = cfg.EnsembleSize, float32(cfg.ModelLR)
+	es.Precision = engine.Precision(cfg.Precision)
 	model, err := trainer.NewModel(eng, es, spec.ObsDim, spec.ActDim, cfg.Seed)
 	if err != nil {
 		return modelBenchResult{}, err
 	}
 	defer closeNet(model.Ens)
 	res := modelBenchResult{Engine: eng.Name(), Machine: "cpu", Env: spec.ID, Rows: real.Len(), Members: es.Members,
-		Hidden: cfg.ModelHidden, Batch: cfg.ModelBatch}
+		Hidden: cfg.ModelHidden, Batch: cfg.ModelBatch, Precision: cfg.Precision, Products: productsOf(eng, cfg.Precision)}
 	if ce, ok := eng.(*cuda.Engine); ok {
 		res.Machine = ce.Machine().Name()
 	}
@@ -137,7 +140,7 @@ func benchModelTrain(eng engine.Engine, cfg trainer.Config, spec env.Spec, real 
 }
 
 func printModelBench(a *app, r modelBenchResult) {
-	fmt.Fprintf(a.stdout, "%s, engine %s (%s): %d members × %d hidden, batch %d\n%s\n\n", r.Env, r.Engine, r.Machine, r.Members, r.Hidden, r.Batch, r.Path)
+	fmt.Fprintf(a.stdout, "%s, engine %s (%s): %d members × %d hidden, batch %d\n%s; %s\n\n", r.Env, r.Engine, r.Machine, r.Members, r.Hidden, r.Batch, r.Path, r.Products)
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "rows (train / holdout)\t%d (%d / %d)\t\n", r.Rows, r.Train, r.Holdout)
 	fmt.Fprintf(w, "retrain to early stop\t%.2f s, %d epochs\t\n", r.Seconds, r.Epochs)

@@ -33,6 +33,8 @@ type rolloutBenchResult struct {
 	Engine           string             `json:"engine"`
 	Machine          string             `json:"machine"`
 	Path             string             `json:"path"`
+	Precision        string             `json:"precision"`
+	Products         string             `json:"products"`
 	Env              string             `json:"env"`
 	Batch            int                `json:"batch"`
 	K                int                `json:"k"`
@@ -100,6 +102,7 @@ func rolloutNets(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *tra
 	od, ad := spec.ObsDim, spec.ActDim
 	es := engine.PaperEnsemble(od, ad, cfg.ModelHidden)
 	es.Members = cfg.EnsembleSize
+	es.Precision = engine.Precision(cfg.Precision)
 	ens, err := eng.NewEnsemble(es, cfg.Seed)
 	if err != nil {
 		return nil, nil, nil, err
@@ -142,6 +145,7 @@ func rolloutNets(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *tra
 	ens.SetNormalizer(mean, std)
 	as := engine.PaperAgent(od, ad, float32(cfg.TargetEntropy))
 	as.Hidden = []int{cfg.Hidden, cfg.Hidden}
+	as.Precision = engine.Precision(cfg.Precision)
 	ag, err := eng.NewAgent(as, cfg.Seed)
 	if err != nil {
 		closeNet(ens)
@@ -166,6 +170,7 @@ func benchRollout(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *tr
 	res := rolloutBenchResult{
 		Engine: eng.Name(), Env: spec.ID, Batch: batch, K: k, Members: es.Members, Elites: len(elites),
 		ModelHidden: es.Hidden[0], PolicyHidden: as.Hidden[0], Rounds: rounds,
+		Precision: cfg.Precision, Products: productsOf(eng, cfg.Precision),
 		FLOPsPerStep: float64(as.Policy().FLOPs() + es.Net().FLOPs()),
 	}
 	var times []float64
@@ -330,7 +335,7 @@ func benchHostRollouts(ens engine.Ensemble, ag engine.Agent, real *trainer.Repla
 }
 
 func printRolloutBench(a *app, r rolloutBenchResult) {
-	fmt.Fprintf(a.stdout, "%s, engine %s (%s)\n%s\n", r.Env, r.Engine, r.Machine, r.Path)
+	fmt.Fprintf(a.stdout, "%s, engine %s (%s)\n%s; %s\n", r.Env, r.Engine, r.Machine, r.Path, r.Products)
 	fmt.Fprintf(a.stdout, "%d rollouts × k %d, %d members (%d elites) × %d hidden, policy %d hidden\n\n",
 		r.Batch, r.K, r.Members, r.Elites, r.ModelHidden, r.PolicyHidden)
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)

@@ -32,6 +32,8 @@ type sacBenchResult struct {
 	UpdatesPerSec    float64 `json:"updates_per_sec"`
 	GFLOPs           float64 `json:"gflops"`
 	Path             string  `json:"path"`
+	Precision        string  `json:"precision"`
+	Products         string  `json:"products"`
 	InterfacePerSec  float64 `json:"interface_updates_per_sec,omitempty"` // GPU: through Agent.Update
 	MeanQ1Loss       float64 `json:"mean_q1_loss"`
 	FLOPsPerUpdate   float64 `json:"flops_per_update"`
@@ -93,13 +95,14 @@ func benchSAC(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *traine
 	od, ad := spec.ObsDim, spec.ActDim
 	as := engine.PaperAgent(od, ad, float32(cfg.TargetEntropy))
 	as.Hidden = []int{cfg.Hidden, cfg.Hidden}
+	as.Precision = engine.Precision(cfg.Precision)
 	ag, err := eng.NewAgent(as, cfg.Seed)
 	if err != nil {
 		return sacBenchResult{}, err
 	}
 	defer closeNet(ag)
 	res := sacBenchResult{Engine: eng.Name(), Machine: "cpu", Env: spec.ID, Obs: od, Act: ad, Hidden: cfg.Hidden, Batch: batch,
-		FLOPsPerUpdate: trainer.SACFLOPs(as, batch)}
+		FLOPsPerUpdate: trainer.SACFLOPs(as, batch), Precision: cfg.Precision, Products: productsOf(eng, cfg.Precision)}
 	if ce, ok := eng.(*cuda.Engine); ok {
 		res.Machine = ce.Machine().Name()
 	}
@@ -174,8 +177,8 @@ func benchSAC(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *traine
 }
 
 func printSACBench(a *app, r sacBenchResult) {
-	fmt.Fprintf(a.stdout, "%s, engine %s (%s): policy and critics %d hidden, obs %d, act %d, batch %d\n%s\n\n",
-		r.Env, r.Engine, r.Machine, r.Hidden, r.Obs, r.Act, r.Batch, r.Path)
+	fmt.Fprintf(a.stdout, "%s, engine %s (%s): policy and critics %d hidden, obs %d, act %d, batch %d\n%s; %s\n\n",
+		r.Env, r.Engine, r.Machine, r.Hidden, r.Obs, r.Act, r.Batch, r.Path, r.Products)
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "SAC updates/s\t%s (%d timed)\t\n", human(r.UpdatesPerSec), r.Updates)
 	fmt.Fprintf(w, "achieved\t%.1f GFLOP/s (%.3g FLOP per update)\t\n", r.GFLOPs, r.FLOPsPerUpdate)

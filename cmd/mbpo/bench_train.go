@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/mbpogo/mbpo/trainer"
+	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/engine/cpu"
 )
 
@@ -32,6 +33,7 @@ func runBenchTrain(a *app, args []string) error {
 	modelEpochs := fs.Int("model-epochs", 16, "epochs of the timed retrain (0: until early stopping)")
 	threads := fs.Int("threads", 0, "CPU threads (0: all)")
 	device := fs.String("device", "auto", "engine: auto, cpu or cuda")
+	precision := fs.String("precision", "fp32", "matrix products: fp32, or bf16 (bfloat16 operands, fp32 accumulation: the CPU engine on AMX or AVX512-BF16)")
 	var lf logFlags
 	lf.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -44,16 +46,22 @@ func runBenchTrain(a *app, args []string) error {
 	if *realSteps < cfg.BatchSize || *updates < 1 || *k < 0 || *modelEpochs < 0 {
 		return usagef("want --real-steps >= %d, --updates >= 1, --k >= 0 and --model-epochs >= 0", cfg.BatchSize)
 	}
+	if *precision != "fp32" && *precision != "bf16" {
+		return usagef("--precision %q: want fp32 or bf16", *precision)
+	}
 	log, err := lf.logger(a.stderr)
 	if err != nil {
 		return err
 	}
-	cfg.Threads, cfg.Device = *threads, *device
+	cfg.Threads, cfg.Device, cfg.Precision = *threads, *device, *precision
 	eng, err := selectEngine(*device, *threads, log)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
+	if err := checkPrecision(eng, *precision); err != nil {
+		return err
+	}
 	log.Info().Str("env", *envID).Int("real_steps", *realSteps).Msg("measuring (the model retrain takes a while)")
 	r, err := trainer.BenchTrain(cfg, eng, trainer.BenchOptions{RealSteps: *realSteps, SACUpdates: *updates, K: *k, ModelEpochs: *modelEpochs})
 	if err != nil {
@@ -63,9 +71,14 @@ func runBenchTrain(a *app, args []string) error {
 	if nt == 0 {
 		nt = runtime.NumCPU()
 	}
-	peak := cpu.MatmulPeak(nt, 1024)
+	peak := cpu.MatmulPeakPrecision(nt, 1024, engine.Precision(*precision))
+	peakName := "sgemm"
+	if *precision == "bf16" {
+		peakName = "bf16 product"
+	}
 
-	fmt.Fprintf(a.stdout, "%s, engine %s, %d threads; sgemm peak %.0f GFLOP/s (1024³)\n\n", *envID, eng.Name(), nt, peak)
+	fmt.Fprintf(a.stdout, "%s, engine %s, %d threads; %s\n%s peak %.0f GFLOP/s (1024³)\n\n", *envID, eng.Name(), nt,
+		productsOf(eng, *precision), peakName, peak)
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "stage\trate\tGFLOP/s\t%% of peak\t\n")
 	pct := func(g float64) string { return fmt.Sprintf("%.0f%%", 100*g/peak) }

@@ -76,6 +76,7 @@ func runSweep(a *app, args []string) error {
 	fs.Var(&sets, "set", "a train flag NAME=VALUE for every cell, repeatable (e.g. --set model-hidden=64); see mbpo train -h")
 	cell := fs.Int("cell", -1, "run only cell N of the grid (what each array task of --emit runs)")
 	threads := fs.Int("threads", 0, "engine threads per cell (0: CPUs / --parallel)")
+	precision := fs.String("precision", "", "matrix products of every cell: fp32 or bf16 (the same as --set precision=...)")
 	statusEvery := fs.Duration("status-every", time.Minute, "how often to print the status table when stderr is not a terminal")
 	repair := fs.Bool("repair-metrics", false, "rebuild the damaged or missing metrics files of the cells it resumes, saying what is lost")
 	emit := fs.String("emit", "", "instead of training here, write a cluster job: slurm or k8s")
@@ -151,6 +152,9 @@ func runSweep(a *app, args []string) error {
 	}
 	if flagSet(fs, "set") {
 		file.Set = sweep.Settings(sets)
+	}
+	if flagSet(fs, "precision") {
+		file.Set = append(file.Set, "precision="+*precision)
 	}
 	// What an emitted job passes on: only what the file or flags chose.
 	explicitDevice := file.Device != "" || flagSet(fs, "device")

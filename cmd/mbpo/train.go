@@ -38,13 +38,15 @@ Ablations from the paper: --ablation no-model, --rollout-length 1,
 // resumeFlags are the flags --resume takes besides --steps: they choose how
 // this process runs and reports, not what the run computes (--threads
 // included: a run gives bitwise the same results on any number of threads).
+// --precision too, checked against the run's own (resumePrecision).
 var resumeFlags = map[string]bool{"resume": true, "steps": true, "repair-metrics": true, "threads": true,
+	"precision": true, "change-precision": true,
 	"log-format": true, "log-level": true, "progress": true, "cpuprofile": true,
 	"video-every": true, "video-format": true, "video-size": true, "video-fps": true}
 
 func runTrain(a *app, args []string) error {
 	// The env decides the defaults, so find --env (and --resume) first.
-	envID, resume := "Hopper-v4", ""
+	envID, resume, savedPrecision := "Hopper-v4", "", ""
 	for i := 0; i < len(args); i++ {
 		if args[i] == "--" {
 			break
@@ -66,7 +68,7 @@ func runTrain(a *app, args []string) error {
 		// The run's own env gives the defaults, so that only flags given
 		// differ from them.
 		if saved, err := trainer.ReadConfig(resume); err == nil {
-			envID = saved.Env
+			envID, savedPrecision = saved.Env, saved.Precision
 		}
 	}
 	if _, err := env.Lookup(envID); err != nil {
@@ -86,6 +88,7 @@ func runTrain(a *app, args []string) error {
 	overwrite := fs.Bool("overwrite", false, "delete the run that --run-dir holds (its config, metrics and checkpoint) and start a new one there")
 	fs.StringVar(&resume, "resume", "", "continue the run in this directory from its checkpoint; only --steps (and --threads, which changes no result) may change")
 	repair := fs.Bool("repair-metrics", false, "with --resume: rebuild damaged or missing metrics files from what is readable in either, saying what is lost")
+	changePrecision := fs.Bool("change-precision", false, "with --resume: continue the run in the --precision given (its results then no longer repeat an uninterrupted run's)")
 	progress := fs.Bool("progress", true, "show a progress bar with ETA when stderr is a terminal")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof reads it)")
 	var videos trainVideos
@@ -95,6 +98,10 @@ func runTrain(a *app, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
+	}
+	precisionChange, err := resumePrecision(fs, resume != "", cfg.Precision, savedPrecision, *changePrecision)
+	if err != nil {
+		return err
 	}
 	var other []string
 	if resume != "" {
@@ -166,11 +173,18 @@ func runTrain(a *app, args []string) error {
 			return err
 		}
 		defer eng.Close()
+		precision := saved.Precision
+		if precisionChange != "" {
+			precision = precisionChange
+		}
+		if err := checkPrecision(eng, precision); err != nil {
+			return err
+		}
 		steps := 0
 		if flagSet(fs, "steps") {
 			steps = cfg.Steps
 		}
-		if t, err = trainer.Resume(resume, eng, steps, log); err != nil {
+		if t, err = trainer.ResumeWith(resume, eng, trainer.ResumeSettings{Steps: steps, Precision: precisionChange}, log); err != nil {
 			return err
 		}
 		log.Info().Str("run_dir", resume).Int("env_steps", t.EnvSteps()).Int("total", t.Cfg.Steps).Msg("resuming")
@@ -189,6 +203,9 @@ func runTrain(a *app, args []string) error {
 			return err
 		}
 		defer eng.Close()
+		if err := checkPrecision(eng, cfg.Precision); err != nil {
+			return err
+		}
 		if t, err = trainer.New(cfg, eng, *runDir, log); err != nil {
 			return err
 		}

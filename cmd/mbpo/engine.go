@@ -14,17 +14,17 @@ import (
 
 // selectEngine returns the engine --device asks for and logs which one runs
 // and why: auto takes a usable GPU (the cuda engine) and otherwise the CPU,
-// cpu never touches the GPU driver, cuda fails where the GPU engine cannot
-// run. threads sizes the CPU engine.
+// cpu never touches the GPU driver, cuda (GPU 0) and cuda:N (GPU N) fail
+// where the GPU engine cannot run, and a GPU number the machine lacks is a
+// usage error naming the GPUs it has. threads sizes the CPU engine.
 func selectEngine(device string, threads int, log zerolog.Logger) (engine.Engine, error) {
-	switch device {
-	case "auto", "cpu", "cuda":
-	default:
-		return nil, usagef("--device %q: want auto, cpu or cuda", device)
+	kind, _, err := gpu.ParseDevice(device)
+	if err != nil {
+		return nil, usageError{err.Error()}
 	}
 	dev, why, err := gpu.Select(device)
 	if err != nil {
-		return nil, err
+		return nil, usageIfNoSuchGPU(err)
 	}
 	if dev != nil {
 		name := dev.Info().String()
@@ -34,8 +34,8 @@ func selectEngine(device string, threads int, log zerolog.Logger) (engine.Engine
 			return eng, nil
 		}
 		dev.Close()
-		if device == "cuda" {
-			return nil, fmt.Errorf("--device cuda: %s: the GPU engine cannot start: %w", name, err)
+		if kind == gpu.DeviceCUDA {
+			return nil, fmt.Errorf("--device %s: %s: the GPU engine cannot start: %w", device, name, err)
 		}
 		why = fmt.Sprintf("found %s, but the GPU engine cannot start (%v): using the CPU engine", name, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mbpogo/mbpo/gpu"
 	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/sweep"
 )
@@ -76,6 +77,7 @@ func runSweep(a *app, args []string) error {
 	fs.Var(&sets, "set", "a train flag NAME=VALUE for every cell, repeatable (e.g. --set model-hidden=64); see mbpo train -h")
 	cell := fs.Int("cell", -1, "run only cell N of the grid (what each array task of --emit runs)")
 	threads := fs.Int("threads", 0, "engine threads per cell (0: CPUs / --parallel)")
+	devicesFlag := fs.String("devices", "", "GPUs to spread the cells over, e.g. 0,1,2,3: each cell runs on one, the least busy; --parallel cells at once in all")
 	precision := fs.String("precision", "", "matrix products of every cell: fp32 or bf16 (the same as --set precision=...)")
 	statusEvery := fs.Duration("status-every", time.Minute, "how often to print the status table when stderr is not a terminal")
 	repair := fs.Bool("repair-metrics", false, "rebuild the damaged or missing metrics files of the cells it resumes, saying what is lost")
@@ -178,10 +180,20 @@ func runSweep(a *app, args []string) error {
 	if file.Parallel < 1 {
 		return usagef("--parallel %d: want >= 1", file.Parallel)
 	}
-	switch file.Device {
-	case "auto", "cpu", "cuda":
-	default:
-		return usagef("--device %q: want auto, cpu or cuda", file.Device)
+	if _, _, err := gpu.ParseDevice(file.Device); err != nil {
+		return usageError{err.Error()}
+	}
+	var devices []string
+	if flagSet(fs, "devices") {
+		if devices, err = parseDevices(*devicesFlag); err != nil {
+			return usageError{err.Error()}
+		}
+		if kind, _, _ := gpu.ParseDevice(file.Device); explicitDevice && kind != gpu.DeviceCUDA && file.Device != gpu.DeviceAuto {
+			return usagef("--devices %s and --device %s: the cells of --devices run on those GPUs", *devicesFlag, file.Device)
+		}
+		if *emit != "" {
+			return usagef("--devices places the cells on this machine's GPUs; an emitted job's tasks get theirs from the cluster (--gpus, --device cuda)")
+		}
 	}
 	if *cell >= 0 {
 		if _, err := g.Cell(*cell); err != nil {
@@ -234,6 +246,15 @@ func runSweep(a *app, args []string) error {
 	if a.checkOnly {
 		return nil
 	}
+	// The GPUs named exist here (before anything is written).
+	if len(devices) == 0 {
+		err = checkDevices("--device", []string{file.Device})
+	} else {
+		err = checkDevices("--devices", devices)
+	}
+	if err != nil {
+		return err
+	}
 
 	cells := g.Cells()
 	if *cell >= 0 {
@@ -274,7 +295,7 @@ func runSweep(a *app, args []string) error {
 	log.Info().Int("cells", len(cells)).Int("grid", g.Len()).Int("parallel", file.Parallel).Str("device", file.Device).
 		Str("out", *out).Msg("sweep starting")
 	runner := &sweep.Runner{
-		Grid: g, Out: *out, Parallel: file.Parallel, Device: file.Device, Threads: *threads, Log: log, Board: board,
+		Grid: g, Out: *out, Parallel: file.Parallel, Device: file.Device, Devices: devices, Threads: *threads, Log: log, Board: board,
 		RepairMetrics: *repair,
 		NewEngine: func(device string, threads int) (engine.Engine, error) {
 			return selectEngine(device, threads, log)

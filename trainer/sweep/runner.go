@@ -37,8 +37,13 @@ type Runner struct {
 	Grid     Grid
 	Out      string // output directory; cell c runs in Out/c.Dir()
 	Parallel int    // cells run at once (at least 1)
-	Device   string // --device of every cell: auto, cpu or cuda ("" keeps the config's)
-	Threads  int    // engine threads per cell (0: Threads(Parallel)); a threads flag in Grid.Set wins
+	Device   string // --device of every cell: auto, cpu, cuda or cuda:N ("" keeps the config's)
+	// Devices, when given, are the GPUs the cells run on (cuda:0, cuda:1,
+	// ...), overriding Device: a cell starting takes the one with the fewest
+	// cells running (the first such), for its whole run, so that Parallel
+	// cells spread evenly, several to a GPU when Parallel exceeds them.
+	Devices []string
+	Threads int // engine threads per cell (0: Threads(Parallel)); a threads flag in Grid.Set wins
 	// NewEngine creates the engine of one cell, for the device asked and
 	// the cell's share of the CPU threads. Each cell gets its own engine (on
 	// a GPU engine: its own stream), closed when the cell ends.
@@ -106,12 +111,15 @@ func (r *Runner) Run(ctx context.Context, cells []Cell) Summary {
 	results := make([]Result, len(cells))
 	next := make(chan int)
 	var wg sync.WaitGroup
+	place := newPlacement(r.Devices)
 	for w := 0; w < min(parallel, len(cells)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = r.runCell(ctx, cells[i], threads)
+				device, release := place.take()
+				results[i] = r.runCell(ctx, cells[i], threads, device)
+				release()
 				r.Board.finish(cells[i].Index, results[i])
 			}
 		}()
@@ -132,8 +140,42 @@ func (r *Runner) Run(ctx context.Context, cells []Cell) Summary {
 	return Summary{Results: results}
 }
 
-// runCell brings one cell to its end: skip, resume or start it, then train.
-func (r *Runner) runCell(ctx context.Context, c Cell, threads int) (res Result) {
+// placement hands out devices to the running cells, the least busy first.
+type placement struct {
+	mu      sync.Mutex
+	devices []string
+	running []int // cells running on each device
+}
+
+func newPlacement(devices []string) *placement {
+	return &placement{devices: devices, running: make([]int, len(devices))}
+}
+
+// take returns the device with the fewest running cells (the first such;
+// "" when there are no devices) and the function that gives it back.
+func (p *placement) take() (string, func()) {
+	if len(p.devices) == 0 {
+		return "", func() {}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := 0
+	for i, n := range p.running {
+		if n < p.running[k] {
+			k = i
+		}
+	}
+	p.running[k]++
+	return p.devices[k], func() {
+		p.mu.Lock()
+		p.running[k]--
+		p.mu.Unlock()
+	}
+}
+
+// runCell brings one cell to its end: skip, resume or start it, then train,
+// on device when one is given (else on r.Device or the grid's).
+func (r *Runner) runCell(ctx context.Context, c Cell, threads int, device string) (res Result) {
 	res = Result{Cell: c}
 	dir := filepath.Join(r.Out, c.Dir())
 	log := r.Log.With().Str("cell", c.String()).Logger()
@@ -164,6 +206,9 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int) (res Result) 
 	if r.Device != "" {
 		cfg.Device = r.Device
 	}
+	if device != "" {
+		cfg.Device = device
+	}
 	if !r.Grid.Set.Has("threads") {
 		cfg.Threads = threads
 	}
@@ -182,6 +227,7 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int) (res Result) 
 		return fail(err)
 	}
 	defer eng.Close()
+	r.Board.setDevice(c.Index, deviceLabel(cfg.Device, eng.Name()))
 
 	// Resume takes the cell's lock; it also starts over, from its
 	// config.json, an attempt that died before its first checkpoint.
@@ -322,4 +368,16 @@ func lastRow(path string) (trainer.Metrics, bool) {
 		}
 	}
 	return last, ok
+}
+
+// deviceLabel is what the status table shows of where a cell runs: cpu, or
+// the GPU as cuda:N.
+func deviceLabel(device, engineName string) string {
+	switch {
+	case strings.HasPrefix(device, "cuda:"): // never the CPU: no GPU N is an error
+		return device
+	case engineName == "cpu":
+		return "cpu"
+	}
+	return "cuda:0" // --device auto or cuda on a GPU: the first one
 }

@@ -1,5 +1,5 @@
 // status.go: the live status table of a sweep (cell, env, ablation, seed,
-// env steps, last eval return, ETA), redrawn in place on a terminal and
+// device, env steps, last eval return, ETA), redrawn in place on a terminal and
 // printed as plain periodic blocks otherwise.
 
 package sweep
@@ -43,6 +43,7 @@ type Board struct {
 
 type boardRow struct {
 	cell         Cell
+	device       string // where it runs (cpu, cuda:N); "" until it starts
 	state        State
 	steps, total int
 	ret          float64
@@ -81,6 +82,18 @@ func (b *Board) start(cell, envSteps, initSteps, total int, ret float64) {
 		r.meter = progress.NewMeter(initSteps, total)
 		r.meter.Observe(b.now(), envSteps)
 	}
+}
+
+// setDevice records where a cell runs.
+func (b *Board) setDevice(cell int, device string) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	if r := b.row(cell); r != nil {
+		r.device = device
+	}
+	b.mu.Unlock()
 }
 
 func (b *Board) progress(cell, envSteps int) {
@@ -142,7 +155,7 @@ func (b *Board) Render(w io.Writer) {
 
 func (b *Board) render(w io.Writer) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CELL\tENV\tABLATION\tSEED\tENV STEPS\tRETURN\tETA\tSTATE")
+	fmt.Fprintln(tw, "CELL\tENV\tABLATION\tSEED\tDEVICE\tENV STEPS\tRETURN\tETA\tSTATE")
 	counts := map[State]int{}
 	var remaining int
 	var rate float64
@@ -160,7 +173,11 @@ func (b *Board) render(w io.Writer) int {
 		if !math.IsNaN(r.ret) {
 			ret = fmt.Sprintf("%.1f", r.ret)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d/%d\t%s\t%s\t%s\n", r.cell.Index, r.cell.Env, r.cell.Ablation, r.cell.Seed, r.steps, r.total, ret, eta, r.state)
+		device := r.device
+		if device == "" {
+			device = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%d/%d\t%s\t%s\t%s\n", r.cell.Index, r.cell.Env, r.cell.Ablation, r.cell.Seed, device, r.steps, r.total, ret, eta, r.state)
 	}
 	tw.Flush()
 	eta := "-"

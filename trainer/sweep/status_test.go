@@ -20,6 +20,7 @@ func TestBoardRendersProgressAndETA(t *testing.T) {
 	b.now = func() time.Time { return now }
 
 	b.start(0, 0, 300, 1000, nan())
+	b.setDevice(0, "cuda:1")
 	b.start(1, 200, 100, 1000, 17.5) // resumed at 200, after its random steps
 	// Cell 0: 300 random steps in 1 s, then 5 learning steps/s for 40 s:
 	// 500 left → 1m40s (its mean rate, 500 steps in 41 s, would say 41 s).
@@ -42,9 +43,9 @@ func TestBoardRendersProgressAndETA(t *testing.T) {
 		t.Fatalf("want header, two cells and a summary:\n%s", sb.String())
 	}
 	for i, want := range [][]string{
-		{"CELL", "ENV", "ABLATION", "SEED", "ENV STEPS", "RETURN", "ETA", "STATE"},
-		{"0", "Hopper-v4", "none", "0", "500/1000", "123.5", "1m40s", "running"},
-		{"1", "Hopper-v4", "k1", "0", "364/1000", "17.5", "2m39s", "running"},
+		{"CELL", "ENV", "ABLATION", "SEED", "DEVICE", "ENV STEPS", "RETURN", "ETA", "STATE"},
+		{"0", "Hopper-v4", "none", "0", "cuda:1", "500/1000", "123.5", "1m40s", "running"},
+		{"1", "Hopper-v4", "k1", "0", "-", "364/1000", "17.5", "2m39s", "running"},
 	} {
 		if got := strings.Join(strings.Fields(lines[i]), " "); got != strings.Join(want, " ") {
 			t.Errorf("line %d: %q, want %q", i, got, strings.Join(want, " "))

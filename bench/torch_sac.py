@@ -15,10 +15,13 @@ one torch._foreach_lerp_ where PyTorch has it (2.0 on), else peer.lerp_'s fallba
 Usage: python3 bench/torch_sac.py [--obs 11 --act 3] [--updates N] [--g 20] [--json FILE]
 Writes the result to --json after each mode and prints it as one JSON object on the last line of stdout.
 --device cpu runs the eager mode on the CPU with the wall clock (--threads sets PyTorch's threads): the CPU
-peer of `mbpo bench sac --device cpu` (make bench-peers).
+peer of `mbpo bench sac --device cpu` (make bench-peers). --autocast bf16 runs the forward passes and losses
+under torch.autocast with bfloat16 (on the CPU: oneDNN's bf16 matmul; its Linear outputs, and the element-wise
+work that follows them, are bf16), the peer of `mbpo bench sac --precision bf16`.
 """
 
 import argparse
+import contextlib
 import sys
 
 import peer
@@ -32,6 +35,8 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--updates", type=int, default=2000)
     ap.add_argument("--g", type=int, default=20, help="updates per captured graph")
+    ap.add_argument("--autocast", default="none", choices=["none", "bf16"],
+                    help="bf16: forward passes and losses under torch.autocast(dtype=torch.bfloat16)")
     peer.add_common_args(ap)
     args = ap.parse_args()
 
@@ -43,6 +48,13 @@ def main() -> int:
 
     cuda = args.device == "cuda"
     dev = torch.device(args.device)
+
+    def ac():
+        """The autocast region of --autocast, or none."""
+        if args.autocast == "bf16":
+            return torch.autocast(device_type=args.device, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     torch.manual_seed(1)
     O, A, H, B = args.obs, args.act, args.hidden, args.batch
 
@@ -94,26 +106,28 @@ def main() -> int:
             idx = torch.randint(0, N, (B,), device=dev)
             s, a, r, s2, d = buf["obs"][idx], buf["act"][idx], buf["rew"][idx], buf["next"][idx], buf["done"][idx]
             alpha = log_alpha.detach().exp()
-            with torch.no_grad():
+            with torch.no_grad(), ac():
                 a2, logp2 = sample(policy, s2)
                 x2 = torch.cat([s2, a2], 1)
                 qt = torch.min(q1t(x2), q2t(x2)).squeeze(1)
                 y = r + gamma * (1 - d) * (qt - alpha * logp2)
             x = torch.cat([s, a], 1)
-            loss_q = 0.5 * ((q1(x).squeeze(1) - y) ** 2).mean() + 0.5 * ((q2(x).squeeze(1) - y) ** 2).mean()
+            with ac():
+                loss_q = 0.5 * ((q1(x).squeeze(1) - y) ** 2).mean() + 0.5 * ((q2(x).squeeze(1) - y) ** 2).mean()
             opt_q.zero_grad(set_to_none=False)
             loss_q.backward()
             opt_q.step()
             with torch.no_grad():
                 peer.lerp_(torch, tparams, qparams, tau)
-            a_pi, logp = sample(policy, s)
-            x_pi = torch.cat([s, a_pi], 1)
-            q_pi = torch.min(q1(x_pi), q2(x_pi)).squeeze(1)
-            loss_pi = (alpha * logp - q_pi).mean()
+            with ac():
+                a_pi, logp = sample(policy, s)
+                x_pi = torch.cat([s, a_pi], 1)
+                q_pi = torch.min(q1(x_pi), q2(x_pi)).squeeze(1)
+                loss_pi = (alpha * logp - q_pi).mean()
             opt_pi.zero_grad(set_to_none=False)
             loss_pi.backward()
             opt_pi.step()
-            loss_a = -(log_alpha * (logp.detach() + target_entropy)).mean()
+            loss_a = -(log_alpha * (logp.detach().float() + target_entropy)).mean()
             opt_a.zero_grad(set_to_none=False)
             loss_a.backward()
             opt_a.step()
@@ -137,6 +151,7 @@ def main() -> int:
 
     res = {
         **peer.header(torch, cuda), "obs": O, "act": A, "hidden": H, "batch": B, "updates": args.updates, "g": args.g,
+        "autocast": args.autocast,
     }
     update, _ = make_update(build(), capturable=False)
     # Zero grads exist after the first step; the first calls are warm-ups.

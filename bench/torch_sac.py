@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """torch_sac.py: the SAC update of `mbpo bench sac` in PyTorch, timed the same way.
 
-The same networks and update as the Go engines (trainer/engine/engine.go): a tanh-Gaussian ReLU policy
+The same networks and update as the Go engines (engine/engine.go): a tanh-Gaussian ReLU policy
 obs -> 256 -> 256 -> 2*act (log sigma clipped to [-20, 2]), twin ReLU critics obs+act -> 256 -> 256 -> 1
 with Polyak-averaged targets (tau 5e-3), a learned temperature, gamma 0.99, Adam at 3e-4 for all four, on
 minibatches of 256 rows drawn on the GPU from a buffer of random transitions. One update: TD target with the

@@ -12,7 +12,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 var benchIDs = []string{"Hopper-v4", "Humanoid-v4"}

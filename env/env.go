@@ -10,7 +10,7 @@ import (
 	"slices"
 
 	"github.com/mbpogo/mbpo/env/mujoco"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // Step is the outcome of one environment step.

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/mbpogo/mbpo/env/mujoco"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // cat concatenates float64 runs, clipping each value of a run to ±lim when

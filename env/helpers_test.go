@@ -6,7 +6,7 @@ package env
 import (
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // makeEnv builds environment id seeded with seed, closed when the test ends.

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/mbpogo/mbpo/env/mujoco"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // PhysicsSpeed is the raw simulation speed of one model on one goroutine.

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mbpogo/mbpo/env/mujoco"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // PoolConfig configures a Pool.

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/mbpogo/mbpo/env/mujoco"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 func TestFastResetMatchesMujocoReset(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 func TestStateRestoresExactly(t *testing.T) {

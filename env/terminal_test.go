@@ -8,7 +8,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // TestTerminalAgreesWithSimulator plays 10,000 random-policy steps in every

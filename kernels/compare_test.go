@@ -1,5 +1,5 @@
 // compare_test.go: what the host and GPU tests share: the references (the Go
-// CPU engine, package trainer/rng) and the error measure.
+// CPU engine, package rng) and the error measure.
 
 package kernels
 
@@ -7,9 +7,9 @@ import (
 	"math"
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/engine/cpu"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/engine/cpu"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // tolerance is the pass mark of a kernel against the CPU engine in fp32:

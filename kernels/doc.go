@@ -6,13 +6,13 @@
 // Each kernel's body is a function of a kctx (portable.h) rather than of
 // CUDA's built-in variables, so host.c can run the very same code over a grid
 // on the CPU: the tests compare it with the Go CPU engine, package
-// trainer/rng and package env on every machine, and the GPU tests compare the
+// rng and package env on every machine, and the GPU tests compare the
 // device's output with the same references where there is a GPU.
 //
 // A Machine runs the kernels and holds their memory: OnGPU on a CUDA device
 // (one stream, graphs by stream capture), OnHost on the CPU through
 // dispatch.c, with the same launches, grids and argument bytes, so code built
-// on a Machine (the GPU engine, trainer/engine/cuda) is tested end to end on
+// on a Machine (the GPU engine, engine/cuda) is tested end to end on
 // machines without a GPU. The launchers (ops.go) pack each kernel's arguments
 // in the order and C layout of its signature; a test checks them against
 // the PTX.
@@ -41,7 +41,7 @@
 //     environments' termination rules (package env's, tested against them),
 //     order-keeping compaction of live samples, SAC minibatch gathers, and the
 //     model dataset's rows, minibatch gathers and column statistics;
-//   - rng.cu (rng.h): trainer/rng's Philox4x32-10 streams as bits, uniforms
+//   - rng.cu (rng.h): rng's Philox4x32-10 streams as bits, uniforms
 //     or normals (the other kernels draw from rng.h directly);
 //   - bench.cu: mbpo_empty and mbpo_add_one, for the launch path's benchmarks.
 //

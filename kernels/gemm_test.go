@@ -8,7 +8,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // gemmRef is the float64 product of one batch slice followed by the epilogue.

@@ -10,9 +10,9 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/gpu"
 	"github.com/mbpogo/mbpo/gpu/gputest"
-	"github.com/mbpogo/mbpo/trainer/engine"
 )
 
 // onGPU opens the device, loads the kernels and makes a stream, all closed

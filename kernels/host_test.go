@@ -7,7 +7,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 func TestHostPhiloxMatchesGo(t *testing.T) {
@@ -45,7 +45,7 @@ func rngCases() []struct {
 	}
 }
 
-// checkRNG compares words drawn by a kernel (as bits) with trainer/rng:
+// checkRNG compares words drawn by a kernel (as bits) with rng:
 // bits and uniforms exactly, normals within normalAgreement.
 func checkRNG(t *testing.T, got []uint32, key rng.Key, first uint64, kind RNGKind) {
 	t.Helper()

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mbpogo/mbpo/gpu"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // Set is this package's kernels JIT-compiled for one device.

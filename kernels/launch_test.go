@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/gpu"
 	"github.com/mbpogo/mbpo/gpu/fakecuda"
 	"github.com/mbpogo/mbpo/gpu/gputest"
-	"github.com/mbpogo/mbpo/trainer/engine"
 )
 
 func TestLoadAndLaunchOnFakeDriver(t *testing.T) {

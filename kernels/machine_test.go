@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/gpu"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // hostMachineFor returns a host Machine that fails the test if memory

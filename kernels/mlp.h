@@ -1,7 +1,7 @@
 // mlp.h: the batched forward pass of small MLPs, for host and device: swish,
 // the Gaussian head with soft-bounded log-variance, and the forward of all
 // members of an ensemble in one launch, with the parameter layout of
-// trainer/engine/layout.go:
+// engine/layout.go:
 //
 //   params = for each layer l: W_l [E][K_l][N_l], then b_l [E][N_l];
 //            then MaxLogVar [out], MinLogVar [out]

@@ -21,7 +21,7 @@ import (
 	"math"
 
 	"github.com/mbpogo/mbpo/gpu"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // cstruct builds a C struct's bytes field by field, each aligned to its

@@ -7,8 +7,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/gpu"
-	"github.com/mbpogo/mbpo/trainer/engine"
 )
 
 // Tile sizes and limits of mlp.h.

@@ -2,7 +2,7 @@
 // tanh-Gaussian policy's actions, samples with their log-probabilities and
 // its head's backward pass; the TD target, the critic and actor losses with
 // their output gradients, and the temperature's gradient. The formulas are
-// engine.go's and the CPU engine's (trainer/engine/cpu/kernels.c):
+// engine.go's and the CPU engine's (engine/cpu/kernels.c):
 //
 //   σ = exp(clip(log σ, lsmin, lsmax)),  u = μ + σ·ε,  a = tanh u
 //   log π = Σ_j -ε²/2 - log σ - log(2π)/2 - log(1 - tanh² u)

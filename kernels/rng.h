@@ -1,4 +1,4 @@
-// rng.h: the counter-based generator of package trainer/rng, for host and
+// rng.h: the counter-based generator of package rng, for host and
 // device: Philox4x32-10 with the same counter/key mapping and the same
 // conversions, so a kernel draws exactly the numbers the Go code draws for the
 // same (seed, purpose, step, index).
@@ -17,7 +17,7 @@
 
 #include "portable.h"
 
-// mbpo_key is a stream of trainer/rng's Key: Seed, Purpose and Step.
+// mbpo_key is a stream of rng's Key: Seed, Purpose and Step.
 typedef struct mbpo_key {
 	ku32 seed_lo, seed_hi;
 	ku32 purpose;

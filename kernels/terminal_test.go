@@ -11,7 +11,7 @@ import (
 
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/gpu/gputest"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // terminalInputs returns n next observations of width od that probe the

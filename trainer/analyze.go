@@ -13,9 +13,9 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // Trajectory is one real episode: observations [Steps+1][obs] (the reset

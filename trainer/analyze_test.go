@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/engine"
 )
 
 // biasedEnsemble predicts Δs = (a + bias[e], 2a + bias[e]) for member e, from

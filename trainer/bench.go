@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // BenchOptions sizes a training benchmark.

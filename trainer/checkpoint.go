@@ -9,7 +9,7 @@
 // epoch in progress (so that a stop inside an epoch resumes to the same
 // row), the elites, the data env's physics and noise state and the section
 // list; the sections are the
-// engine states' named float32 buffers (layouts in trainer/engine) and the
+// engine states' named float32 buffers (layouts in engine) and the
 // replay buffers. Buffers are engine-independent, so a checkpoint from the
 // CPU engine resumes on a GPU engine and back.
 
@@ -33,8 +33,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 

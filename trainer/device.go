@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/engine"
 )
 
 // deviceStages holds the device buffers and stages of a run.

@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // Model is the learned dynamics: an engine ensemble predicting [Δs, r] from

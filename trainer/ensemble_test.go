@@ -4,8 +4,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // worsening wraps an ensemble and, once member 0 has been evaluated after

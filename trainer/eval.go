@@ -8,9 +8,9 @@ import (
 	"math"
 	"path/filepath"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // EvalResult holds the episodes of one evaluation.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/mbpogo/mbpo/trainer/engine/enginetest"
+	"github.com/mbpogo/mbpo/engine/enginetest"
 )
 
 // The paper's x axis: timesteps count the env steps after the random ones,

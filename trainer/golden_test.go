@@ -12,7 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/mbpogo/mbpo/trainer/engine/cpu"
+	"github.com/mbpogo/mbpo/engine/cpu"
 )
 
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden_*.jsonl from this build (only for an intended change of the numbers)")

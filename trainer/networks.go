@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/trainer/engine"
 )
 
 // Networks are the networks of a run's checkpoint, in the engine-independent
-// layouts of trainer/engine (layout.go).
+// layouts of engine (layout.go).
 type Networks struct {
 	Config   Config
 	Env      env.Spec

@@ -10,7 +10,7 @@ import (
 	"io"
 	"math"
 
-	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/engine"
 )
 
 // Replay is a fixed-capacity ring buffer of transitions (s, a, r, s', done)

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/engine"
 )
 
 // addRows adds transitions numbered from..to-1; transition i has every obs

@@ -10,9 +10,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // Rollouts runs branched model rollouts with reusable scratch memory.

@@ -4,8 +4,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // stepEnsemble is a fake dynamics model: Δs = (member+1) in every dim,

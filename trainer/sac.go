@@ -5,8 +5,8 @@
 package trainer
 
 import (
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // sacBatcher assembles mixed minibatches and runs SAC updates on them.

@@ -3,8 +3,8 @@ package trainer
 import (
 	"testing"
 
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // recordingAgent is an engine.Agent that keeps the last batch it was given.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/mbpogo/mbpo/trainer/engine/cpu"
+	"github.com/mbpogo/mbpo/engine/cpu"
 )
 
 // The same seed gives bitwise the same run on any number of engine threads:

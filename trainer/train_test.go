@@ -12,12 +12,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/engine/cpu"
+	"github.com/mbpogo/mbpo/engine/cuda"
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/kernels"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/engine/cpu"
-	"github.com/mbpogo/mbpo/trainer/engine/cuda"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // tinyConfig is a seconds-long MBPO run on InvertedPendulum with small

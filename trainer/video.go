@@ -10,9 +10,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 	"github.com/mbpogo/mbpo/video"
 )
 

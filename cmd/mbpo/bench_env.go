@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/trainer/rng"
+	"github.com/mbpogo/mbpo/rng"
 )
 
 // runBenchEnv measures env steps/s of an env pool running a uniformly random

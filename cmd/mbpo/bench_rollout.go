@@ -13,11 +13,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/engine/cuda"
 	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/rng"
 	"github.com/mbpogo/mbpo/trainer"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/engine/cuda"
-	"github.com/mbpogo/mbpo/trainer/rng"
 )
 
 // median of positive durations, in seconds.

@@ -9,9 +9,9 @@ import (
 	"runtime"
 	"text/tabwriter"
 
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/engine/cpu"
 	"github.com/mbpogo/mbpo/trainer"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/engine/cpu"
 )
 
 const benchTrainAbout = `Measures the stages of MBPO with the paper's configuration for an environment:

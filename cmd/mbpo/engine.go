@@ -6,10 +6,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/engine/cpu"
+	"github.com/mbpogo/mbpo/engine/cuda"
 	"github.com/mbpogo/mbpo/gpu"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/engine/cpu"
-	"github.com/mbpogo/mbpo/trainer/engine/cuda"
 )
 
 // selectEngine returns the engine --device asks for and logs which one runs

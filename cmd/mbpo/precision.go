@@ -8,7 +8,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/mbpogo/mbpo/trainer/engine"
+	"github.com/mbpogo/mbpo/engine"
 )
 
 // checkPrecision reports, before any work, an engine that cannot run

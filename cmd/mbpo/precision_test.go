@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/engine/cpu"
 	"github.com/mbpogo/mbpo/trainer"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/engine/cpu"
 )
 
 // needBF16 skips a test on a processor without bf16 instructions; a

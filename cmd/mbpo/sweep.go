@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/gpu"
-	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/sweep"
 )
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/trainer"
-	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/video"
 )
 

@@ -32,7 +32,7 @@ flags=(-trimpath -ldflags=-s\ -w)
 "$go" build "${flags[@]}" -o "$payload/bin/mbpo" ./cmd/mbpo
 "$go" test -c "${flags[@]}" -o "$payload/bin/gpu.test" ./gpu
 "$go" test -c "${flags[@]}" -o "$payload/bin/kernels.test" ./kernels
-"$go" test -c "${flags[@]}" -o "$payload/bin/cuda.test" ./trainer/engine/cuda
+"$go" test -c "${flags[@]}" -o "$payload/bin/cuda.test" ./engine/cuda
 cp bench/peer.py bench/torch_peer.py bench/torch_rollout.py bench/torch_sac.py scripts/device/summary.py "$payload/"
 
 # Libraries opened with dlopen, which ldd cannot see.

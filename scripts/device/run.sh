@@ -14,8 +14,8 @@
 # In this order, the most wanted first, each step with its own time limit:
 #   1. device info (nvidia-smi, where libcuda is, the bundle's libraries resolve),
 #   2. the GPU tests: package gpu, package kernels (every kernel against the
-#      CPU engine, trainer/rng or package env), and the GPU engine
-#      (trainer/engine/cuda: one TrainStep's gradients, rollouts, SAC updates
+#      CPU engine, rng or package env), and the GPU engine
+#      (engine/cuda: one TrainStep's gradients, rollouts, SAC updates
 #      and a full retrain against the CPU engine and the trainer's own code),
 #   3. the benchmarks with targets, each beside its PyTorch peer on the same
 #      GPU: mbpo bench gpu and torch_peer.py (forward); rollout Hopper

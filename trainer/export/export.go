@@ -61,8 +61,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/trainer"
-	"github.com/mbpogo/mbpo/trainer/engine"
 	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
@@ -120,7 +120,7 @@ type linear struct {
 	b       []float32 // [out]
 }
 
-// layers cuts an MLP's flat parameters (layout in trainer/engine) into its
+// layers cuts an MLP's flat parameters (layout in engine) into its
 // layers, weights transposed to [out][in].
 func layers(net engine.MLP, p []float32) []linear {
 	var ls []linear

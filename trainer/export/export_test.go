@@ -13,9 +13,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mbpogo/mbpo/engine/cpu"
+	"github.com/mbpogo/mbpo/rng"
 	"github.com/mbpogo/mbpo/trainer"
-	"github.com/mbpogo/mbpo/trainer/engine/cpu"
-	"github.com/mbpogo/mbpo/trainer/rng"
 )
 
 // tol is the agreement asked of numpy (float64) and the engine (float32).

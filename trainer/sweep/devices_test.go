@@ -17,9 +17,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/engine/cpu"
 	"github.com/mbpogo/mbpo/trainer"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/engine/cpu"
 )
 
 // countedEngine counts the cells open on its device until Close.

@@ -16,9 +16,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/engine/cpu"
 	"github.com/mbpogo/mbpo/trainer"
-	"github.com/mbpogo/mbpo/trainer/engine"
-	"github.com/mbpogo/mbpo/trainer/engine/cpu"
 	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 

@@ -136,17 +136,17 @@ INLINE float m_tanh_sech2(float u, float *sech2) {
 
 INLINE float m_swish(float a) { return a * m_sigmoid(a); }
 
-KERNEL void mbpo_bias_act(float *y, float *pre, const float *b, int64_t n, int64_t d, int act) {
+KERNEL void mbpo_cpu_bias_act(float *y, float *pre, const float *b, int64_t n, int64_t d, int act) {
 	for (int64_t i = 0; i < n; i++) {
 		float *row = y + i * d;
 		switch (act) {
-		case MBPO_RELU:
+		case MBPO_CPU_RELU:
 			for (int64_t j = 0; j < d; j++) {
 				float v = row[j] + b[j];
 				row[j] = v > 0 ? v : 0.0f;
 			}
 			break;
-		case MBPO_SWISH:
+		case MBPO_CPU_SWISH:
 			if (pre) {
 				float *p = pre + i * d;
 				for (int64_t j = 0; j < d; j++) {
@@ -167,13 +167,13 @@ KERNEL void mbpo_bias_act(float *y, float *pre, const float *b, int64_t n, int64
 	}
 }
 
-KERNEL void mbpo_act_backward(float *dy, const float *y, const float *pre, int64_t size, int act) {
+KERNEL void mbpo_cpu_act_backward(float *dy, const float *y, const float *pre, int64_t size, int act) {
 	switch (act) {
-	case MBPO_RELU:
+	case MBPO_CPU_RELU:
 		for (int64_t i = 0; i < size; i++)
 			dy[i] = y[i] > 0 ? dy[i] : 0.0f;
 		break;
-	case MBPO_SWISH:
+	case MBPO_CPU_SWISH:
 		// swish'(a) = σ(a)(1 + a(1 - σ(a))) = σ + h(1 - σ) with h = a·σ(a).
 		for (int64_t i = 0; i < size; i++)
 			dy[i] *= pre[i] + y[i] * (1.0f - pre[i]);
@@ -181,7 +181,7 @@ KERNEL void mbpo_act_backward(float *dy, const float *y, const float *pre, int64
 	}
 }
 
-KERNEL void mbpo_colsum(float *out, const float *x, int64_t n, int64_t d, int accumulate) {
+KERNEL void mbpo_cpu_colsum(float *out, const float *x, int64_t n, int64_t d, int accumulate) {
 	if (!accumulate)
 		memset(out, 0, d * sizeof *out);
 	for (int64_t i = 0; i < n; i++) {
@@ -191,7 +191,7 @@ KERNEL void mbpo_colsum(float *out, const float *x, int64_t n, int64_t d, int ac
 	}
 }
 
-KERNEL void mbpo_adam(float *p, const float *g, float *m, float *v, int64_t size,
+KERNEL void mbpo_cpu_adam(float *p, const float *g, float *m, float *v, int64_t size,
 		      float lr, float b1, float b2, float eps, float bc1, float bc2) {
 	float c1 = 1.0f / bc1, c2 = 1.0f / bc2;
 	for (int64_t i = 0; i < size; i++) {
@@ -204,18 +204,18 @@ KERNEL void mbpo_adam(float *p, const float *g, float *m, float *v, int64_t size
 	}
 }
 
-KERNEL void mbpo_polyak(float *t, const float *s, int64_t size, float tau) {
+KERNEL void mbpo_cpu_polyak(float *t, const float *s, int64_t size, float tau) {
 	float keep = 1.0f - tau;
 	for (int64_t i = 0; i < size; i++)
 		t[i] = tau * s[i] + keep * t[i];
 }
 
-KERNEL void mbpo_axpy(float *y, const float *x, int64_t size, float a) {
+KERNEL void mbpo_cpu_axpy(float *y, const float *x, int64_t size, float a) {
 	for (int64_t i = 0; i < size; i++)
 		y[i] += a * x[i];
 }
 
-KERNEL double mbpo_sumsq(const float *x, int64_t size) {
+KERNEL double mbpo_cpu_sumsq(const float *x, int64_t size) {
 	float lane[16] = {0};
 	int64_t i = 0;
 	double total = 0;
@@ -235,7 +235,7 @@ KERNEL double mbpo_sumsq(const float *x, int64_t size) {
 	return total;
 }
 
-KERNEL void mbpo_normalize(float *z, const float *x, const float *mean, const float *invstd, int64_t n, int64_t d) {
+KERNEL void mbpo_cpu_normalize(float *z, const float *x, const float *mean, const float *invstd, int64_t n, int64_t d) {
 	for (int64_t i = 0; i < n; i++)
 		for (int64_t j = 0; j < d; j++)
 			z[i * d + j] = (x[i * d + j] - mean[j]) * invstd[j];
@@ -272,7 +272,7 @@ INLINE float m_bound_logvar(float rho, float hi, float lo, float *s1, float *s2)
 	return lo + m_softplus_sig(t - lo, s2);
 }
 
-KERNEL void mbpo_gauss_head(float *mean, float *logvar, const float *head, const int32_t *rows,
+KERNEL void mbpo_cpu_gauss_head(float *mean, float *logvar, const float *head, const int32_t *rows,
 			    const float *maxlv, const float *minlv, int64_t n, int64_t out) {
 	float mu[HEAD_BLOCK], rho[HEAD_BLOCK], hi[HEAD_BLOCK], lo[HEAD_BLOCK], lv[HEAD_BLOCK];
 	int64_t rb = block_rows(out);
@@ -293,7 +293,7 @@ KERNEL void mbpo_gauss_head(float *mean, float *logvar, const float *head, const
 	}
 }
 
-KERNEL double mbpo_gauss_nll_grad(float *restrict dhead, float *restrict dmax, float *restrict dmin,
+KERNEL double mbpo_cpu_gauss_nll_grad(float *restrict dhead, float *restrict dmax, float *restrict dmin,
 				  const float *restrict head, const float *restrict y,
 				  const float *restrict maxlv, const float *restrict minlv, float scale, int64_t n,
 				  int64_t out, double *restrict acc) {
@@ -338,7 +338,7 @@ KERNEL double mbpo_gauss_nll_grad(float *restrict dhead, float *restrict dmax, f
 	return total;
 }
 
-KERNEL void mbpo_gauss_eval(double *sse, double *snll, const float *head, const float *y, const float *maxlv,
+KERNEL void mbpo_cpu_gauss_eval(double *sse, double *snll, const float *head, const float *y, const float *maxlv,
 			    const float *minlv, int64_t n, int64_t out, double *acc) {
 	float mu[HEAD_BLOCK], rho[HEAD_BLOCK], hi[HEAD_BLOCK], lo[HEAD_BLOCK];
 	int64_t rb = block_rows(out);
@@ -376,7 +376,7 @@ INLINE float m_clip(float v, float lo, float hi) {
 	return v > hi ? hi : v;
 }
 
-KERNEL void mbpo_policy_act(float *act, const float *head, const float *eps, int64_t n, int64_t a, float lsmin,
+KERNEL void mbpo_cpu_policy_act(float *act, const float *head, const float *eps, int64_t n, int64_t a, float lsmin,
 			    float lsmax) {
 	float mu[HEAD_BLOCK], ls[HEAD_BLOCK];
 	int64_t rb = block_rows(a);
@@ -396,7 +396,7 @@ KERNEL void mbpo_policy_act(float *act, const float *head, const float *eps, int
 	}
 }
 
-KERNEL void mbpo_policy_sample(float *act, float *logp, const float *head, const float *eps, int64_t n, int64_t a,
+KERNEL void mbpo_cpu_policy_sample(float *act, float *logp, const float *head, const float *eps, int64_t n, int64_t a,
 			       float lsmin, float lsmax) {
 	const float half_log_2pi = 0.91893853320467274f, log2 = 0.69314718055994531f;
 	float mu[HEAD_BLOCK], ls[HEAD_BLOCK];
@@ -424,7 +424,7 @@ KERNEL void mbpo_policy_sample(float *act, float *logp, const float *head, const
 	}
 }
 
-// The flat loop of mbpo_policy_backward on one block; mu and ls are
+// The flat loop of mbpo_cpu_policy_backward on one block; mu and ls are
 // overwritten with their gradients. Inlined twice, with and without da.
 INLINE void policy_backward_block(float *mu, float *ls, const float *e, const float *da, float coef, int64_t m,
 				  float lsmin, float lsmax) {
@@ -444,7 +444,7 @@ INLINE void policy_backward_block(float *mu, float *ls, const float *e, const fl
 	}
 }
 
-KERNEL void mbpo_policy_backward(float *dhead, const float *head, const float *eps, const float *dact, float coef,
+KERNEL void mbpo_cpu_policy_backward(float *dhead, const float *head, const float *eps, const float *dact, float coef,
 				 int64_t n, int64_t a, float lsmin, float lsmax) {
 	float mu[HEAD_BLOCK], ls[HEAD_BLOCK];
 	int64_t rb = block_rows(a);
@@ -462,7 +462,7 @@ KERNEL void mbpo_policy_backward(float *dhead, const float *head, const float *e
 	}
 }
 
-KERNEL void mbpo_math(float *y, const float *x, int64_t size, int fn) {
+KERNEL void mbpo_cpu_math(float *y, const float *x, int64_t size, int fn) {
 	float s;
 	switch (fn) {
 	case 0:

@@ -22,9 +22,9 @@ import (
 type activation int
 
 const (
-	linear activation = C.MBPO_LINEAR
-	relu   activation = C.MBPO_RELU
-	swish  activation = C.MBPO_SWISH
+	linear activation = C.MBPO_CPU_LINEAR
+	relu   activation = C.MBPO_CPU_RELU
+	swish  activation = C.MBPO_CPU_SWISH
 )
 
 func fp(s []float32) *C.float {
@@ -56,7 +56,7 @@ func biasAct(y, pre, b []float32, n, d int, act activation) {
 	if pre != nil {
 		need(pre, n*d, "bias_act pre")
 	}
-	C.mbpo_bias_act(fp(y), fp(pre), fp(b), C.int64_t(n), C.int64_t(d), C.int(act))
+	C.mbpo_cpu_bias_act(fp(y), fp(pre), fp(b), C.int64_t(n), C.int64_t(d), C.int(act))
 }
 
 // actBackward multiplies dy [size] by act's derivative, from the layer's
@@ -70,7 +70,7 @@ func actBackward(dy, y, pre []float32, size int, act activation) {
 		need(y, size, "act_backward y")
 		need(pre, size, "act_backward pre")
 	}
-	C.mbpo_act_backward(fp(dy), fp(y), fp(pre), C.int64_t(size), C.int(act))
+	C.mbpo_cpu_act_backward(fp(dy), fp(y), fp(pre), C.int64_t(size), C.int(act))
 }
 
 // colsum sets out [d] to the column sums of x [n][d], or adds them.
@@ -81,7 +81,7 @@ func colsum(out, x []float32, n, d int, accumulate bool) {
 	if accumulate {
 		acc = 1
 	}
-	C.mbpo_colsum(fp(out), fp(x), C.int64_t(n), C.int64_t(d), C.int(acc))
+	C.mbpo_cpu_colsum(fp(out), fp(x), C.int64_t(n), C.int64_t(d), C.int(acc))
 }
 
 // adamConfig is one Adam step's settings.
@@ -96,24 +96,24 @@ func adam(p, g, m, v []float32, c adamConfig) {
 	need(g, n, "adam g")
 	need(m, n, "adam m")
 	need(v, n, "adam v")
-	C.mbpo_adam(fp(p), fp(g), fp(m), fp(v), C.int64_t(n), C.float(c.lr), C.float(c.b1), C.float(c.b2),
+	C.mbpo_cpu_adam(fp(p), fp(g), fp(m), fp(v), C.int64_t(n), C.float(c.lr), C.float(c.b1), C.float(c.b2),
 		C.float(c.eps), C.float(c.bc1), C.float(c.bc2))
 }
 
 // polyak moves t toward s: t = tau·s + (1 - tau)·t.
 func polyak(t, s []float32, tau float32) {
 	need(s, len(t), "polyak s")
-	C.mbpo_polyak(fp(t), fp(s), C.int64_t(len(t)), C.float(tau))
+	C.mbpo_cpu_polyak(fp(t), fp(s), C.int64_t(len(t)), C.float(tau))
 }
 
 // axpy adds a·x to y.
 func axpy(y, x []float32, a float32) {
 	need(x, len(y), "axpy x")
-	C.mbpo_axpy(fp(y), fp(x), C.int64_t(len(y)), C.float(a))
+	C.mbpo_cpu_axpy(fp(y), fp(x), C.int64_t(len(y)), C.float(a))
 }
 
 // sumsq is Σx², accumulated in float64.
-func sumsq(x []float32) float64 { return float64(C.mbpo_sumsq(fp(x), C.int64_t(len(x)))) }
+func sumsq(x []float32) float64 { return float64(C.mbpo_cpu_sumsq(fp(x), C.int64_t(len(x)))) }
 
 // normalize sets z [n][d] to (x - mean)·invstd.
 func normalize(z, x, mean, invstd []float32, n, d int) {
@@ -121,7 +121,7 @@ func normalize(z, x, mean, invstd []float32, n, d int) {
 	need(x, n*d, "normalize x")
 	need(mean, d, "normalize mean")
 	need(invstd, d, "normalize invstd")
-	C.mbpo_normalize(fp(z), fp(x), fp(mean), fp(invstd), C.int64_t(n), C.int64_t(d))
+	C.mbpo_cpu_normalize(fp(z), fp(x), fp(mean), fp(invstd), C.int64_t(n), C.int64_t(d))
 }
 
 // maxHeadWidth is the widest head row (Out, Act) the head kernels take
@@ -156,7 +156,7 @@ func gaussHead(mean, logvar, head []float32, rows []int32, maxlv, minlv []float3
 	}
 	need(mean, dst*out, "gauss_head mean")
 	need(logvar, dst*out, "gauss_head logvar")
-	C.mbpo_gauss_head(fp(mean), fp(logvar), fp(head), rp, fp(maxlv), fp(minlv), C.int64_t(n), C.int64_t(out))
+	C.mbpo_cpu_gauss_head(fp(mean), fp(logvar), fp(head), rp, fp(maxlv), fp(minlv), C.int64_t(n), C.int64_t(out))
 }
 
 // gaussNLLGrad returns the sum S of the Gaussian NLL terms of y [n][out]
@@ -174,7 +174,7 @@ func gaussNLLGrad(dhead, dmax, dmin, head, y, maxlv, minlv []float32, scale floa
 	if len(acc) < out {
 		panic("cpu: gauss_nll scratch too short")
 	}
-	return float64(C.mbpo_gauss_nll_grad(fp(dhead), fp(dmax), fp(dmin), fp(head), fp(y), fp(maxlv), fp(minlv),
+	return float64(C.mbpo_cpu_gauss_nll_grad(fp(dhead), fp(dmax), fp(dmin), fp(head), fp(y), fp(maxlv), fp(minlv),
 		C.float(scale), C.int64_t(n), C.int64_t(out), dp(acc)))
 }
 
@@ -189,7 +189,7 @@ func gaussEval(sse, snll *float64, head, y, maxlv, minlv []float32, n, out int, 
 	if len(acc) < 2*out {
 		panic("cpu: gauss_eval scratch too short")
 	}
-	C.mbpo_gauss_eval((*C.double)(unsafe.Pointer(sse)), (*C.double)(unsafe.Pointer(snll)), fp(head), fp(y),
+	C.mbpo_cpu_gauss_eval((*C.double)(unsafe.Pointer(sse)), (*C.double)(unsafe.Pointer(snll)), fp(head), fp(y),
 		fp(maxlv), fp(minlv), C.int64_t(n), C.int64_t(out), dp(acc))
 }
 
@@ -201,7 +201,7 @@ func policyAct(act, head, eps []float32, n, a int, lsmin, lsmax float32) {
 	if eps != nil {
 		need(eps, n*a, "policy_act eps")
 	}
-	C.mbpo_policy_act(fp(act), fp(head), fp(eps), C.int64_t(n), C.int64_t(a), C.float(lsmin), C.float(lsmax))
+	C.mbpo_cpu_policy_act(fp(act), fp(head), fp(eps), C.int64_t(n), C.int64_t(a), C.float(lsmin), C.float(lsmax))
 }
 
 // policySample writes tanh(μ + σ·eps) into act [n][a] and log π into logp [n].
@@ -211,7 +211,7 @@ func policySample(act, logp, head, eps []float32, n, a int, lsmin, lsmax float32
 	need(logp, n, "policy_sample logp")
 	need(head, n*2*a, "policy_sample head")
 	need(eps, n*a, "policy_sample eps")
-	C.mbpo_policy_sample(fp(act), fp(logp), fp(head), fp(eps), C.int64_t(n), C.int64_t(a), C.float(lsmin),
+	C.mbpo_cpu_policy_sample(fp(act), fp(logp), fp(head), fp(eps), C.int64_t(n), C.int64_t(a), C.float(lsmin),
 		C.float(lsmax))
 }
 
@@ -225,7 +225,7 @@ func policyBackward(dhead, head, eps, dact []float32, coef float32, n, a int, ls
 	if dact != nil {
 		need(dact, n*a, "policy_backward dact")
 	}
-	C.mbpo_policy_backward(fp(dhead), fp(head), fp(eps), fp(dact), C.float(coef), C.int64_t(n), C.int64_t(a),
+	C.mbpo_cpu_policy_backward(fp(dhead), fp(head), fp(eps), fp(dact), C.float(coef), C.int64_t(n), C.int64_t(a),
 		C.float(lsmin), C.float(lsmax))
 }
 
@@ -245,5 +245,5 @@ const (
 // applyMath sets y[i] = fn(x[i]) with the kernels' own approximations.
 func applyMath(y, x []float32, fn mathFn) {
 	need(y, len(x), "math y")
-	C.mbpo_math(fp(y), fp(x), C.int64_t(len(x)), C.int(fn))
+	C.mbpo_cpu_math(fp(y), fp(x), C.int64_t(len(x)), C.int(fn))
 }

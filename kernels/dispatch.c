@@ -3,11 +3,13 @@
 // argument i), run over the grid by mbpo_host_launch (host.c).
 #include <errno.h>
 
+#include "bench.h"
 #include "dispatch.h"
 #include "gemm.h"
 #include "host.h"
 #include "mlp.h"
 #include "policy.h"
+#include "rng.h"
 #include "rollout.h"
 #include "terminal.h"
 #include "train.h"
@@ -194,6 +196,31 @@ static void k_column_stats(const kctx *k, const void *a) {
 	mbpo_column_stats(k, F(0), F(1), CF(2), I(3), I(4));
 }
 
+static void k_swish(const kctx *k, const void *a) {
+	void *const *p = a;
+	mbpo_swish_fill(k, F(0), CF(1), A(2, ku64));
+}
+
+static void k_gaussian_head(const kctx *k, const void *a) {
+	void *const *p = a;
+	mbpo_gaussian_head(k, F(0), F(1), CF(2), CF(3), CF(4), A(5, ku64), I(6));
+}
+
+static void k_rng_fill(const kctx *k, const void *a) {
+	void *const *p = a;
+	mbpo_rng_fill(k, A(0, ku32 *), A(1, ku64), A(2, ku64), A(3, mbpo_key), I(4));
+}
+
+static void k_empty(const kctx *k, const void *a) {
+	(void)k;
+	(void)a;
+}
+
+static void k_add_one(const kctx *k, const void *a) {
+	void *const *p = a;
+	mbpo_add_one(k, F(0), I(1));
+}
+
 // entry is a kernel's body and whether it synchronises its block's threads.
 typedef struct {
 	kbody body;
@@ -235,6 +262,11 @@ static const entry table[MBPO_K_COUNT] = {
 	[MBPO_K_MODEL_ROWS] = {k_model_rows, 0},
 	[MBPO_K_GATHER_BATCH] = {k_gather_batch, 0},
 	[MBPO_K_COLUMN_STATS] = {k_column_stats, 1},
+	[MBPO_K_SWISH] = {k_swish, 0},
+	[MBPO_K_GAUSSIAN_HEAD] = {k_gaussian_head, 0},
+	[MBPO_K_RNG_FILL] = {k_rng_fill, 0},
+	[MBPO_K_EMPTY] = {k_empty, 0},
+	[MBPO_K_ADD_ONE] = {k_add_one, 0},
 };
 
 int mbpo_host_run(int id, int gx, int gy, int bx, int smem, void **params) {

@@ -1,5 +1,7 @@
-// host.c: the kernels of this package compiled for the host (through cgo),
-// so their arithmetic, indexing and synchronisation are tested without a GPU.
+// host.c: the host's launch of a kernel body (dispatch.c gives the bodies;
+// OnHost's Machine calls it), so the kernels' arithmetic, indexing and
+// synchronisation are tested without a GPU; and rng.h's building blocks for
+// the generator's tests.
 //
 // mbpo_host_launch plays a launch: it runs the grid block by block. A kernel
 // that synchronises within a block runs each thread of the block on its own
@@ -14,7 +16,6 @@
 #include <string.h>
 
 #include "host.h"
-#include "mlp.h"
 #include "rng.h"
 
 // gate holds a launch's threads until all of them exist: if one cannot be
@@ -121,77 +122,6 @@ int mbpo_host_launch(int gx, int gy, int bx, size_t smem, int syncs, kbody body,
 	free(ts);
 	free(ids);
 	return err;
-}
-
-typedef struct {
-	float *mean, *logvar;
-	const float *x, *params, *norm_mean, *norm_std;
-	int n;
-	mbpo_net net;
-} forward_args;
-
-static void forward_body(const kctx *k, const void *p) {
-	const forward_args *a = p;
-	mbpo_ensemble_forward(k, a->mean, a->logvar, a->x, a->params, a->norm_mean, a->norm_std, a->n, 0, a->net);
-}
-
-int mbpo_host_ensemble_forward(float *mean, float *logvar, const float *x, const float *params,
-                               const float *norm_mean, const float *norm_std, int n, const mbpo_net *net,
-                               int grid_x, int threads, int shared_bytes) {
-	forward_args a = {mean, logvar, x, params, norm_mean, norm_std, n, *net};
-	return mbpo_host_launch(grid_x, net->members, threads, (size_t)shared_bytes, 1, forward_body, &a);
-}
-
-typedef struct {
-	float *y;
-	const float *x;
-	ku64 n;
-} swish_args;
-
-static void swish_body(const kctx *k, const void *p) {
-	const swish_args *a = p;
-	mbpo_swish_fill(k, a->y, a->x, a->n);
-}
-
-int mbpo_host_swish(float *y, const float *x, unsigned long long n, int grid_x, int threads) {
-	swish_args a = {y, x, n};
-	return mbpo_host_launch(grid_x, 1, threads, 0, 0, swish_body, &a);
-}
-
-typedef struct {
-	float *mean, *logvar;
-	const float *head, *maxlv, *minlv;
-	ku64 rows;
-	int out;
-} head_args;
-
-static void head_body(const kctx *k, const void *p) {
-	const head_args *a = p;
-	mbpo_gaussian_head(k, a->mean, a->logvar, a->head, a->maxlv, a->minlv, a->rows, a->out);
-}
-
-int mbpo_host_gaussian_head(float *mean, float *logvar, const float *head, const float *maxlv,
-                            const float *minlv, unsigned long long rows, int out, int grid_x, int threads) {
-	head_args a = {mean, logvar, head, maxlv, minlv, rows, out};
-	return mbpo_host_launch(grid_x, 1, threads, 0, 0, head_body, &a);
-}
-
-typedef struct {
-	ku32 *out;
-	ku64 first, n;
-	mbpo_key key;
-	int kind;
-} rng_args;
-
-static void rng_body(const kctx *k, const void *p) {
-	const rng_args *a = p;
-	mbpo_rng_fill(k, a->out, a->first, a->n, a->key, a->kind);
-}
-
-int mbpo_host_rng_fill(unsigned int *out, unsigned long long first, unsigned long long n, const mbpo_key *key,
-                       int kind, int grid_x, int threads) {
-	rng_args a = {out, first, n, *key, kind};
-	return mbpo_host_launch(grid_x, 1, threads, 0, 0, rng_body, &a);
 }
 
 void mbpo_host_philox(unsigned int out[4], const unsigned int ctr[4], const unsigned int key[2]) {

@@ -1,5 +1,6 @@
 // host_test.go: the kernels' host builds against the Go references, on every
-// machine (CI included): same sources, same grids as on the GPU.
+// machine (CI included): same sources, same launchers and grids as on the GPU
+// (the checks are in compare_test.go, shared with gpu_test.go).
 
 package kernels
 
@@ -75,17 +76,7 @@ func checkRNG(t *testing.T, got []uint32, key rng.Key, first uint64, kind RNGKin
 	}
 }
 
-func TestHostRNGMatchesGo(t *testing.T) {
-	for _, c := range rngCases() {
-		for _, kind := range []RNGKind{RNGBits, RNGUniform, RNGNormal} {
-			got := make([]uint32, c.n)
-			if err := HostRNGFill(got, c.key, c.first, kind); err != nil {
-				t.Fatal(err)
-			}
-			checkRNG(t, got, c.key, c.first, kind)
-		}
-	}
-}
+func TestHostRNGMatchesGo(t *testing.T) { checkRNGFill(t, hostMachineFor(t)) }
 
 // The float32 log and sine/cosine behind the normals, over their whole
 // input range: every 24-bit uniform step near the ends, a sweep between.
@@ -127,86 +118,15 @@ func softBoundRef(raw, hi, lo float32) float64 {
 }
 
 func TestHostSwishAndGaussianHead(t *testing.T) {
-	const rows, out = 300, 7
-	x := make([]float32, rows*2*out)
-	rng.Key{Seed: 5, Purpose: rng.Test}.FillNormal(x)
-	for i := range x {
-		x[i] *= 12 // reach far past both log-variance bounds and swish's tails
-	}
-	x[0], x[1], x[2] = 0, 90, -90
-
-	y := make([]float32, len(x))
-	if err := HostSwish(y, x); err != nil {
-		t.Fatal(err)
-	}
-	want := make([]float32, len(x))
-	for i, v := range x {
-		want[i] = float32(swishRef(v))
-	}
-	if d := compare(y, want); d.rel > 1e-6 {
-		t.Errorf("swish: max difference %.3g abs, %.3g rel, want within 1e-6", d.abs, d.rel)
-	}
-
-	maxLV, minLV := make([]float32, out), make([]float32, out)
-	for j := range maxLV {
-		maxLV[j], minLV[j] = 0.5-0.1*float32(j), -10+float32(j)
-	}
-	mean, logvar := make([]float32, rows*out), make([]float32, rows*out)
-	if err := HostGaussianHead(mean, logvar, x, maxLV, minLV, rows, out); err != nil {
-		t.Fatal(err)
-	}
-	wantMean, wantLV := make([]float32, rows*out), make([]float32, rows*out)
-	for r := 0; r < rows; r++ {
-		for j := 0; j < out; j++ {
-			wantMean[r*out+j] = x[r*2*out+j]
-			wantLV[r*out+j] = float32(softBoundRef(x[r*2*out+out+j], maxLV[j], minLV[j]))
-		}
-	}
-	if d := compare(mean, wantMean); d.abs != 0 {
-		t.Errorf("Gaussian head mean differs from the head's first half by %.3g", d.abs)
-	}
-	if d := compare(logvar, wantLV); d.rel > 1e-6 {
-		t.Errorf("Gaussian head logvar: max difference %.3g abs, %.3g rel, want within 1e-6", d.abs, d.rel)
-	}
-	// The bounds are soft: logvar lies in (min, max + softplus(min - max)).
-	for i, v := range logvar {
-		j := i % out
-		hi := float64(maxLV[j]) + softplusRef(float64(minLV[j]-maxLV[j]))
-		if float64(v) < float64(minLV[j]) || float64(v) > hi+1e-6 {
-			t.Fatalf("logvar %v outside its soft bounds (%v, %v)", v, minLV[j], hi)
-		}
-	}
+	// The host's exp and log are libm's: within 1e-6 of float64.
+	checkSwishAndGaussianHead(t, hostMachineFor(t), 300, 7, 1e-6)
 }
 
 func TestHostEnsembleForwardMatchesCPUEngine(t *testing.T) {
-	for _, tt := range forwardSpecs() {
-		t.Run(tt.name, func(t *testing.T) {
-			c := newForwardCase(t, tt.spec, tt.n, tt.scale, 11)
-			p, err := PlanForward(tt.spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			mean, logvar := make([]float32, len(c.mean)), make([]float32, len(c.logvar))
-			if err := HostEnsembleForward(p, mean, logvar, c.x, c.params, c.normMean, c.normStd, c.n); err != nil {
-				t.Fatal(err)
-			}
-			dm, dl := compare(mean, c.mean), compare(logvar, c.logvar)
-			t.Logf("%d rows x %d members, %d rows per block: mean max abs %.3g rel %.3g; logvar max abs %.3g rel %.3g",
-				c.n, tt.spec.Members, p.Rows, dm.abs, dm.rel, dl.abs, dl.rel)
-			if dm.rel > tolerance || dl.rel > tolerance {
-				t.Errorf("host forward differs from the CPU engine beyond %g", tolerance)
-			}
-			// The logvars must span the bounds for the check to mean anything.
-			lo, hi := math.Inf(1), math.Inf(-1)
-			for _, v := range c.logvar {
-				lo, hi = min(lo, float64(v)), max(hi, float64(v))
-			}
-			if hi-lo < 1 {
-				t.Errorf("logvars only span [%.3g, %.3g]: the case does not exercise the bounds", lo, hi)
-			}
-		})
-	}
+	checkForward(t, hostMachineFor(t), forwardSpecs())
 }
+
+func TestHostBenchKernels(t *testing.T) { checkBenchKernels(t, hostMachineFor(t)) }
 
 func TestPlanForward(t *testing.T) {
 	tests := []struct {

@@ -29,8 +29,10 @@ import (
 // numbers come from dispatch.h.
 type Kernel int
 
-// The kernels a Machine launches (their sources: ensemble.cu, train.cu,
-// sac.cu, rollout.cu; each entry's documentation is in the header it calls).
+// The kernels a Machine launches: every kernel of this package (their
+// sources: ensemble.cu, train.cu, sac.cu, rollout.cu, rng.cu, bench.cu; each
+// entry's arguments are documented in the header it calls). ops.go launches
+// them.
 const (
 	KEnsembleForward Kernel = C.MBPO_K_ENSEMBLE_FORWARD
 	KEnsemblePredict Kernel = C.MBPO_K_ENSEMBLE_PREDICT
@@ -66,6 +68,11 @@ const (
 	KModelRows       Kernel = C.MBPO_K_MODEL_ROWS
 	KGatherBatch     Kernel = C.MBPO_K_GATHER_BATCH
 	KColumnStats     Kernel = C.MBPO_K_COLUMN_STATS
+	KSwish           Kernel = C.MBPO_K_SWISH
+	KGaussianHead    Kernel = C.MBPO_K_GAUSSIAN_HEAD
+	KRNGFill         Kernel = C.MBPO_K_RNG_FILL
+	KEmpty           Kernel = C.MBPO_K_EMPTY
+	KAddOne          Kernel = C.MBPO_K_ADD_ONE
 	kernelCount             = int(C.MBPO_K_COUNT)
 )
 
@@ -109,6 +116,11 @@ func kernelTable() [kernelCount]kernelInfo {
 		KModelRows:       {"mbpo_model_rows", "rollout"},
 		KGatherBatch:     {"mbpo_gather_batch", "rollout"},
 		KColumnStats:     {"mbpo_column_stats", "rollout"},
+		KSwish:           {"mbpo_swish", "ensemble"},
+		KGaussianHead:    {"mbpo_gaussian_head", "ensemble"},
+		KRNGFill:         {"mbpo_rng_fill", "rng"},
+		KEmpty:           {"mbpo_empty", "bench"},
+		KAddOne:          {"mbpo_add_one", "bench"},
 	}
 }
 
@@ -187,23 +199,26 @@ func Download[T gpu.Elem](m Machine, dst []T, src Ptr) error {
 
 // gpuMachine is a Machine on a CUDA device: one stream, the kernels loaded.
 type gpuMachine struct {
-	dev    *gpu.Device
-	s      *gpu.Stream
-	set    *Set
-	bufs   map[Ptr]*gpu.Buffer
-	events [2]*gpu.Event
+	dev     *gpu.Device
+	s       *gpu.Stream
+	modules []*gpu.Module
+	fns     [kernelCount]*gpu.Function
+	bufs    map[Ptr]*gpu.Buffer
+	events  [2]*gpu.Event
 }
 
-// OnGPU loads the kernels on d and returns a Machine that runs them there.
-// Closing the Machine unloads them and frees its stream, not d.
+// OnGPU loads the kernels on d (every module JIT-compiled from the embedded
+// PTX) and returns a Machine that runs them there. Closing the Machine
+// unloads them and frees its stream, not d.
 func OnGPU(d *gpu.Device) (Machine, error) {
-	set, err := Load(d)
-	if err != nil {
+	m := &gpuMachine{dev: d, bufs: map[Ptr]*gpu.Buffer{}}
+	if err := m.load(); err != nil {
+		m.unload()
 		return nil, err
 	}
-	m := &gpuMachine{dev: d, set: set, bufs: map[Ptr]*gpu.Buffer{}}
+	var err error
 	if m.s, err = d.NewStream(); err != nil {
-		set.Close()
+		m.unload()
 		return nil, err
 	}
 	for i := range m.events {
@@ -213,6 +228,62 @@ func OnGPU(d *gpu.Device) (Machine, error) {
 		}
 	}
 	return m, nil
+}
+
+// load JIT-compiles every module for the device and looks up the kernels.
+func (m *gpuMachine) load() error {
+	table := kernelTable()
+	for _, name := range Modules() {
+		src, err := PTX(name)
+		if err != nil {
+			return err
+		}
+		mod, err := m.dev.LoadModule(src)
+		if err != nil {
+			return fmt.Errorf("kernels: loading module %s: %w", name, err)
+		}
+		m.modules = append(m.modules, mod)
+		for k, info := range table {
+			if info.module != name {
+				continue
+			}
+			if m.fns[k], err = mod.Function(info.name); err != nil {
+				return fmt.Errorf("kernels: module %s: %w", name, err)
+			}
+		}
+	}
+	// The forward kernels keep a block's activations in shared memory.
+	for _, k := range []Kernel{KEnsembleForward, KEnsemblePredict} {
+		if err := m.fns[k].SetMaxDynamicShared(m.dev.Info().MaxSharedPerBlockOpt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unload unloads the modules.
+func (m *gpuMachine) unload() error {
+	var first error
+	for _, mod := range m.modules {
+		if err := mod.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	m.modules, m.fns = nil, [kernelCount]*gpu.Function{}
+	return first
+}
+
+// KernelAttribute reads attribute a (registers, local memory...) of kernel k
+// as loaded on m's device; it is an error on a Machine that is not a GPU.
+func KernelAttribute(m Machine, k Kernel, a gpu.FuncAttr) (int, error) {
+	g, ok := m.(*gpuMachine)
+	if !ok {
+		return 0, fmt.Errorf("kernels: %v on %s has no device attributes", k, m.Name())
+	}
+	if k < 0 || int(k) >= kernelCount {
+		return 0, fmt.Errorf("kernels: no kernel %d", int(k))
+	}
+	return g.fns[k].Attribute(a)
 }
 
 func (m *gpuMachine) Name() string { return m.dev.Info().String() }
@@ -259,10 +330,10 @@ func (m *gpuMachine) Copy(dst, src Ptr, bytes int) error {
 }
 
 func (m *gpuMachine) Launch(k Kernel, grid, block gpu.Dim3, shared int, args *gpu.Args) error {
-	f := m.set.fn(k)
-	if f == nil {
+	if k < 0 || int(k) >= kernelCount || m.fns[k] == nil {
 		return fmt.Errorf("kernels: %v is not loaded", k)
 	}
+	f := m.fns[k]
 	return m.s.Launch(f, grid, block, shared, args)
 }
 
@@ -311,7 +382,7 @@ func (m *gpuMachine) Close() error {
 		keep(e.Close())
 	}
 	keep(m.s.Close())
-	keep(m.set.Close())
+	keep(m.unload())
 	return first
 }
 

@@ -1,16 +1,23 @@
 // machine_test.go: the host Machine's memory, ordering and graphs, and every
-// Machine launcher's arguments against its kernel's PTX signature.
+// launcher's arguments against its kernel's PTX signature, in number and in
+// size, so a launch on the GPU reads what the Go side meant (the host cannot
+// check this: dispatch.c unpacks the same bytes the Go side packed).
 
 package kernels
 
 import (
+	"errors"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/gpu"
+	"github.com/mbpogo/mbpo/gpu/fakecuda"
+	"github.com/mbpogo/mbpo/gpu/gputest"
 	"github.com/mbpogo/mbpo/rng"
 )
 
@@ -134,6 +141,29 @@ func TestHostMachineMemoryAndGraphs(t *testing.T) {
 	}
 }
 
+var paramRE = regexp.MustCompile(`\.param\s+(?:\.align\s+\d+\s+)?\.([a-z]+)(\d+)\s+\w+(?:\[(\d+)\])?`)
+
+// ptxParamSizes reads the parameter sizes of entry from ptx.
+func ptxParamSizes(t *testing.T, ptx, entry string) []int {
+	t.Helper()
+	start := strings.Index(ptx, ".visible .entry "+entry+"(")
+	if start < 0 {
+		t.Fatalf("no entry %s in the PTX", entry)
+	}
+	sig := ptx[start : start+strings.Index(ptx[start:], ")")]
+	var sizes []int
+	for _, m := range paramRE.FindAllStringSubmatch(sig, -1) {
+		bits, _ := strconv.Atoi(m[2])
+		size := bits / 8
+		if m[3] != "" { // .b8 name[n]: a struct by value
+			n, _ := strconv.Atoi(m[3])
+			size *= n
+		}
+		sizes = append(sizes, size)
+	}
+	return sizes
+}
+
 // recorder is a Machine that records launches instead of running them.
 type recorder struct {
 	hostMachine
@@ -194,6 +224,11 @@ func TestMachineLaunchersMatchKernelSignatures(t *testing.T) {
 		ModelRows(r, 1, 2, ring, 3, 4),
 		GatherBatch(r, 1, 2, 3, 4, 5, 6, 7, 8),
 		ColumnStats(r, 1, 2, 3, 4, 5),
+		Swish(r, 1, 2, 3),
+		GaussianHead(r, 1, 2, 3, 4, 5, 6, 7),
+		RNGFill(r, 1, rng.Key{Seed: 1}, 0, 4, RNGNormal),
+		Empty(r),
+		AddOne(r, 1, 2),
 	}
 	for i, err := range calls {
 		if err != nil {
@@ -222,5 +257,42 @@ func TestMachineLaunchersMatchKernelSignatures(t *testing.T) {
 func TestKeyBytesMatchKernelLayout(t *testing.T) {
 	if got := len(EncodeKey(rng.Key{Seed: 1})); got != KeyBytes {
 		t.Errorf("EncodeKey gives %d bytes, mbpo_key has %d", got, KeyBytes)
+	}
+}
+
+// TestMachineOnFakeDriver loads every module on the fake driver (which runs
+// the two launch-path kernels only) and launches through the Machine: the
+// launch-path kernels work, and a kernel the fake cannot run fails with an
+// error naming it and the driver's code.
+func TestMachineOnFakeDriver(t *testing.T) {
+	d, err := gpu.Options{Library: fakecuda.Build(t)}.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	gputest.CheckLeaks(t, d)
+	m, err := OnGPU(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	checkBenchKernels(t, m)
+	p, err := PlanForward(engine.PaperEnsemble(11, 3, 200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Forward(m, p, 1, 2, 3, 4, 5, 6, 10, 0)
+	if !errors.Is(err, gpu.NotSupported) || !strings.Contains(err.Error(), "mbpo_ensemble_forward") {
+		t.Errorf("forward on the fake driver: %v, want CUDA_ERROR_NOT_SUPPORTED naming the kernel", err)
+	}
+	if err := Forward(m, p, 1, 2, 3, 4, 5, 6, 0, 0); err == nil {
+		t.Error("a forward over 0 rows was launched")
+	}
+	if _, err := KernelAttribute(OnHost(), KEnsembleForward, gpu.Registers); err == nil {
+		t.Error("KernelAttribute on the host machine did not fail")
 	}
 }

@@ -1,14 +1,18 @@
-// ops.go: typed launchers of the Machine kernels: each packs its kernel's
-// arguments in the order (and, for structs, the C layout) of its signature
-// and picks its grid. The arguments' meanings are documented in the headers
-// (gemm.h, train.h, policy.h, rollout.h, mlp.h, terminal.h).
+// ops.go: the typed launchers of every kernel, the one way to launch them:
+// each packs its kernel's arguments in the order (and, for structs, the C
+// layout) of its signature and picks its grid, and queues the launch on a
+// Machine (a GPU, or the host build of the same source). The arguments'
+// meanings are documented in the headers (gemm.h, train.h, policy.h,
+// rollout.h, mlp.h, terminal.h, rng.h, bench.h).
 
 package kernels
 
 /*
+#include "bench.h"
 #include "gemm.h"
 #include "mlp.h"
 #include "policy.h"
+#include "rng.h"
 #include "rollout.h"
 #include "terminal.h"
 #include "train.h"
@@ -258,6 +262,22 @@ func GaussEval(m Machine, mse, nll, part, mean, logvar, y Ptr, members, n, out i
 	return m.Launch(KGaussEvalFinish, gpu.Dim3{X: 1}, gpu.Dim3{X: (members + 31) / 32 * 32}, 0, &f)
 }
 
+// Swish queues y[i] = swish(x[i]) for n values.
+func Swish(m Machine, y, x Ptr, n int) error {
+	var a gpu.Args
+	a.Ptr(y).Ptr(x).Uint64(uint64(n))
+	return m.Launch(KSwish, grid(m, n), gpu.Dim3{X: threads}, 0, &a)
+}
+
+// GaussianHead queues the split of head ([rows][2·out]) into mean and
+// soft-bounded logvar ([rows][out] each) with the bounds maxLogVar, minLogVar
+// ([out] each).
+func GaussianHead(m Machine, mean, logvar, head, maxLogVar, minLogVar Ptr, rows, out int) error {
+	var a gpu.Args
+	a.Ptr(mean).Ptr(logvar).Ptr(head).Ptr(maxLogVar).Ptr(minLogVar).Uint64(uint64(rows)).Int32(int32(out))
+	return m.Launch(KGaussianHead, grid(m, rows*out), gpu.Dim3{X: threads}, 0, &a)
+}
+
 // Forward queues plan p's forward over n rows of x (one launch, every
 // member): mean and logvar [E][n][Out], or the raw head into mean. nDev, when
 // not 0, points to a row count on the machine that replaces n (at most n).
@@ -282,8 +302,38 @@ func Predict(m Machine, p ForwardPlan, mean, logvar, x, params, normMean, normSt
 // KeyBytes is the size of an rng key on the machine (mbpo_key).
 const KeyBytes = C.sizeof_mbpo_key
 
-// EncodeKey is key as the kernels read it from memory (mbpo_key).
-func EncodeKey(key rng.Key) []byte { return keyBytes(key) }
+// EncodeKey is key as the kernels read it from memory (mbpo_key): seed,
+// purpose and step as 32-bit words.
+func EncodeKey(key rng.Key) []byte {
+	var b []byte
+	for _, w := range []uint32{uint32(key.Seed), uint32(key.Seed >> 32), uint32(key.Purpose), uint32(key.Step), uint32(key.Step >> 32)} {
+		b = append(b, byte(w), byte(w>>8), byte(w>>16), byte(w>>24))
+	}
+	return b
+}
+
+// RNGKind is what mbpo_rng_fill writes for each number of a stream.
+type RNGKind int32
+
+// Kinds of numbers.
+const (
+	RNGBits    RNGKind = C.MBPO_RNG_BITS    // the raw 32-bit output
+	RNGUniform RNGKind = C.MBPO_RNG_UNIFORM // a float32 in (0, 1), as rng.Key.Uniform
+	RNGNormal  RNGKind = C.MBPO_RNG_NORMAL  // a standard normal float32, as rng.Key.Normal
+)
+
+// rngBlocks is the number of Philox blocks numbers first..first+n-1 span.
+func rngBlocks(first uint64, n int) int {
+	return int((first+uint64(n)+3)/4 - first/4)
+}
+
+// RNGFill queues writing numbers first .. first+n-1 of key's stream to dst
+// (n 32-bit words), as kind says (floats as their bits).
+func RNGFill(m Machine, dst Ptr, key rng.Key, first uint64, n int, kind RNGKind) error {
+	var a gpu.Args
+	a.Ptr(dst).Uint64(first).Uint64(uint64(n)).Bytes(EncodeKey(key)).Int32(int32(kind))
+	return m.Launch(KRNGFill, grid(m, rngBlocks(first, n)), gpu.Dim3{X: threads}, 0, &a)
+}
 
 // PolicyAct queues actions of n rows from the policy's raw head [n][2A]
 // (tanh(μ), or tanh(μ + σ·ε) with ε number i·A+j of the key at key);
@@ -525,4 +575,18 @@ func ColumnStats(m Machine, mean, std, x Ptr, rows, w int) error {
 	var a gpu.Args
 	a.Ptr(mean).Ptr(std).Ptr(x).Int32(int32(rows)).Int32(int32(w))
 	return m.Launch(KColumnStats, gpu.Dim3{X: w}, gpu.Dim3{X: threads}, 8*threads, &a)
+}
+
+// Empty queues one launch of a kernel that does nothing, one block of 32
+// threads: the cost of a launch.
+func Empty(m Machine) error {
+	return m.Launch(KEmpty, gpu.Dim3{X: 1}, gpu.Dim3{X: 32}, 0, nil)
+}
+
+// AddOne queues x[i] += 1 for n float32 values, one thread each: a small
+// launch with a visible effect.
+func AddOne(m Machine, x Ptr, n int) error {
+	var a gpu.Args
+	a.Ptr(x).Int32(int32(n))
+	return m.Launch(KAddOne, gpu.Dim3{X: (n + threads - 1) / threads}, gpu.Dim3{X: threads}, 0, &a)
 }

@@ -67,15 +67,13 @@ func TestPTXIsFresh(t *testing.T) {
 }
 
 func TestEmbeddedPTXHasTheKernels(t *testing.T) {
-	for _, m := range Modules() {
-		src, err := PTX(m)
+	for _, info := range kernelTable() {
+		src, err := PTX(info.module)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, k := range moduleKernels(m) {
-			if !strings.Contains(src, ".visible .entry "+k+"(") {
-				t.Errorf("module %s has no entry %s", m, k)
-			}
+		if !strings.Contains(src, ".visible .entry "+info.name+"(") {
+			t.Errorf("module %s has no entry %s", info.module, info.name)
 		}
 	}
 	if _, err := PTX("nonesuch"); err == nil {

@@ -1,6 +1,7 @@
 // bench_gpu.go is "mbpo bench gpu": the GPU runtime's costs (launch latency,
 // graph replay against single launches, device memory bandwidth) and the
-// ensemble forward kernel's speed, checked against the CPU engine.
+// ensemble forward kernel's speed, checked against the CPU engine. It runs
+// the kernels on a kernels.Machine through the launchers the GPU engine uses.
 
 package main
 
@@ -100,16 +101,11 @@ func runBenchGPU(a *app, args []string) error {
 	defer dev.Close()
 	log.Info().Msg(why)
 
-	ks, err := kernels.Load(dev)
+	m, err := kernels.OnGPU(dev)
 	if err != nil {
 		return err
 	}
-	defer ks.Close()
-	s, err := dev.NewStream()
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+	defer m.Close()
 
 	info := dev.Info()
 	res := gpuBenchResult{
@@ -126,10 +122,12 @@ func runBenchGPU(a *app, args []string) error {
 	// Each stage adds to res; a failure stops the run but what was measured
 	// before it is still printed and written.
 	stages := []func() error{
-		func() (err error) { res.LaunchUS, err = benchLaunch(s, ks, *launches); return err },
-		func() error { return benchGraph(s, ks, *batches, &res) },
-		func() (err error) { res.CopyGBs, err = benchCopy(s, *copyMiB<<20); return err },
-		func() error { return benchForward(s, ks, spec, *rows, *reps, min(*checkRows, *rows), &res) },
+		func() (err error) { res.LaunchUS, err = benchLaunch(m, *launches); return err },
+		func() error { return benchGraph(m, *batches, &res) },
+		func() (err error) { res.CopyGBs, err = benchCopy(m, *copyMiB<<20); return err },
+		func() error {
+			return benchForward(m, info.MaxSharedPerBlockOpt, spec, *rows, *reps, min(*checkRows, *rows), &res)
+		},
 	}
 	var stageErr error
 	for _, stage := range stages {
@@ -151,24 +149,27 @@ func runBenchGPU(a *app, args []string) error {
 	return nil
 }
 
+// The stages below run on a kernels.Machine, through the same launchers
+// (kernels/ops.go) the GPU engine uses: OnGPU here, OnHost in the tests.
+
 // benchLaunch is the wall time per launch of an empty kernel, n launches
 // queued back to back and waited for once (after a warm-up).
-func benchLaunch(s *gpu.Stream, ks *kernels.Set, n int) (float64, error) {
+func benchLaunch(m kernels.Machine, n int) (float64, error) {
 	for i := 0; i < 100; i++ {
-		if err := ks.Empty(s); err != nil {
+		if err := kernels.Empty(m); err != nil {
 			return 0, err
 		}
 	}
-	if err := s.Synchronize(); err != nil {
+	if err := m.Synchronize(); err != nil {
 		return 0, err
 	}
 	start := time.Now()
 	for i := 0; i < n; i++ {
-		if err := ks.Empty(s); err != nil {
+		if err := kernels.Empty(m); err != nil {
 			return 0, err
 		}
 	}
-	if err := s.Synchronize(); err != nil {
+	if err := m.Synchronize(); err != nil {
 		return 0, err
 	}
 	return us(time.Since(start)) / float64(n), nil
@@ -178,57 +179,48 @@ func benchLaunch(s *gpu.Stream, ks *kernels.Set, n int) (float64, error) {
 // one with the same 20 captured as a graph and replayed: per batch, both
 // pipelined (batches queued back to back) and synced (waiting for each). The
 // buffer's final value checks that every launch and replay ran.
-func benchGraph(s *gpu.Stream, ks *kernels.Set, batches int, res *gpuBenchResult) error {
+func benchGraph(m kernels.Machine, batches int, res *gpuBenchResult) error {
 	const n, per = 1024, 20
-	buf, err := s.Device().AllocFloat32(n)
+	buf, err := m.Alloc(4 * n) // zeroed
 	if err != nil {
 		return err
 	}
-	defer buf.Close()
-	if err := s.Memset32(buf.Ptr(), 0, n); err != nil {
-		return err
-	}
-	batch := func(s *gpu.Stream) error {
+	defer m.Free(buf)
+	batch := func() error {
 		for i := 0; i < per; i++ {
-			if err := ks.AddOne(s, buf.Ptr(), n); err != nil {
+			if err := kernels.AddOne(m, buf, n); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	g, err := s.Capture(batch)
+	g, err := m.Capture(batch)
 	if err != nil {
 		return err
 	}
 	defer g.Close()
-	exec, err := g.Instantiate()
-	if err != nil {
-		return err
-	}
-	defer exec.Close()
-	replay := func(s *gpu.Stream) error { return exec.Launch(s) }
 
-	run := func(f func(*gpu.Stream) error, synced bool) (float64, error) {
+	run := func(f func() error, synced bool) (float64, error) {
 		for i := 0; i < 10; i++ { // warm-up
-			if err := f(s); err != nil {
+			if err := f(); err != nil {
 				return 0, err
 			}
 		}
-		if err := s.Synchronize(); err != nil {
+		if err := m.Synchronize(); err != nil {
 			return 0, err
 		}
 		start := time.Now()
 		for i := 0; i < batches; i++ {
-			if err := f(s); err != nil {
+			if err := f(); err != nil {
 				return 0, err
 			}
 			if synced {
-				if err := s.Synchronize(); err != nil {
+				if err := m.Synchronize(); err != nil {
 					return 0, err
 				}
 			}
 		}
-		if err := s.Synchronize(); err != nil {
+		if err := m.Synchronize(); err != nil {
 			return 0, err
 		}
 		return us(time.Since(start)) / float64(batches), nil
@@ -236,18 +228,18 @@ func benchGraph(s *gpu.Stream, ks *kernels.Set, batches int, res *gpuBenchResult
 	if res.Launches20US, err = run(batch, false); err != nil {
 		return err
 	}
-	if res.Graph20US, err = run(replay, false); err != nil {
+	if res.Graph20US, err = run(g.Launch, false); err != nil {
 		return err
 	}
 	if res.Launches20Syn, err = run(batch, true); err != nil {
 		return err
 	}
-	if res.Graph20Syn, err = run(replay, true); err != nil {
+	if res.Graph20Syn, err = run(g.Launch, true); err != nil {
 		return err
 	}
 	res.GraphRatio = res.Graph20US / res.Launches20US
 	got := make([]float32, n)
-	if err := gpu.Download(s, got, buf.Ptr()); err != nil {
+	if err := kernels.Download(m, got, buf); err != nil {
 		return err
 	}
 	if want := float32(4 * (batches + 10) * per); got[0] != want || got[n-1] != want {
@@ -258,42 +250,30 @@ func benchGraph(s *gpu.Stream, ks *kernels.Set, batches int, res *gpuBenchResult
 
 // benchCopy is the device-to-device copy bandwidth in GB/s, counting the
 // bytes read and written, over the best of 10 timed copies.
-func benchCopy(s *gpu.Stream, bytes int) (float64, error) {
-	d := s.Device()
-	src, err := d.Alloc(bytes)
+func benchCopy(m kernels.Machine, bytes int) (float64, error) {
+	src, err := m.Alloc(bytes)
 	if err != nil {
 		return 0, err
 	}
-	defer src.Close()
-	dst, err := d.Alloc(bytes)
+	defer m.Free(src)
+	dst, err := m.Alloc(bytes)
 	if err != nil {
 		return 0, err
 	}
-	defer dst.Close()
-	if err := s.Memset8(src.Ptr(), 1, bytes); err != nil {
+	defer m.Free(dst)
+	if err := m.Memset32(src, 0x01010101, bytes/4); err != nil {
 		return 0, err
 	}
-	times, err := timeOnStream(s, 2, 10, func() error { return s.Copy(dst.Ptr(), src.Ptr(), bytes) })
+	times, err := timeRuns(m, 2, 10, func() error { return m.Copy(dst, src, bytes) })
 	if err != nil {
 		return 0, err
 	}
 	return 2 * float64(bytes) / slices.Min(times).Seconds() / 1e9, nil
 }
 
-// timeOnStream runs f warm times, then reps times each between two events,
-// and returns the device time of each timed run.
-func timeOnStream(s *gpu.Stream, warm, reps int, f func() error) ([]time.Duration, error) {
-	d := s.Device()
-	start, err := d.NewEvent()
-	if err != nil {
-		return nil, err
-	}
-	defer start.Close()
-	end, err := d.NewEvent()
-	if err != nil {
-		return nil, err
-	}
-	defer end.Close()
+// timeRuns runs f warm times, then reps times each timed on its own (device
+// time between events on a GPU), and returns the time of each timed run.
+func timeRuns(m kernels.Machine, warm, reps int, f func() error) ([]time.Duration, error) {
 	for i := 0; i < warm; i++ {
 		if err := f(); err != nil {
 			return nil, err
@@ -301,19 +281,7 @@ func timeOnStream(s *gpu.Stream, warm, reps int, f func() error) ([]time.Duratio
 	}
 	var times []time.Duration
 	for i := 0; i < reps; i++ {
-		if err := start.Record(s); err != nil {
-			return nil, err
-		}
-		if err := f(); err != nil {
-			return nil, err
-		}
-		if err := end.Record(s); err != nil {
-			return nil, err
-		}
-		if err := end.Synchronize(); err != nil {
-			return nil, err
-		}
-		dt, err := gpu.Elapsed(start, end)
+		dt, err := m.Time(f)
 		if err != nil {
 			return nil, err
 		}
@@ -324,17 +292,21 @@ func timeOnStream(s *gpu.Stream, warm, reps int, f func() error) ([]time.Duratio
 
 // benchForward times the ensemble forward over rows random inputs and
 // compares checkRows of its rows, spread over the whole range, with the CPU
-// engine's ForwardAll.
-func benchForward(s *gpu.Stream, ks *kernels.Set, spec engine.EnsembleSpec, rows, reps, checkRows int, res *gpuBenchResult) error {
+// engine's ForwardAll. maxShared is the shared memory a block may use on the
+// device (0: no limit).
+func benchForward(m kernels.Machine, maxShared int, spec engine.EnsembleSpec, rows, reps, checkRows int, res *gpuBenchResult) error {
 	p, err := kernels.PlanForward(spec)
 	if err != nil {
 		return err
 	}
+	if maxShared > 0 && p.SharedBytes > maxShared {
+		return fmt.Errorf("the forward plan needs %d bytes of shared memory per block, the device allows %d", p.SharedBytes, maxShared)
+	}
 	res.Members, res.In, res.Out, res.Hidden, res.Rows = spec.Members, spec.In, spec.Out, spec.Hidden, rows
 	res.ForwardConfig = fmt.Sprintf("%d rows x %d threads per block, %d B shared, grid %dx%d",
 		p.Rows, p.Threads, p.SharedBytes, p.Grid(rows).X, p.Grid(rows).Y)
-	res.Registers, _ = ks.ForwardKernel().Attribute(gpu.Registers)
-	res.SpillBytes, _ = ks.ForwardKernel().Attribute(gpu.LocalBytes)
+	res.Registers, _ = kernels.KernelAttribute(m, kernels.KEnsembleForward, gpu.Registers)
+	res.SpillBytes, _ = kernels.KernelAttribute(m, kernels.KEnsembleForward, gpu.LocalBytes)
 
 	ens, err := cpu.New(cpu.Options{}).NewEnsemble(spec, 1)
 	if err != nil {
@@ -350,40 +322,44 @@ func benchForward(s *gpu.Stream, ks *kernels.Set, spec engine.EnsembleSpec, rows
 	x := make([]float32, rows*spec.In)
 	rng.Key{Seed: 1, Purpose: rng.Test, Step: 2}.FillNormal(x)
 
-	d := s.Device()
-	var bufs []*gpu.Buffer
+	var bufs []kernels.Ptr
 	defer func() {
 		for _, b := range bufs {
-			b.Close()
+			m.Free(b)
 		}
 	}()
-	upload := func(v []float32) (gpu.DevicePtr, error) {
-		b, err := d.AllocFloat32(len(v))
+	alloc := func(n int) (kernels.Ptr, error) {
+		b, err := m.Alloc(4 * n)
+		if err == nil {
+			bufs = append(bufs, b)
+		}
+		return b, err
+	}
+	upload := func(v []float32) (kernels.Ptr, error) {
+		b, err := alloc(len(v))
 		if err != nil {
 			return 0, err
 		}
-		bufs = append(bufs, b)
-		return b.Ptr(), gpu.Upload(s, b.Ptr(), v)
+		return b, kernels.Upload(m, b, v)
 	}
 	outLen := spec.Members * rows * spec.Out
-	a := kernels.ForwardArgs{N: rows}
+	var xd, pd, mud, sdd, mean, logvar kernels.Ptr
 	for _, u := range []struct {
-		dst *gpu.DevicePtr
+		dst *kernels.Ptr
 		v   []float32
-	}{{&a.X, x}, {&a.Params, params}, {&a.NormMean, mu}, {&a.NormStd, sd}} {
+	}{{&xd, x}, {&pd, params}, {&mud, mu}, {&sdd, sd}} {
 		if *u.dst, err = upload(u.v); err != nil {
 			return err
 		}
 	}
-	for _, dst := range []*gpu.DevicePtr{&a.Mean, &a.Logvar} {
-		b, err := d.AllocFloat32(outLen)
-		if err != nil {
+	for _, dst := range []*kernels.Ptr{&mean, &logvar} {
+		if *dst, err = alloc(outLen); err != nil {
 			return err
 		}
-		bufs = append(bufs, b)
-		*dst = b.Ptr()
 	}
-	times, err := timeOnStream(s, 3, reps, func() error { return ks.EnsembleForward(s, p, a) })
+	times, err := timeRuns(m, 3, reps, func() error {
+		return kernels.Forward(m, p, mean, logvar, xd, pd, mud, sdd, rows, 0)
+	})
 	if err != nil {
 		return err
 	}
@@ -394,10 +370,10 @@ func benchForward(s *gpu.Stream, ks *kernels.Set, spec engine.EnsembleSpec, rows
 
 	// The check: rows spread evenly, first and last included.
 	gm, gl := make([]float32, outLen), make([]float32, outLen)
-	if err := gpu.Download(s, gm, a.Mean); err != nil {
+	if err := kernels.Download(m, gm, mean); err != nil {
 		return err
 	}
-	if err := gpu.Download(s, gl, a.Logvar); err != nil {
+	if err := kernels.Download(m, gl, logvar); err != nil {
 		return err
 	}
 	idx := make([]int, checkRows)

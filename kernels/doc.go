@@ -12,10 +12,20 @@
 // A Machine runs the kernels and holds their memory: OnGPU on a CUDA device
 // (one stream, graphs by stream capture), OnHost on the CPU through
 // dispatch.c, with the same launches, grids and argument bytes, so code built
-// on a Machine (the GPU engine, engine/cuda) is tested end to end on
-// machines without a GPU. The launchers (ops.go) pack each kernel's arguments
-// in the order and C layout of its signature; a test checks them against
-// the PTX.
+// on a Machine (the GPU engine, engine/cuda, and mbpo bench gpu) is tested end
+// to end on machines without a GPU. The launchers of ops.go are the one way
+// to launch a kernel: each packs its kernel's arguments in the order and C
+// layout of its signature (a test checks them against the PTX) and picks its
+// grid.
+//
+// Every kernel has a CPU twin, the Go code of engine/cpu, trainer, env or rng
+// that computes the same thing, and tests that compare them: the comment
+// above each kernel in its .cu file names both ("twin:", "tests:"), and
+// TestEveryKernelHasATwin (twins_test.go) holds the table of all of them and
+// fails when a kernel has no row, when a named twin or test does not exist,
+// or when a comment disagrees with the table. The host-build tests (TestHost*)
+// run everywhere; the same checks run on a GPU as TestGPU*. The CPU engine's
+// own C kernels are named mbpo_cpu_*, apart from these.
 //
 // Kernels, by source:
 //
@@ -43,7 +53,8 @@
 //     model dataset's rows, minibatch gathers and column statistics;
 //   - rng.cu (rng.h): rng's Philox4x32-10 streams as bits, uniforms
 //     or normals (the other kernels draw from rng.h directly);
-//   - bench.cu: mbpo_empty and mbpo_add_one, for the launch path's benchmarks.
+//   - bench.cu (bench.h): mbpo_empty and mbpo_add_one, for the launch path's
+//     benchmarks (mbpo bench gpu).
 //
 // Rebuild the PTX with `make kernels` after editing a .cu or .h file; a test
 // fails when clang is installed and the committed PTX is stale.

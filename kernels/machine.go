@@ -31,8 +31,8 @@ type Kernel int
 
 // The kernels a Machine launches: every kernel of this package (their
 // sources: ensemble.cu, train.cu, sac.cu, rollout.cu, rng.cu, bench.cu; each
-// entry's arguments are documented in the header it calls). ops.go launches
-// them.
+// entry's comment there names its CPU twin and the tests comparing them, and
+// its arguments are documented in the header it calls). ops.go launches them.
 const (
 	KEnsembleForward Kernel = C.MBPO_K_ENSEMBLE_FORWARD
 	KEnsemblePredict Kernel = C.MBPO_K_ENSEMBLE_PREDICT

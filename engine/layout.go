@@ -90,29 +90,27 @@ func (m MLP) InitGlorot(p []float32, key rng.Key, off uint64) {
 }
 
 // EnsembleSpec is the shape and training settings of a dynamics ensemble.
+// A run's comes from its configuration (trainer.Config.EnsembleSpec), which
+// holds MBPO's values.
 type EnsembleSpec struct {
-	Members     int       // ensemble size (7)
-	In          int       // input width: obs + act
-	Out         int       // target width: obs + 1 (Δs then reward)
-	Hidden      []int     // hidden widths (4 × 200; 4 × 400 for Humanoid)
-	WeightDecay []float32 // L2 coefficient per weight layer, len(Hidden)+1
-	LR          float32   // Adam learning rate (1e-3)
-	Precision   Precision // arithmetic of the matrix products ("": FP32)
+	Members       int       // ensemble size
+	In            int       // input width: obs + act
+	Out           int       // target width: obs + 1 (Δs then reward)
+	Hidden        []int     // hidden widths (swish)
+	WeightDecay   []float32 // L2 coefficient per weight layer, len(Hidden)+1
+	LR            float32   // Adam learning rate
+	MaxLogVarInit float32   // starting value of every entry of the learned upper log-variance bound (MaxLogVar)
+	MinLogVarInit float32   // starting value of every entry of the learned lower bound (MinLogVar)
+	Precision     Precision // arithmetic of the matrix products ("": FP32)
 }
 
-// PaperEnsemble returns MBPO's ensemble for the given sizes: 7 members, four
-// swish layers of hidden units, weight decay 2.5e-5, 5e-5, 7.5e-5, 7.5e-5,
-// 1e-4 by layer, Adam at 1e-3.
-func PaperEnsemble(obs, act, hidden int) EnsembleSpec {
-	return EnsembleSpec{
-		Members:     7,
-		In:          obs + act,
-		Out:         obs + 1,
-		Hidden:      []int{hidden, hidden, hidden, hidden},
-		WeightDecay: []float32{2.5e-5, 5e-5, 7.5e-5, 7.5e-5, 1e-4},
-		LR:          1e-3,
-	}
-}
+// LogVarPenalty weighs Σ MaxLogVar − Σ MinLogVar in the ensemble's training
+// loss, keeping the learned bounds tight. It is part of MBPO's loss, fixed
+// in the authors' code (bnn.py: 0.01 · Σ max_logvar − 0.01 · Σ min_logvar),
+// not a setting. The CPU engine uses this constant; the CUDA kernels compile
+// the same value in as MBPO_LOGVAR_PENALTY (kernels/train.h), and
+// TestLogVarPenaltyMatchesKernels (engine/cuda) keeps the two equal.
+const LogVarPenalty = 0.01
 
 // Validate reports a spec that no engine can build.
 func (s EnsembleSpec) Validate() error {
@@ -183,7 +181,8 @@ func (s EnsembleSpec) NumParams() int { return s.MinLogVar() + s.Out }
 // Init fills p (len NumParams) with MBPO's initialisation: weights from a
 // normal with std 1/(2·sqrt(fan_in)) truncated at two standard deviations
 // (a draw beyond is redrawn from number i + j·NumParams, j = 1, 2, ...), zero
-// biases, MaxLogVar = 0.5 and MinLogVar = -10. Parameter i uses number i of key.
+// biases, MaxLogVar = MaxLogVarInit and MinLogVar = MinLogVarInit.
+// Parameter i uses number i of key.
 func (s EnsembleSpec) Init(p []float32, key rng.Key) {
 	net := s.Net()
 	n := uint64(s.NumParams())
@@ -204,32 +203,24 @@ func (s EnsembleSpec) Init(p []float32, key rng.Key) {
 		}
 	}
 	for i := 0; i < s.Out; i++ {
-		p[s.MaxLogVar()+i] = 0.5
-		p[s.MinLogVar()+i] = -10
+		p[s.MaxLogVar()+i] = s.MaxLogVarInit
+		p[s.MinLogVar()+i] = s.MinLogVarInit
 	}
 }
 
-// AgentSpec is the shape and settings of a SAC agent.
+// AgentSpec is the shape and settings of a SAC agent. A run's comes from
+// its configuration (trainer.Config.AgentSpec), which holds MBPO's values.
 type AgentSpec struct {
 	Obs, Act      int       // observation and action widths
-	Hidden        []int     // hidden widths of the policy and critics (2 × 256), ReLU
-	Gamma         float32   // discount (0.99)
-	Tau           float32   // soft target update rate (5e-3)
-	LR            float32   // Adam learning rate of policy, critics and temperature (3e-4)
-	TargetEntropy float32   // entropy target of the temperature loss (per env; -Act by default)
-	InitAlpha     float32   // initial temperature (1)
-	LogStdMin     float32   // clip of the policy's log σ (-20)
-	LogStdMax     float32   // (2)
+	Hidden        []int     // hidden widths of the policy and critics, ReLU
+	Gamma         float32   // discount
+	Tau           float32   // soft target update rate
+	LR            float32   // Adam learning rate of policy, critics and temperature
+	TargetEntropy float32   // entropy target of the temperature loss
+	InitAlpha     float32   // initial temperature
+	LogStdMin     float32   // lower clip of the policy's log σ
+	LogStdMax     float32   // upper clip of the policy's log σ
 	Precision     Precision // arithmetic of the matrix products ("": FP32)
-}
-
-// PaperAgent returns SAC as MBPO configures it for the given sizes.
-func PaperAgent(obs, act int, targetEntropy float32) AgentSpec {
-	return AgentSpec{
-		Obs: obs, Act: act, Hidden: []int{256, 256},
-		Gamma: 0.99, Tau: 5e-3, LR: 3e-4, TargetEntropy: targetEntropy,
-		InitAlpha: 1, LogStdMin: -20, LogStdMax: 2,
-	}
 }
 
 // Validate reports a spec that no engine can build.

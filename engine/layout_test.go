@@ -73,8 +73,18 @@ func TestEnsembleLayoutAndInit(t *testing.T) {
 			}
 		}
 	}
-	if p[s.MaxLogVar()] != 0.5 || p[s.MinLogVar()+s.Out-1] != -10 {
-		t.Fatalf("log-variance bounds %v, %v; want 0.5 and -10", p[s.MaxLogVar()], p[s.MinLogVar()+s.Out-1])
+	for j := 0; j < s.Out; j++ {
+		if p[s.MaxLogVar()+j] != 0.5 || p[s.MinLogVar()+j] != -10 {
+			t.Fatalf("log-variance bounds %v, %v; want 0.5 and -10", p[s.MaxLogVar()+j], p[s.MinLogVar()+j])
+		}
+	}
+	// The bounds start at the spec's values.
+	s.MaxLogVarInit, s.MinLogVarInit = 0.25, -7
+	s.Init(p, rng.Key{Seed: 1, Purpose: rng.Init, Step: InitStepEnsemble})
+	for j := 0; j < s.Out; j++ {
+		if p[s.MaxLogVar()+j] != 0.25 || p[s.MinLogVar()+j] != -7 {
+			t.Fatalf("log-variance bounds %v, %v; want the spec's 0.25 and -7", p[s.MaxLogVar()+j], p[s.MinLogVar()+j])
+		}
 	}
 }
 
@@ -119,6 +129,10 @@ func TestAgentInit(t *testing.T) {
 	}
 	if b["log_alpha"][0] != 0 {
 		t.Fatalf("log alpha %v, want log(1) = 0", b["log_alpha"][0])
+	}
+	s.InitAlpha = 0.2
+	if got, want := s.Init(rng.Key{Seed: 2, Purpose: rng.Init, Step: InitStepAgent})["log_alpha"][0], float32(math.Log(0.2)); got != want {
+		t.Fatalf("log alpha %v with InitAlpha 0.2, want %v", got, want)
 	}
 }
 

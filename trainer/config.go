@@ -8,9 +8,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
 )
 
@@ -41,6 +44,9 @@ type Config struct {
 	Tau           float64 `json:"tau"`            // soft target update rate
 	LR            float64 `json:"lr"`             // SAC learning rate
 	TargetEntropy float64 `json:"target_entropy"` // temperature target
+	InitAlpha     float64 `json:"init_alpha"`     // temperature at the start
+	LogStdMin     float64 `json:"log_std_min"`    // lower clip of the policy's log σ
+	LogStdMax     float64 `json:"log_std_max"`    // upper clip of the policy's log σ
 
 	// Model.
 	EnsembleSize int     `json:"ensemble_size"` // bootstrap ensemble members
@@ -48,9 +54,14 @@ type Config struct {
 	ModelHidden  int     `json:"model_hidden"`  // width of the four swish layers
 	ModelLR      float64 `json:"model_lr"`      // Adam learning rate of the ensemble
 	ModelBatch   int     `json:"model_batch"`   // ensemble minibatch
-	HoldoutRatio float64 `json:"holdout_ratio"` // share of real data held out
-	MaxHoldout   int     `json:"max_holdout"`   // cap on the holdout size
-	EarlyStop    int     `json:"early_stop"`    // a retrain stops once more than this many epochs in a row bring no member an improvement
+	// ModelWeightDecay is the L2 coefficient of each of a member's weight
+	// layers, input first: the four swish layers, then the head.
+	ModelWeightDecay   [5]float64 `json:"model_weight_decay"`
+	ModelMaxLogVarInit float64    `json:"model_max_logvar_init"` // start of the learned upper bound of predicted log-variances
+	ModelMinLogVarInit float64    `json:"model_min_logvar_init"` // start of the learned lower bound
+	HoldoutRatio       float64    `json:"holdout_ratio"`         // share of real data held out
+	MaxHoldout         int        `json:"max_holdout"`           // cap on the holdout size
+	EarlyStop          int        `json:"early_stop"`            // a retrain stops once more than this many epochs in a row bring no member an improvement
 	// ModelImprovement is the relative holdout-MSE gain that counts as a
 	// member's improvement (its weights are then kept as its best).
 	ModelImprovement float64 `json:"model_improvement"`
@@ -137,7 +148,9 @@ func PaperConfig(id string) (Config, error) {
 		Env: id, Algo: "mbpo", Ablation: "none",
 		Steps: p.initSteps + p.epochs*p.epochLength, EpochLength: p.epochLength, InitSteps: p.initSteps, ReplaySize: 1_000_000, RealAdd: "step",
 		G: p.g, BatchSize: 256, RealRatio: 0.05, Hidden: 256, Gamma: 0.99, Tau: 5e-3, LR: 3e-4, TargetEntropy: te,
+		InitAlpha: 1, LogStdMin: -20, LogStdMax: 2,
 		EnsembleSize: 7, Elites: 5, ModelHidden: p.hidden, ModelLR: 1e-3, ModelBatch: 256,
+		ModelWeightDecay: [5]float64{2.5e-5, 5e-5, 7.5e-5, 7.5e-5, 1e-4}, ModelMaxLogVarInit: 0.5, ModelMinLogVarInit: -10,
 		HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 5, ModelImprovement: 0.01, ModelTrainFreq: p.trainFreq,
 		RolloutBatch: 100_000, RolloutSchedule: p.schedule, RetainEpochs: p.retain, ModelReturnHorz: 1000, QBoundMargin: 2,
 		EvalEpisodes: 10, CheckpointEvery: 5, Device: "auto", Precision: "fp32", CheckpointModelBufferMiB: 1024, TensorBoard: true,
@@ -198,11 +211,17 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Tau, "tau", c.Tau, "soft target update rate")
 	fs.Float64Var(&c.LR, "lr", c.LR, "SAC learning rate (policy, critics, temperature)")
 	fs.Float64Var(&c.TargetEntropy, "target-entropy", c.TargetEntropy, "entropy target of the automatic temperature")
+	fs.Float64Var(&c.InitAlpha, "init-alpha", c.InitAlpha, "temperature (alpha) at the start")
+	fs.Float64Var(&c.LogStdMin, "log-std-min", c.LogStdMin, "lower clip of the policy's log standard deviation")
+	fs.Float64Var(&c.LogStdMax, "log-std-max", c.LogStdMax, "upper clip of the policy's log standard deviation")
 	fs.IntVar(&c.EnsembleSize, "ensemble-size", c.EnsembleSize, "members of the bootstrap ensemble")
 	fs.IntVar(&c.Elites, "elites", c.Elites, "members used in rollouts (best holdout MSE)")
 	fs.IntVar(&c.ModelHidden, "model-hidden", c.ModelHidden, "width of the ensemble's four swish layers")
 	fs.Float64Var(&c.ModelLR, "model-lr", c.ModelLR, "ensemble learning rate")
 	fs.IntVar(&c.ModelBatch, "model-batch", c.ModelBatch, "ensemble minibatch size")
+	fs.Var(floatsFlag(c.ModelWeightDecay[:]), "model-weight-decay", "L2 coefficients of the ensemble's five weight layers, input first, comma-separated")
+	fs.Float64Var(&c.ModelMaxLogVarInit, "model-max-logvar-init", c.ModelMaxLogVarInit, "starting value of the ensemble's learned upper bound of predicted log-variances")
+	fs.Float64Var(&c.ModelMinLogVarInit, "model-min-logvar-init", c.ModelMinLogVarInit, "starting value of the ensemble's learned lower bound of predicted log-variances")
 	fs.Float64Var(&c.HoldoutRatio, "holdout-ratio", c.HoldoutRatio, "share of real data held out to rank members and stop training")
 	fs.IntVar(&c.MaxHoldout, "max-holdout", c.MaxHoldout, "cap on the holdout size")
 	fs.IntVar(&c.EarlyStop, "early-stop", c.EarlyStop, "stop a retrain once more than this many epochs in a row improve no member's holdout MSE (5: the sixth stops it)")
@@ -252,6 +271,35 @@ func (f scheduleFlag) Set(v string) error {
 	return nil
 }
 
+// floatsFlag parses a fixed number of comma-separated floats into its
+// slice (an array field of Config, so the count is the array's length).
+type floatsFlag []float64
+
+func (f floatsFlag) String() string {
+	parts := make([]string, len(f))
+	for i, v := range f {
+		parts[i] = strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f floatsFlag) Set(v string) error {
+	parts := strings.Split(v, ",")
+	if len(parts) != len(f) {
+		return fmt.Errorf("want %d comma-separated numbers, got %q", len(f), v)
+	}
+	vals := make([]float64, len(f))
+	for i, p := range parts {
+		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return fmt.Errorf("want %d comma-separated numbers: %q is not a number", len(f), p)
+		}
+		vals[i] = x
+	}
+	copy(f, vals)
+	return nil
+}
+
 // Model reports whether the run learns and uses a dynamics model.
 func (c Config) Model() bool { return c.Algo == "mbpo" && c.Ablation == "none" }
 
@@ -292,6 +340,9 @@ func (c Config) Validate() error {
 	check(c.Gamma >= 0 && c.Gamma <= 1, "--gamma %v: want within [0, 1]", c.Gamma)
 	check(c.Tau > 0 && c.Tau <= 1, "--tau %v: want within (0, 1]", c.Tau)
 	check(c.LR > 0, "--lr %v: want > 0", c.LR)
+	check(c.InitAlpha > 0 && !math.IsInf(c.InitAlpha, 1), "--init-alpha %v: want > 0", c.InitAlpha)
+	check(finite(c.LogStdMin) && finite(c.LogStdMax) && c.LogStdMin < c.LogStdMax,
+		"--log-std-min %v, --log-std-max %v: want finite, min below max", c.LogStdMin, c.LogStdMax)
 	check(c.QBoundMargin > 0, "--q-bound-margin %v: want > 0", c.QBoundMargin)
 	check(c.EvalEpisodes >= 1, "--eval-episodes %d: want >= 1", c.EvalEpisodes)
 	check(c.CheckpointEvery >= 0, "--checkpoint-every %d: want >= 0", c.CheckpointEvery)
@@ -305,6 +356,10 @@ func (c Config) Validate() error {
 		check(c.ModelHidden >= 1, "--model-hidden %d: want >= 1", c.ModelHidden)
 		check(c.ModelLR > 0, "--model-lr %v: want > 0", c.ModelLR)
 		check(c.ModelBatch >= 1, "--model-batch %d: want >= 1", c.ModelBatch)
+		check(!slices.ContainsFunc(c.ModelWeightDecay[:], func(d float64) bool { return !(d >= 0 && finite(d)) }),
+			"--model-weight-decay %s: want finite values >= 0", floatsFlag(c.ModelWeightDecay[:]))
+		check(finite(c.ModelMaxLogVarInit) && finite(c.ModelMinLogVarInit) && c.ModelMinLogVarInit < c.ModelMaxLogVarInit,
+			"--model-min-logvar-init %v, --model-max-logvar-init %v: want finite, min below max", c.ModelMinLogVarInit, c.ModelMaxLogVarInit)
 		check(c.HoldoutRatio > 0 && c.HoldoutRatio < 1, "--holdout-ratio %v: want within (0, 1)", c.HoldoutRatio)
 		check(c.MaxHoldout >= 1, "--max-holdout %d: want >= 1", c.MaxHoldout)
 		check(c.EarlyStop >= 1, "--early-stop %d: want >= 1", c.EarlyStop)
@@ -326,6 +381,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
 // CheckLearns reports a run whose random steps take all its steps, so
 // that it never learns: valid for Validate (tests run such random-phase
 // runs), refused by the commands.
@@ -343,4 +400,35 @@ func (c Config) Schedule() Schedule {
 		return Schedule{0, 0, c.RolloutLength, c.RolloutLength}
 	}
 	return Schedule(c.RolloutSchedule)
+}
+
+// EnsembleSpec is the dynamics ensemble of c for an env of obs and act
+// dimensions: EnsembleSize members, each of one ModelHidden-wide swish
+// layer per ModelWeightDecay value but the last (four) and a head
+// predicting the mean and log-variance of Δs and the reward.
+func (c Config) EnsembleSpec(obs, act int) engine.EnsembleSpec {
+	decay := make([]float32, len(c.ModelWeightDecay))
+	for i, d := range c.ModelWeightDecay {
+		decay[i] = float32(d)
+	}
+	hidden := make([]int, len(decay)-1)
+	for i := range hidden {
+		hidden[i] = c.ModelHidden
+	}
+	return engine.EnsembleSpec{
+		Members: c.EnsembleSize, In: obs + act, Out: obs + 1, Hidden: hidden, WeightDecay: decay, LR: float32(c.ModelLR),
+		MaxLogVarInit: float32(c.ModelMaxLogVarInit), MinLogVarInit: float32(c.ModelMinLogVarInit),
+		Precision: engine.Precision(c.Precision),
+	}
+}
+
+// AgentSpec is the SAC agent of c for an env of obs and act dimensions: a
+// policy and two critics of two Hidden-wide ReLU layers each.
+func (c Config) AgentSpec(obs, act int) engine.AgentSpec {
+	return engine.AgentSpec{
+		Obs: obs, Act: act, Hidden: []int{c.Hidden, c.Hidden},
+		Gamma: float32(c.Gamma), Tau: float32(c.Tau), LR: float32(c.LR), TargetEntropy: float32(c.TargetEntropy),
+		InitAlpha: float32(c.InitAlpha), LogStdMin: float32(c.LogStdMin), LogStdMax: float32(c.LogStdMax),
+		Precision: engine.Precision(c.Precision),
+	}
 }

@@ -85,11 +85,7 @@ func checkBuffers(path, what string, st engine.State, want map[string]int) error
 
 // ensembleSpec is the dynamics ensemble of cfg on spec's env, as build makes it.
 func ensembleSpec(cfg Config, spec env.Spec) engine.EnsembleSpec {
-	es := engine.PaperEnsemble(spec.ObsDim, spec.ActDim, cfg.ModelHidden)
-	es.Members = cfg.EnsembleSize
-	es.LR = float32(cfg.ModelLR)
-	es.Precision = engine.Precision(cfg.Precision)
-	return es
+	return cfg.EnsembleSpec(spec.ObsDim, spec.ActDim)
 }
 
 // NewAgent returns the checkpoint's agent on eng.

@@ -31,9 +31,6 @@ const (
 	adamEps   = 1e-8
 )
 
-// logVarPenalty weighs ΣMaxLogVar - ΣMinLogVar in the training loss.
-const logVarPenalty = 0.01
-
 // ensemble implements engine.Ensemble.
 type ensemble struct {
 	mm   matmul
@@ -260,9 +257,9 @@ func (e *ensemble) gradients(x, y []float32, batch int) float64 {
 		axpy(e.gMinLV, c.memberDMin[m*out:(m+1)*out], 1)
 	}
 	for j := range e.gMaxLV {
-		loss += logVarPenalty * float64(e.maxLV[j]-e.minLV[j])
-		e.gMaxLV[j] += logVarPenalty
-		e.gMinLV[j] -= logVarPenalty
+		loss += engine.LogVarPenalty * float64(e.maxLV[j]-e.minLV[j])
+		e.gMaxLV[j] += engine.LogVarPenalty
+		e.gMinLV[j] -= engine.LogVarPenalty
 	}
 	return loss
 }

@@ -19,7 +19,7 @@ import (
 func smallSpec() engine.EnsembleSpec {
 	return engine.EnsembleSpec{
 		Members: 3, In: 5, Out: 4, Hidden: []int{16, 12, 16},
-		WeightDecay: []float32{0.01, 0.02, 0.03, 0.04}, LR: 1e-3,
+		WeightDecay: []float32{0.01, 0.02, 0.03, 0.04}, LR: 1e-3, MaxLogVarInit: 0.5, MinLogVarInit: -10,
 	}
 }
 
@@ -204,7 +204,7 @@ func TestEnsembleFitsNoisyLinearSystem(t *testing.T) {
 	}
 	spec := engine.EnsembleSpec{
 		Members: 3, In: sys.in, Out: sys.out, Hidden: []int{32, 32},
-		WeightDecay: []float32{2.5e-5, 5e-5, 1e-4}, LR: 3e-3,
+		WeightDecay: []float32{2.5e-5, 5e-5, 1e-4}, LR: 3e-3, MaxLogVarInit: 0.5, MinLogVarInit: -10,
 	}
 	ens, err := testEngine(t).NewEnsemble(spec, 9)
 	if err != nil {

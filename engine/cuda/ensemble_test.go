@@ -29,7 +29,7 @@ const (
 
 func smallEnsembleSpec() engine.EnsembleSpec {
 	return engine.EnsembleSpec{Members: 3, In: 7, Out: 5, Hidden: []int{24, 20, 24},
-		WeightDecay: []float32{0.01, 0.02, 0.03, 0.04}, LR: 1e-3}
+		WeightDecay: []float32{0.01, 0.02, 0.03, 0.04}, LR: 1e-3, MaxLogVarInit: 0.5, MinLogVarInit: -10}
 }
 
 // ensembleCase is data for an ensemble and a state that exercises it: heads

@@ -149,7 +149,7 @@ func BenchTrain(cfg Config, eng engine.Engine, o BenchOptions) (BenchResult, err
 		t0 := time.Now()
 		st := ModelSettings{
 			Batch: cfg.ModelBatch, HoldoutRatio: cfg.HoldoutRatio, MaxHoldout: cfg.MaxHoldout,
-			EarlyStop: cfg.EarlyStop, Improvement: 0.01, MaxEpochs: cfg.ModelMaxEpochs, Elites: cfg.Elites,
+			EarlyStop: cfg.EarlyStop, Improvement: cfg.ModelImprovement, MaxEpochs: cfg.ModelMaxEpochs, Elites: cfg.Elites,
 		}
 		if o.ModelEpochs > 0 {
 			st.MaxEpochs, st.EarlyStop = o.ModelEpochs, o.ModelEpochs+1

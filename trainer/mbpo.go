@@ -173,11 +173,7 @@ func build(cfg Config, eng engine.Engine, runDir string, log zerolog.Logger) (*T
 
 // agentSpec is the SAC agent of cfg on spec's env.
 func agentSpec(cfg Config, spec env.Spec) engine.AgentSpec {
-	as := engine.PaperAgent(spec.ObsDim, spec.ActDim, float32(cfg.TargetEntropy))
-	as.Hidden = []int{cfg.Hidden, cfg.Hidden}
-	as.Gamma, as.Tau, as.LR = float32(cfg.Gamma), float32(cfg.Tau), float32(cfg.LR)
-	as.Precision = engine.Precision(cfg.Precision)
-	return as
+	return cfg.AgentSpec(spec.ObsDim, spec.ActDim)
 }
 
 func (t *Trainer) modelCapacity(k int) int {

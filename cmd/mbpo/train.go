@@ -21,6 +21,7 @@ import (
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/trainer"
 	"github.com/mbpogo/mbpo/trainer/progress"
+	"github.com/mbpogo/mbpo/trainer/sweep"
 )
 
 const trainAbout = `Trains MBPO (or, with --algo sac, model-free SAC) on one environment with the
@@ -190,7 +191,7 @@ func runTrain(a *app, args []string) error {
 		log.Info().Str("run_dir", resume).Int("env_steps", t.EnvSteps()).Int("total", t.Cfg.Steps).Msg("resuming")
 	} else {
 		if *runDir == "" {
-			*runDir = filepath.Join(*out, fmt.Sprintf("%s__%s__%d__%s", cfg.Env, experimentName(cfg), cfg.Seed, time.Now().Format("20060102-150405")))
+			*runDir = filepath.Join(*out, fmt.Sprintf("%s__%s__%d__%s", cfg.Env, sweep.AblationOf(cfg).Experiment(), cfg.Seed, time.Now().Format("20060102-150405")))
 		}
 		if *overwrite && trainer.HoldsRun(*runDir) {
 			if err := trainer.RemoveRun(*runDir); err != nil {
@@ -257,19 +258,6 @@ func runTrain(a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "run directory: %s\n", t.RunDir)
 	return nil
-}
-
-// experimentName is the ALGO part of a run directory's name.
-func experimentName(c trainer.Config) string {
-	switch {
-	case c.Algo == "sac":
-		return "sac"
-	case c.Ablation != "none":
-		return "mbpo-" + c.Ablation
-	case c.RolloutLength > 0:
-		return fmt.Sprintf("mbpo-k%d", c.RolloutLength)
-	}
-	return "mbpo"
 }
 
 // flagSet reports whether the command line set the named flag.

@@ -138,7 +138,7 @@ func loadRun(dir, rel string) (Run, []Warning, bool) {
 		warn("config.json", "not a run configuration (%v): run left out", err)
 		return run, warns, false
 	}
-	run.Env, run.Ablation, run.Seed = run.Config.Env, sweep.AblationOf(run.Config), run.Config.Seed
+	run.Env, run.Ablation, run.Seed = run.Config.Env, sweep.AblationOf(run.Config).Name, run.Config.Seed
 
 	// In a sweep's layout (ENV/ABLATION/seed_N) the path must agree.
 	if parts := strings.Split(filepath.ToSlash(rel), "/"); len(parts) >= 3 && strings.HasPrefix(parts[len(parts)-1], "seed_") {

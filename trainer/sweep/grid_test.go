@@ -96,13 +96,14 @@ func TestAblations(t *testing.T) {
 		name          string
 		algo, variant string
 		k             int
+		label, exp    string
 	}{
-		{"none", "mbpo", "none", 0},
-		{"no-model", "mbpo", "no-model", 0},
-		{"sac", "sac", "none", 0},
-		{"k1", "mbpo", "none", 1},
-		{"k200", "mbpo", "none", 200},
-		{"k500", "mbpo", "none", 500},
+		{"none", "mbpo", "none", 0, "MBPO", "mbpo"},
+		{"no-model", "mbpo", "no-model", 0, "no model (SAC at MBPO's G)", "mbpo-no-model"},
+		{"sac", "sac", "none", 0, "SAC", "sac"},
+		{"k1", "mbpo", "none", 1, "MBPO, k = 1", "mbpo-k1"},
+		{"k200", "mbpo", "none", 200, "MBPO, k = 200", "mbpo-k200"},
+		{"k500", "mbpo", "none", 500, "MBPO, k = 500", "mbpo-k500"},
 	}
 	for _, tt := range tests {
 		a, err := ParseAblation(tt.name)
@@ -114,9 +115,30 @@ func TestAblations(t *testing.T) {
 		if cfg.Algo != tt.algo || cfg.Ablation != tt.variant || cfg.RolloutLength != tt.k {
 			t.Errorf("%s: algo %s ablation %s k %d, want %s %s %d", tt.name, cfg.Algo, cfg.Ablation, cfg.RolloutLength, tt.algo, tt.variant, tt.k)
 		}
-		if got := AblationOf(cfg); got != tt.name {
-			t.Errorf("AblationOf(config of %s) = %s", tt.name, got)
+		if got := AblationOf(cfg); got != a {
+			t.Errorf("AblationOf(config of %s) = %+v, want %+v", tt.name, got, a)
 		}
+		if a.Label() != tt.label || a.Experiment() != tt.exp {
+			t.Errorf("%s: label %q, experiment %q; want %q, %q", tt.name, a.Label(), a.Experiment(), tt.label, tt.exp)
+		}
+	}
+	// What a run does not use names no variant: SAC has no model variant,
+	// a run without a model no rollout length.
+	for _, tt := range []struct {
+		algo, variant string
+		k             int
+		want          string
+	}{
+		{"sac", "no-model", 0, "sac"}, {"sac", "none", 5, "sac"}, {"mbpo", "no-model", 5, "no-model"},
+	} {
+		cfg, _ := trainer.PaperConfig("Hopper-v4")
+		cfg.Algo, cfg.Ablation, cfg.RolloutLength = tt.algo, tt.variant, tt.k
+		if got := AblationOf(cfg).Name; got != tt.want {
+			t.Errorf("AblationOf(algo %s, ablation %s, k %d) = %s, want %s", tt.algo, tt.variant, tt.k, got, tt.want)
+		}
+	}
+	if _, err := ParseAblation("model"); err == nil || !strings.Contains(err.Error(), "none, kN (a fixed rollout length N >= 1: k1, k200, ...), no-model, sac") {
+		t.Errorf("ParseAblation(model): %v; want an error listing the ablations", err)
 	}
 	for _, bad := range []string{"k0", "k-1", "k01", "model", ""} {
 		if _, err := ParseAblation(bad); err == nil {

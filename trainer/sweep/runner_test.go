@@ -124,8 +124,8 @@ func TestSweepRunsResumesAndSkips(t *testing.T) {
 			}
 		}
 		cfg, _ := trainer.ReadCheckpointConfig(dir)
-		if cfg.Seed != c.Seed || AblationOf(cfg) != c.Ablation || cfg.Threads != Threads(2) {
-			t.Errorf("%v: checkpoint of seed %d ablation %s threads %d", c, cfg.Seed, AblationOf(cfg), cfg.Threads)
+		if cfg.Seed != c.Seed || AblationOf(cfg).Name != c.Ablation || cfg.Threads != Threads(2) {
+			t.Errorf("%v: checkpoint of seed %d ablation %s threads %d", c, cfg.Seed, AblationOf(cfg).Name, cfg.Threads)
 		}
 	}
 	var table strings.Builder

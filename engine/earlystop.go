@@ -1,5 +1,5 @@
-// earlystop.go: how an ensemble retrain ends, shared by trainer.Model.Train
-// and the GPU engine's Resident.Fit so that both stop at the same epoch and
+// earlystop.go: how an ensemble retrain ends, shared by stages.Fit
+// and the GPU engine's fit stage so that both stop at the same epoch and
 // keep the same elites: holdout early stopping with each member's best
 // epoch (whose weights the retrain restores), the check of the final
 // holdout MSEs and the ranking of the members.

@@ -1,12 +1,14 @@
 // Package engine defines the numerical work of MBPO as an interface, so the
 // trainer runs unchanged on the CPU engine (package cpu) or a GPU engine.
 //
-// The trainer (package trainer) owns the algorithm: the loop, buffers,
-// schedules, early stopping and metrics. An engine owns the arithmetic of the
-// two kinds of networks MBPO trains:
+// The trainer (package trainer) owns the algorithm: the loop, schedules and
+// metrics. An engine owns the arithmetic of the two kinds of networks MBPO
+// trains, and the stages that work on its buffers:
 //
 //   - Ensemble: the bootstrap ensemble of probabilistic dynamics models;
-//   - Agent: the SAC actor, twin critics, their targets and the temperature.
+//   - Agent: the SAC actor, twin critics, their targets and the temperature;
+//   - Stages (stages.go): the real and model buffers, the fit, rollouts and
+//     SAC updates over them; the host reference is package stages.
 //
 // All data crosses the interface as flat, row-major float32 slices in host
 // memory. All parameters live in flat float32 buffers whose layouts are fixed in
@@ -27,6 +29,10 @@ type Engine interface {
 	// NewAgent creates a SAC agent with weights initialised from the rng.Init
 	// stream of seed; target networks start equal to the critics.
 	NewAgent(spec AgentSpec, seed uint64) (Agent, error)
+	// NewStages makes a run's buffers and stages (stages.go) on the
+	// engine's memory, around an ensemble (nil without a model) and an
+	// agent it made.
+	NewStages(cfg StagesConfig, ens Ensemble, agent Agent) (Stages, error)
 	// Close frees what the engine holds.
 	Close() error
 }

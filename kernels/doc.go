@@ -46,7 +46,7 @@
 //     log-probabilities and head gradient; the TD target, the critic and
 //     actor output gradients and statistics, the temperature's gradient;
 //   - rollout.cu (rollout.h, terminal.h): transition rings with
-//     trainer.Replay's layout, rollout start states, a random elite per
+//     stages.Replay's layout, rollout start states, a random elite per
 //     sample, rows grouped by member, the model's Gaussian sample with the
 //     environments' termination rules (package env's, tested against them),
 //     order-keeping compaction of live samples, SAC minibatch gathers, and the

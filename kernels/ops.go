@@ -394,7 +394,7 @@ func PolicyBackward(m Machine, dhead, head, eps, dact, logAlpha Ptr, n, actDim i
 }
 
 // Ring is a ring buffer of transitions in a Machine's memory, laid out as
-// trainer.Replay: Obs and Next [Cap][ObsDim], Act [Cap][ActDim], Rew and
+// stages.Replay: Obs and Next [Cap][ObsDim], Act [Cap][ActDim], Rew and
 // Done [Cap]; State holds three int64s: the next row, the rows held, the
 // rows ever added.
 type Ring struct {

@@ -5,7 +5,7 @@
 #include "rollout.h"
 
 // mbpo_ring_store: append n transitions to a ring, one thread per row.
-// twin: trainer Replay.Add
+// twin: stages Replay.Add
 // tests: engine/cuda TestHostTransitions, TestGPUTransitions, TestHostFit, TestGPUFit
 KERNEL void mbpo_ring_store(mbpo_ring r, const float *obs, const float *act, const float *rew, const float *next,
                             const float *done, int n, const int *n_dev) {
@@ -14,7 +14,7 @@ KERNEL void mbpo_ring_store(mbpo_ring r, const float *obs, const float *act, con
 }
 
 // mbpo_ring_advance: move the ring's state past the rows appended (one thread).
-// twin: trainer Replay.Add
+// twin: stages Replay.Add
 // tests: engine/cuda TestHostTransitions, TestGPUTransitions
 KERNEL void mbpo_ring_advance(mbpo_ring r, int n, const int *n_dev) {
 	kctx k = thread_ctx();
@@ -22,7 +22,7 @@ KERNEL void mbpo_ring_advance(mbpo_ring r, int n, const int *n_dev) {
 }
 
 // mbpo_rollout_start: n start states drawn from the real ring.
-// twin: trainer Rollouts.Run
+// twin: stages Rollouts.Run
 // tests: engine/cuda TestHostRollouts, TestGPURollouts
 KERNEL void mbpo_rollout_start(float *obs, int *n_live, mbpo_ring real, const mbpo_key *key, int n) {
 	kctx k = thread_ctx();
@@ -30,7 +30,7 @@ KERNEL void mbpo_rollout_start(float *obs, int *n_live, mbpo_ring real, const mb
 }
 
 // mbpo_pick_elites: a random elite per live row, and the rows per member.
-// twin: trainer Rollouts.step
+// twin: stages Rollouts.step
 // tests: engine/cuda TestHostRollouts, TestGPURollouts
 KERNEL void mbpo_pick_elites(int *members, int *counts, const int *elites, int n_elites, const mbpo_key *key, int n,
                              const int *n_dev) {
@@ -56,7 +56,7 @@ KERNEL void mbpo_group_rows(int *list, int *cursor, const int *members, const in
 
 // mbpo_model_sample: the model's sampled next states and rewards, and the
 // environment's termination rule on them.
-// twin: trainer Rollouts.step
+// twin: stages Rollouts.step
 // tests: engine/cuda TestHostRollouts, TestGPURollouts
 KERNEL void mbpo_model_sample(float *next, float *rew, float *done, const float *obs, const float *mean,
                               const float *logvar, const mbpo_key *key, int n, const int *n_dev, int od, int term) {
@@ -65,7 +65,7 @@ KERNEL void mbpo_model_sample(float *next, float *rew, float *done, const float 
 }
 
 // mbpo_live_count: the live rows and reward sum of each block (compaction, 1 of 3).
-// twin: trainer Rollouts.step
+// twin: stages Rollouts.step
 // tests: engine/cuda TestHostRollouts, TestGPURollouts
 KERNEL LAUNCH_BOUNDS(MBPO_SCAN_THREADS, 4) void mbpo_live_count(int *part, double *rew_part, const float *done,
                                                               const float *rew, const int *n) {
@@ -75,7 +75,7 @@ KERNEL LAUNCH_BOUNDS(MBPO_SCAN_THREADS, 4) void mbpo_live_count(int *part, doubl
 
 // mbpo_live_scan: the blocks' offsets, the live count and the step's statistics
 // (compaction, 2 of 3; one thread).
-// twin: trainer Rollouts.step
+// twin: stages Rollouts.step
 // tests: engine/cuda TestHostRollouts, TestGPURollouts
 KERNEL void mbpo_live_scan(int *part, int *n_next, double *stats, const double *rew_part, const int *n, int blocks) {
 	kctx k = thread_ctx();
@@ -84,7 +84,7 @@ KERNEL void mbpo_live_scan(int *part, int *n_next, double *stats, const double *
 
 // mbpo_live_move: the live rows' next states moved, in order, to the front
 // (compaction, 3 of 3).
-// twin: trainer Rollouts.step
+// twin: stages Rollouts.step
 // tests: engine/cuda TestHostRollouts, TestGPURollouts
 KERNEL LAUNCH_BOUNDS(MBPO_SCAN_THREADS, 4) void mbpo_live_move(float *obs, const float *next, const float *done,
                                                              const int *part, const int *n, int od) {
@@ -93,7 +93,7 @@ KERNEL LAUNCH_BOUNDS(MBPO_SCAN_THREADS, 4) void mbpo_live_move(float *obs, const
 }
 
 // mbpo_sac_gather: a SAC minibatch drawn from the real and model rings.
-// twin: trainer sacBatcher.fill
+// twin: stages sacBatcher.fill
 // tests: engine/cuda TestHostSACUpdates, TestGPUSACUpdates
 KERNEL void mbpo_sac_gather(float *obs, float *act, float *rew, float *next, float *done, mbpo_ring real,
                             mbpo_ring model, const mbpo_key *key, int n_real, int size) {
@@ -110,7 +110,7 @@ KERNEL void mbpo_terminal_rows(float *done, const float *next, int n, int od, in
 }
 
 // mbpo_model_rows: the model's dataset rows [obs, act] -> [next - obs, rew].
-// twin: trainer Model.dataset
+// twin: stages dataset
 // tests: engine/cuda TestHostFit, TestGPUFit
 KERNEL void mbpo_model_rows(float *x, float *y, mbpo_ring r, const int *idx, int n) {
 	kctx k = thread_ctx();
@@ -118,7 +118,7 @@ KERNEL void mbpo_model_rows(float *x, float *y, mbpo_ring r, const int *idx, int
 }
 
 // mbpo_gather_batch: every member's minibatch of dataset rows.
-// twin: trainer Model.Train
+// twin: stages Fit
 // tests: engine/cuda TestHostFit, TestGPUFit
 KERNEL void mbpo_gather_batch(float *dst, const float *src, const int *idx, int members, int b, long long stride,
                               int start, int w) {
@@ -127,7 +127,7 @@ KERNEL void mbpo_gather_batch(float *dst, const float *src, const int *idx, int 
 }
 
 // mbpo_column_stats: each column's mean and standard deviation (the normaliser).
-// twin: trainer columnStats
+// twin: stages columnStats
 // tests: engine/cuda TestHostFit, TestGPUFit
 KERNEL LAUNCH_BOUNDS(MBPO_REDUCE_THREADS, 4) void mbpo_column_stats(float *mean, float *std, const float *x, int rows,
                                                                   int w) {

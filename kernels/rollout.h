@@ -16,7 +16,7 @@
 #include "rng.h"
 #include "terminal.h"
 
-// mbpo_ring is a ring buffer of transitions with trainer.Replay's layout:
+// mbpo_ring is a ring buffer of transitions with stages.Replay's layout:
 // obs and next [cap][od], act [cap][ad], rew and done [cap]. state holds the
 // row the next append writes, the rows held and the rows ever added.
 typedef struct mbpo_ring {
@@ -232,7 +232,7 @@ KFN void mbpo_sac_gather(const kctx *k, float *KRESTRICT obs, float *KRESTRICT a
 
 // mbpo_model_rows builds the model's dataset from ring rows: for i < n, row
 // r = idx[i]: x[i] = [obs[r], act[r]] and y[i] = [next[r] - obs[r], rew[r]]
-// (trainer.Model's dataset). One thread per row.
+// (stages' dataset). One thread per row.
 KFN void mbpo_model_rows(const kctx *k, float *KRESTRICT x, float *KRESTRICT y, mbpo_ring r,
                          const int *KRESTRICT idx, int n) {
 	const int od = r.od, ad = r.ad, in = od + ad, out = od + 1;

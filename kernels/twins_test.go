@@ -85,25 +85,25 @@ var kernelTwins = []kernelTwin{
 	{KPolicyBackward, "engine/cpu policyBackward", []string{"engine/cuda TestHostAgentUpdate", "engine/cuda TestGPUAgentUpdate"}},
 
 	// rollout.cu
-	{KRingStore, "trainer Replay.Add", []string{
+	{KRingStore, "stages Replay.Add", []string{
 		"engine/cuda TestHostTransitions", "engine/cuda TestGPUTransitions", "engine/cuda TestHostFit", "engine/cuda TestGPUFit"}},
-	{KRingAdvance, "trainer Replay.Add", []string{"engine/cuda TestHostTransitions", "engine/cuda TestGPUTransitions"}},
-	{KRolloutStart, "trainer Rollouts.Run", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
-	{KPickElites, "trainer Rollouts.step", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
+	{KRingAdvance, "stages Replay.Add", []string{"engine/cuda TestHostTransitions", "engine/cuda TestGPUTransitions"}},
+	{KRolloutStart, "stages Rollouts.Run", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
+	{KPickElites, "stages Rollouts.step", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
 	{KCountMembers, "engine/cpu ensemble.predictChunk", []string{"engine/cuda TestHostEnsembleInference", "engine/cuda TestGPUEnsembleInference"}},
 	{KGroupRows, "engine/cpu ensemble.predictChunk", []string{
 		"engine/cuda TestHostEnsembleInference", "engine/cuda TestGPUEnsembleInference",
 		"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
-	{KModelSample, "trainer Rollouts.step", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
-	{KLiveCount, "trainer Rollouts.step", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
-	{KLiveScan, "trainer Rollouts.step", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
-	{KLiveMove, "trainer Rollouts.step", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
-	{KSACGather, "trainer sacBatcher.fill", []string{"engine/cuda TestHostSACUpdates", "engine/cuda TestGPUSACUpdates"}},
+	{KModelSample, "stages Rollouts.step", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
+	{KLiveCount, "stages Rollouts.step", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
+	{KLiveScan, "stages Rollouts.step", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
+	{KLiveMove, "stages Rollouts.step", []string{"engine/cuda TestHostRollouts", "engine/cuda TestGPURollouts"}},
+	{KSACGather, "stages sacBatcher.fill", []string{"engine/cuda TestHostSACUpdates", "engine/cuda TestGPUSACUpdates"}},
 	{KTerminalRows, "env hopperTerminal, walkerTerminal, antTerminal, humanoidTerminal, invertedPendulumTerminal, invertedDoublePendulumTerminal",
 		[]string{"kernels TestHostTerminalMatchesEnv", "kernels TestGPUTerminalMatchesEnv"}},
-	{KModelRows, "trainer Model.dataset", []string{"engine/cuda TestHostFit", "engine/cuda TestGPUFit"}},
-	{KGatherBatch, "trainer Model.Train", []string{"engine/cuda TestHostFit", "engine/cuda TestGPUFit"}},
-	{KColumnStats, "trainer columnStats", []string{"engine/cuda TestHostFit", "engine/cuda TestGPUFit"}},
+	{KModelRows, "stages dataset", []string{"engine/cuda TestHostFit", "engine/cuda TestGPUFit"}},
+	{KGatherBatch, "stages Fit", []string{"engine/cuda TestHostFit", "engine/cuda TestGPUFit"}},
+	{KColumnStats, "stages columnStats", []string{"engine/cuda TestHostFit", "engine/cuda TestGPUFit"}},
 
 	// rng.cu
 	{KRNGFill, "rng Key.Uint32, Key.Uniform, Key.Normal", []string{"kernels TestHostRNGMatchesGo", "kernels TestGPURNG"}},

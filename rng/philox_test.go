@@ -107,3 +107,18 @@ func TestStreamResumes(t *testing.T) {
 		}
 	}
 }
+
+// The packed key layouts are part of the generator's definition: the GPU
+// kernels and checkpoints of earlier runs rely on them.
+func TestPackedKeyLayouts(t *testing.T) {
+	if k := RolloutKey(3, RolloutNoise, 5, 7); k != (Key{Seed: 3, Purpose: RolloutNoise, Step: 5<<16 | 7}) {
+		t.Errorf("RolloutKey = %+v", k)
+	}
+	e, n := ModelReturnKeys(3, 5, 7)
+	if e != (Key{Seed: 3, Purpose: ModelReturn, Step: (5<<16 | 7) << 1}) || n.Step != e.Step|1 || n.Purpose != ModelReturn {
+		t.Errorf("ModelReturnKeys = %+v, %+v", e, n)
+	}
+	if k := ShuffleKey(3, 5, 7); k != (Key{Seed: 3, Purpose: ModelShuffle, Step: 5<<20 | 7}) {
+		t.Errorf("ShuffleKey = %+v", k)
+	}
+}

@@ -79,7 +79,7 @@ func CompoundingErrorOf(runDir string, eng engine.Engine, o CompoundingOptions) 
 	if err != nil {
 		return ce, fmt.Errorf("%s: %w", path, err)
 	}
-	agent, err := eng.NewAgent(agentSpec(cfg, spec), cfg.Seed)
+	agent, err := eng.NewAgent(cfg.AgentSpec(spec.ObsDim, spec.ActDim), cfg.Seed)
 	if err != nil {
 		return ce, err
 	}
@@ -87,7 +87,7 @@ func CompoundingErrorOf(runDir string, eng engine.Engine, o CompoundingOptions) 
 		return ce, fmt.Errorf("%s: agent: %w", path, err)
 	}
 	// The ensemble as build makes it for a run of cfg.
-	es := ensembleSpec(cfg, spec)
+	es := cfg.EnsembleSpec(spec.ObsDim, spec.ActDim)
 	ens, err := eng.NewEnsemble(es, cfg.Seed)
 	if err != nil {
 		return ce, err

@@ -12,6 +12,7 @@ import (
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/rng"
+	"github.com/mbpogo/mbpo/stages"
 )
 
 // BenchOptions sizes a training benchmark.
@@ -63,14 +64,14 @@ func SACFLOPs(spec engine.AgentSpec, b int) float64 {
 // CollectRandom plays steps random-policy steps of cfg's environment (the
 // initial exploration phase: uniform actions keyed by cfg.Seed, episodes
 // reset where they end) into a new replay buffer of that capacity.
-func CollectRandom(cfg Config, steps int) (*Replay, error) {
+func CollectRandom(cfg Config, steps int) (*stages.Replay, error) {
 	real, _, err := collectRandom(cfg, steps)
 	return real, err
 }
 
 // collectRandom is CollectRandom that also returns the wall time of the
 // steps alone (not the environment's creation and first reset).
-func collectRandom(cfg Config, steps int) (*Replay, time.Duration, error) {
+func collectRandom(cfg Config, steps int) (*stages.Replay, time.Duration, error) {
 	spec, err := env.Lookup(cfg.Env)
 	if err != nil {
 		return nil, 0, err
@@ -82,7 +83,7 @@ func collectRandom(cfg Config, steps int) (*Replay, time.Duration, error) {
 	defer e.Close()
 	e.Seed(rng.Key{Seed: cfg.Seed, Purpose: rng.EnvReset})
 	od, ad := spec.ObsDim, spec.ActDim
-	real := NewReplay(od, ad, steps)
+	real := stages.NewReplay(od, ad, steps)
 	obs, next := make([]float32, od), make([]float32, od)
 	act, envAct := make([]float32, ad), make([]float32, ad)
 	e.Reset(obs)
@@ -106,6 +107,41 @@ func collectRandom(cfg Config, steps int) (*Replay, time.Duration, error) {
 	return real, time.Since(t0), nil
 }
 
+// StagesMaker makes a run's stages: an engine's NewStages, or stages.New for
+// the host stages on any engine's networks.
+type StagesMaker func(engine.StagesConfig, engine.Ensemble, engine.Agent) (engine.Stages, error)
+
+// BenchStages makes the stages of cfg's run with newStages around ens (nil
+// without a model) and agent, for a benchmark: their real buffer holds real
+// (random-policy data, see CollectRandom), the model buffer holds the
+// rollouts of k steps that cfg's model buffer would, and a fit stops after
+// modelEpochs epochs when that is positive (random-policy data keeps
+// improving by 1% for hundreds of epochs, far longer than retrains in a run
+// take, so a fixed epoch count gives the more telling figure).
+func BenchStages(newStages StagesMaker, cfg Config, ens engine.Ensemble, agent engine.Agent, real *stages.Replay, k, modelEpochs int) (engine.Stages, error) {
+	spec, err := env.Lookup(cfg.Env)
+	if err != nil {
+		return nil, err
+	}
+	sc := stagesConfig(cfg, spec)
+	sc.RealCapacity, sc.MaxK = real.Cap(), max(sc.MaxK, k)
+	if ens != nil {
+		sc.ModelCapacity = ModelBufferCapacity(cfg.RetainEpochs, k, cfg.RolloutBatch, cfg.EpochLength, cfg.ModelTrainFreq)
+	}
+	if modelEpochs > 0 {
+		sc.Fit.MaxEpochs, sc.Fit.EarlyStop = modelEpochs, modelEpochs+1
+	}
+	st, err := newStages(sc, ens, agent)
+	if err != nil {
+		return nil, err
+	}
+	if err := stages.Upload(st.Real(), real); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
 // BenchTrain measures the stages of cfg's configuration on eng.
 func BenchTrain(cfg Config, eng engine.Engine, o BenchOptions) (BenchResult, error) {
 	cfg.Normalize()
@@ -119,7 +155,6 @@ func BenchTrain(cfg Config, eng engine.Engine, o BenchOptions) (BenchResult, err
 	if err != nil {
 		return BenchResult{}, err
 	}
-	od, ad := spec.ObsDim, spec.ActDim
 	res := BenchResult{G: cfg.G}
 
 	// Env: random actions, as in the initial exploration.
@@ -129,49 +164,45 @@ func BenchTrain(cfg Config, eng engine.Engine, o BenchOptions) (BenchResult, err
 	}
 	res.EnvStepsPerSec = rate(float64(o.RealSteps), envTime.Seconds())
 
-	as := agentSpec(cfg, spec)
+	// The run's own stages, sized for the collected data and the
+	// benchmark's k, with that data as their real buffer.
+	as := cfg.AgentSpec(spec.ObsDim, spec.ActDim)
 	agent, err := eng.NewAgent(as, cfg.Seed)
 	if err != nil {
 		return res, err
 	}
-	var modelBuf *Replay
-	perK := 0.0
+	k := o.K
+	if k == 0 {
+		k = cfg.Schedule().K(0)
+	}
+	var ens engine.Ensemble
+	es := cfg.EnsembleSpec(spec.ObsDim, spec.ActDim)
 	if cfg.Model() {
-		// Ensemble: one retrain on the collected data, of o.ModelEpochs epochs
-		// or to early stopping. Random-policy data keeps improving by 1% for
-		// hundreds of epochs, far longer than retrains in a run take, so a
-		// fixed epoch count gives the more telling figure.
-		es := ensembleSpec(cfg, spec)
-		model, err := NewModel(eng, es, od, ad, cfg.Seed)
-		if err != nil {
+		if ens, err = eng.NewEnsemble(es, cfg.Seed); err != nil {
 			return res, err
 		}
+	}
+	st, err := BenchStages(eng.NewStages, cfg, ens, agent, real, k, o.ModelEpochs)
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	perK := 0.0
+	if cfg.Model() {
+		// Ensemble: one retrain on the collected data.
 		t0 := time.Now()
-		st := ModelSettings{
-			Batch: cfg.ModelBatch, HoldoutRatio: cfg.HoldoutRatio, MaxHoldout: cfg.MaxHoldout,
-			EarlyStop: cfg.EarlyStop, Improvement: cfg.ModelImprovement, MaxEpochs: cfg.ModelMaxEpochs, Elites: cfg.Elites,
-		}
-		if o.ModelEpochs > 0 {
-			st.MaxEpochs, st.EarlyStop = o.ModelEpochs, o.ModelEpochs+1
-		}
-		ms, err := model.Train(real, st, 0)
+		fit, err := st.Fit(0)
 		if err != nil {
 			return res, err
 		}
 		res.ModelRetrainSec = time.Since(t0).Seconds()
-		res.ModelRows, res.ModelEpochs = real.Len(), ms.Epochs
-		res.ModelRowsPerSec = rate(float64(ms.Rows), res.ModelRetrainSec)
+		res.ModelRows, res.ModelEpochs = real.Len(), fit.Epochs
+		res.ModelRowsPerSec = rate(float64(fit.Rows), res.ModelRetrainSec)
 		res.ModelTrainGFLOPs = res.ModelRowsPerSec * 3 * float64(es.Net().FLOPs()) / 1e9
 
 		// Rollouts: one round at the benchmark's k.
-		k := o.K
-		if k == 0 {
-			k = cfg.Schedule().K(0)
-		}
-		modelBuf = NewReplay(od, ad, ModelBufferCapacity(cfg.RetainEpochs, k, cfg.RolloutBatch, cfg.EpochLength, cfg.ModelTrainFreq))
-		ro := NewRollouts(model, agent, spec.Terminal, od, ad, cfg.Seed)
 		t0 = time.Now()
-		rs, err := ro.Run(real, modelBuf, cfg.RolloutBatch, k, 0)
+		rs, err := st.Rollout(fit.Elites, k, 0)
 		if err != nil {
 			return res, err
 		}
@@ -186,17 +217,13 @@ func BenchTrain(cfg Config, eng engine.Engine, o BenchOptions) (BenchResult, err
 	}
 
 	// SAC: updates on mixed batches, after a few warm-up updates.
-	sb := newSACBatcher(agent, real, modelBuf, cfg.BatchSize, cfg.RealRatio, cfg.Seed)
-	for u := 0; u < 5; u++ {
-		if _, err := sb.update(int64(u)); err != nil {
-			return res, err
-		}
+	var sums engine.UpdateSums
+	if err := st.Update(0, 5, &sums); err != nil {
+		return res, err
 	}
 	t0 := time.Now()
-	for u := 0; u < o.SACUpdates; u++ {
-		if _, err := sb.update(int64(5 + u)); err != nil {
-			return res, err
-		}
+	if err := st.Update(5, o.SACUpdates, &sums); err != nil {
+		return res, err
 	}
 	res.SACUpdatesPerSec = rate(float64(o.SACUpdates), time.Since(t0).Seconds())
 	res.SACGFLOPs = res.SACUpdatesPerSec * SACFLOPs(as, cfg.BatchSize) / 1e9

@@ -35,6 +35,7 @@ import (
 
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/stages"
 	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
@@ -48,23 +49,23 @@ const (
 
 // checkpointHeader is the JSON header of a checkpoint.
 type checkpointHeader struct {
-	Config      Config       `json:"config"`
-	Engine      string       `json:"engine"`
-	Saved       time.Time    `json:"saved"`
-	EnvSteps    int          `json:"env_steps"`
-	Updates     int64        `json:"updates"`
-	Retrains    uint64       `json:"retrains"`
-	EpRet       float64      `json:"episode_return"`
-	EpLen       int          `json:"episode_length"`
-	Obs         []float32    `json:"obs"`
-	K           int          `json:"k"`
-	WallSec     float64      `json:"wall_s"`
-	Elites      []int        `json:"elites,omitempty"`
-	LastModel   ModelStats   `json:"last_model"`
-	LastRollout RolloutStats `json:"last_rollout"`
-	Env         env.State    `json:"env"`
-	AgentStep   int64        `json:"agent_step"`
-	ModelStep   int64        `json:"model_step"`
+	Config      Config               `json:"config"`
+	Engine      string               `json:"engine"`
+	Saved       time.Time            `json:"saved"`
+	EnvSteps    int                  `json:"env_steps"`
+	Updates     int64                `json:"updates"`
+	Retrains    uint64               `json:"retrains"`
+	EpRet       float64              `json:"episode_return"`
+	EpLen       int                  `json:"episode_length"`
+	Obs         []float32            `json:"obs"`
+	K           int                  `json:"k"`
+	WallSec     float64              `json:"wall_s"`
+	Elites      []int                `json:"elites,omitempty"`
+	LastModel   engine.FitResult     `json:"last_model"`
+	LastRollout engine.RolloutResult `json:"last_rollout"`
+	Env         env.State            `json:"env"`
+	AgentStep   int64                `json:"agent_step"`
+	ModelStep   int64                `json:"model_step"`
 	// ModelBufferSaved is false when the model buffer was too large to save:
 	// resume then refills it with one fresh round of rollouts.
 	ModelBufferSaved bool `json:"model_buffer_saved"`
@@ -73,8 +74,14 @@ type checkpointHeader struct {
 	Epoch epochState `json:"epoch"`
 	// PrevCritic is the last finished epoch's mean critic loss, which the
 	// divergence watch compares the next epoch's with (0: none yet).
-	PrevCritic float64   `json:"prev_critic_loss,omitempty"`
-	Sections   []section `json:"sections"`
+	PrevCritic float64 `json:"prev_critic_loss,omitempty"`
+	// RMax is the largest |reward| of a real transition so far (0: read
+	// the real buffer, as checkpoints written before it existed need).
+	RMax float64 `json:"r_max,omitempty"`
+	// RealAdded counts the transitions ever added to the real buffer (0:
+	// the real buffer's own count, which checkpoints before it carried).
+	RealAdded int64     `json:"real_added,omitempty"`
+	Sections  []section `json:"sections"`
 }
 
 // epochState is the part of epochAccumulator a checkpoint keeps: all but
@@ -87,8 +94,9 @@ type epochState struct {
 }
 
 func (a *epochAccumulator) state() epochState {
-	s := epochState{SACCount: a.sacCount, NonFinite: a.nonFinite}
-	for i, v := range a.sacSums {
+	u := a.sac
+	s := epochState{SACCount: u.Updates, NonFinite: a.nonFinite}
+	for i, v := range []float64{u.Q1Loss, u.Q2Loss, u.PolicyLoss, u.AlphaLoss, u.Alpha, u.Entropy, u.QMean} {
 		s.SACSums[i] = jsonFloat(v)
 	}
 	for _, v := range a.trainReturns {
@@ -98,9 +106,11 @@ func (a *epochAccumulator) state() epochState {
 }
 
 func (a *epochAccumulator) setState(s epochState) {
-	a.sacCount, a.nonFinite, a.trainReturns = s.SACCount, s.NonFinite, nil
-	for i, v := range s.SACSums {
-		a.sacSums[i] = float64(v)
+	a.nonFinite, a.trainReturns = s.NonFinite, nil
+	v := s.SACSums
+	a.sac = engine.UpdateSums{
+		Q1Loss: float64(v[0]), Q2Loss: float64(v[1]), PolicyLoss: float64(v[2]), AlphaLoss: float64(v[3]),
+		Alpha: float64(v[4]), Entropy: float64(v[5]), QMean: float64(v[6]), Updates: s.SACCount,
 	}
 	for _, v := range s.TrainReturns {
 		a.trainReturns = append(a.trainReturns, float64(v))
@@ -148,12 +158,12 @@ func (t *Trainer) SaveCheckpoint() error {
 		EpRet: t.epRet, EpLen: t.epLen, Obs: t.obs, K: t.k,
 		WallSec:   t.wallBefore + time.Since(t.sessionStart).Seconds(),
 		LastModel: t.lastModel, LastRollout: t.lastRollout, Env: t.env.State(), Epoch: t.epochAcc.state(),
-		PrevCritic: t.prevCritic,
+		PrevCritic: t.prevCritic, RMax: t.rMax, RealAdded: t.realAdded,
 	}
 	type payload struct {
 		sec  section
 		f32  []float32
-		repl *Replay
+		repl *stages.Replay
 	}
 	var pays []payload
 	addState := func(prefix string, st engine.State) {
@@ -165,26 +175,28 @@ func (t *Trainer) SaveCheckpoint() error {
 	as := t.agent.State()
 	h.AgentStep = as.Step
 	addState("agent/", as)
-	pays = append(pays, payload{sec: section{Name: "real", Kind: "replay"}, repl: t.real})
+	real, err := stages.Download(t.st.Real(), t.spec.ObsDim, t.spec.ActDim)
+	if err != nil {
+		return fmt.Errorf("checkpoint: real buffer: %w", err)
+	}
+	pays = append(pays, payload{sec: section{Name: "real", Kind: "replay"}, repl: real})
 	if t.pending != nil {
 		pays = append(pays, payload{sec: section{Name: "pending", Kind: "replay"}, repl: t.pending})
 	}
-	if t.model != nil {
-		ms := t.model.Ens.State()
+	if t.ens != nil {
+		ms := t.ens.State()
 		h.ModelStep = ms.Step
-		h.Elites = t.model.Elites
+		h.Elites = t.elites
 		addState("model/", ms)
 		rowBytes := int64(4 * (2*t.spec.ObsDim + t.spec.ActDim + 2))
-		n, _, err := t.modelBufferSize()
+		n, err := t.st.Model().Len()
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 		if int64(n)*rowBytes <= int64(t.Cfg.CheckpointModelBufferMiB)<<20 {
-			mb := t.modelBuf
-			if t.dev != nil {
-				if mb, err = download(t.dev.model, t.spec.ObsDim, t.spec.ActDim); err != nil {
-					return fmt.Errorf("checkpoint: model buffer: %w", err)
-				}
+			mb, err := stages.Download(t.st.Model(), t.spec.ObsDim, t.spec.ActDim)
+			if err != nil {
+				return fmt.Errorf("checkpoint: model buffer: %w", err)
 			}
 			h.ModelBufferSaved = true
 			pays = append(pays, payload{sec: section{Name: "model_buffer", Kind: "replay"}, repl: mb})
@@ -317,15 +329,23 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 	if err := t.agent.SetState(engine.State{Buffers: secs.f32["agent/"], Step: h.AgentStep}); err != nil {
 		return fail(fmt.Errorf("agent: %w", err))
 	}
-	if secs.replay["real"] == nil {
+	real := secs.replay["real"]
+	if real == nil {
 		return fail(fmt.Errorf("no real buffer"))
 	}
-	t.real = secs.replay["real"]
-	if t.real.obsDim != t.spec.ObsDim || t.real.actDim != t.spec.ActDim {
-		return fail(fmt.Errorf("real buffer of obs %d act %d, env has %d and %d", t.real.obsDim, t.real.actDim, t.spec.ObsDim, t.spec.ActDim))
+	if od, ad := real.Dims(); od != t.spec.ObsDim || ad != t.spec.ActDim {
+		return fail(fmt.Errorf("real buffer of obs %d act %d, env has %d and %d", od, ad, t.spec.ObsDim, t.spec.ActDim))
 	}
-	if t.real.Cap() != cfg.ReplaySize {
-		t.real.Resize(cfg.ReplaySize)
+	real.Resize(cfg.ReplaySize)
+	if err := stages.Upload(t.st.Real(), real); err != nil {
+		return fail(fmt.Errorf("real buffer: %w", err))
+	}
+	t.realAdded, t.rMax = h.RealAdded, h.RMax
+	if t.realAdded == 0 { // a checkpoint written before RealAdded was kept
+		t.realAdded = real.Added()
+	}
+	if t.rMax == 0 { // a checkpoint written before RMax was kept
+		t.rMax = real.MaxAbsReward()
 	}
 	if t.pending != nil {
 		// --real-add episode: the episode in progress at the checkpoint.
@@ -333,14 +353,14 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 		if p == nil {
 			return fail(fmt.Errorf("no pending episode (--real-add episode)"))
 		}
-		if p.obsDim != t.spec.ObsDim || p.actDim != t.spec.ActDim || p.Len() > t.pending.Cap() || (p.Len() > 0 && p.next != p.Len()) {
+		if od, ad := p.Dims(); od != t.spec.ObsDim || ad != t.spec.ActDim || p.Len() > t.pending.Cap() || !p.InOrder() {
 			return fail(fmt.Errorf("pending episode of %d rows does not fit", p.Len()))
 		}
 		t.pending = p
 	}
 	t.k = h.K
-	if t.model != nil {
-		if err := t.model.Ens.SetState(engine.State{Buffers: secs.f32["model/"], Step: h.ModelStep}); err != nil {
+	if t.ens != nil {
+		if err := t.ens.SetState(engine.State{Buffers: secs.f32["model/"], Step: h.ModelStep}); err != nil {
 			return fail(fmt.Errorf("ensemble: %w", err))
 		}
 		for _, e := range h.Elites {
@@ -348,31 +368,15 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 				return fail(fmt.Errorf("elite %d outside the ensemble of %d", e, cfg.EnsembleSize))
 			}
 		}
-		t.model.Elites = append([]int(nil), h.Elites...)
-	}
-	mb := secs.replay["model_buffer"]
-	if t.model != nil && mb == nil {
-		mb = NewReplay(t.spec.ObsDim, t.spec.ActDim, t.modelCapacity(t.k))
-	}
-	if mb != nil {
+		t.elites = append([]int(nil), h.Elites...)
+		mb := secs.replay["model_buffer"]
+		if mb == nil {
+			mb = stages.NewReplay(t.spec.ObsDim, t.spec.ActDim, t.modelCapacity(t.k))
+		}
 		mb.Resize(t.modelCapacity(t.k))
-	}
-	if t.dev != nil {
-		// The device rings start empty: give them the saved rows, layout and all.
-		if err := upload(t.dev.real, t.real); err != nil {
-			return fail(fmt.Errorf("real buffer to the device: %w", err))
+		if err := stages.Upload(t.st.Model(), mb); err != nil {
+			return fail(fmt.Errorf("model buffer: %w", err))
 		}
-		if t.model != nil {
-			if err := t.dev.model.Resize(mb.Cap()); err != nil {
-				return fail(err)
-			}
-			if err := upload(t.dev.model, mb); err != nil {
-				return fail(fmt.Errorf("model buffer to the device: %w", err))
-			}
-		}
-	} else {
-		t.modelBuf = mb
-		t.sac = newSACBatcher(t.agent, t.real, t.modelBuf, cfg.BatchSize, cfg.RealRatio, cfg.Seed)
 	}
 	if err := t.env.SetState(h.Env); err != nil {
 		return fail(fmt.Errorf("env: %w", err))
@@ -398,7 +402,7 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 			return nil, err
 		}
 	}
-	if t.model != nil && !h.ModelBufferSaved && t.retrains > 0 {
+	if t.ens != nil && !h.ModelBufferSaved && t.retrains > 0 {
 		log.Warn().Msg("the checkpoint holds no model buffer (too large to save): refilling it with one round of rollouts, so the run will not repeat an uninterrupted one exactly")
 		if _, err := t.rollout(t.retrains - 1); err != nil {
 			return fail(err)
@@ -447,7 +451,7 @@ func restart(runDir string, eng engine.Engine, s ResumeSettings, lock *rundir.Lo
 // grouped by prefix ("agent/", "model/"), replay buffers by name.
 type checkpointSections struct {
 	f32    map[string]map[string][]float32
-	replay map[string]*Replay
+	replay map[string]*stages.Replay
 }
 
 // ReadCheckpointConfig returns the config saved in a run's checkpoint,
@@ -533,7 +537,7 @@ func openCheckpoint(path string) (*checkpointReader, error) {
 
 // sections reads every payload after the header and verifies the checksum.
 func (r *checkpointReader) sections() (checkpointSections, error) {
-	secs := checkpointSections{f32: map[string]map[string][]float32{}, replay: map[string]*Replay{}}
+	secs := checkpointSections{f32: map[string]map[string][]float32{}, replay: map[string]*stages.Replay{}}
 	for _, s := range r.h.Sections {
 		switch s.Kind {
 		case "f32":
@@ -550,7 +554,7 @@ func (r *checkpointReader) sections() (checkpointSections, error) {
 			}
 			secs.f32[prefix][name] = buf
 		case "replay":
-			rb, err := ReadReplay(io.LimitReader(r.body, s.Len))
+			rb, err := stages.ReadReplay(io.LimitReader(r.body, s.Len))
 			if err != nil {
 				return secs, r.corrupt("section %s: %v", s.Name, err)
 			}

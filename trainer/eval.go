@@ -108,7 +108,7 @@ func EvaluateCheckpoint(runDir string, eng engine.Engine, n int, seed uint64) (E
 	if err != nil {
 		return EvalResult{}, fmt.Errorf("%s: %w", path, err)
 	}
-	agent, err := eng.NewAgent(agentSpec(h.Config, spec), h.Config.Seed)
+	agent, err := eng.NewAgent(h.Config.AgentSpec(spec.ObsDim, spec.ActDim), h.Config.Seed)
 	if err != nil {
 		return EvalResult{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mbpogo/mbpo/engine/enginetest"
+	"github.com/mbpogo/mbpo/stages"
 )
 
 // The paper's x axis: timesteps count the env steps after the random ones,
@@ -77,31 +78,39 @@ func TestRealAddModes(t *testing.T) {
 		}
 		buffers[mode] = tr
 	}
+	realOf := func(tr *Trainer) *stages.Replay {
+		r, err := stages.Download(tr.st.Real(), tr.spec.ObsDim, tr.spec.ActDim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
 	step, ep := buffers["step"], buffers["episode"]
-	if step.real.Len() != 290 || step.pending != nil {
-		t.Fatalf("--real-add step: %d real transitions after 290 steps, want all", step.real.Len())
+	stepReal, epReal := realOf(step), realOf(ep)
+	if stepReal.Len() != 290 || step.pending != nil {
+		t.Fatalf("--real-add step: %d real transitions after 290 steps, want all", stepReal.Len())
 	}
-	if ep.epLen == 0 || ep.pending.Len() != ep.epLen || ep.real.Len()+ep.pending.Len() != 290 {
-		t.Fatalf("--real-add episode: %d real and %d pending transitions, episode length %d, after 290 steps", ep.real.Len(), ep.pending.Len(), ep.epLen)
+	if ep.epLen == 0 || ep.pending.Len() != ep.epLen || epReal.Len()+ep.pending.Len() != 290 {
+		t.Fatalf("--real-add episode: %d real and %d pending transitions, episode length %d, after 290 steps", epReal.Len(), ep.pending.Len(), ep.epLen)
 	}
-	if ep.real.Len() == 0 {
+	if epReal.Len() == 0 {
 		t.Fatal("--real-add episode: no episode ended in 290 random steps; the test needs one")
 	}
-	for i := 0; i < step.real.Len(); i++ {
-		o1, a1, r1, n1, d1 := step.real.Row(i)
+	for i := 0; i < stepReal.Len(); i++ {
+		o1, a1, r1, n1, d1 := stepReal.Row(i)
 		var o2, a2, n2 []float32
 		var r2, d2 float32
-		if i < ep.real.Len() {
-			o2, a2, r2, n2, d2 = ep.real.Row(i)
+		if i < epReal.Len() {
+			o2, a2, r2, n2, d2 = epReal.Row(i)
 		} else {
-			o2, a2, r2, n2, d2 = ep.pending.Row(i - ep.real.Len())
+			o2, a2, r2, n2, d2 = ep.pending.Row(i - epReal.Len())
 		}
 		if !enginetest.Bitwise(o1, o2) || !enginetest.Bitwise(a1, a2) || !enginetest.Bitwise(n1, n2) || r1 != r2 || d1 != d2 {
 			t.Fatalf("row %d differs between the modes", i)
 		}
 	}
 	// The episode mode's real buffer ends where an episode ended.
-	if _, _, _, _, done := ep.real.Row(ep.real.Len() - 1); done != 1 {
+	if _, _, _, _, done := epReal.Row(epReal.Len() - 1); done != 1 {
 		t.Errorf("the last real transition under --real-add episode is not an episode's end (InvertedPendulum episodes end by termination here)")
 	}
 }

@@ -51,12 +51,3 @@ func checkHealth(qMean, criticLoss, prevLoss, rMax, gamma, margin float64) Healt
 	}
 	return h
 }
-
-// maxAbsReward is the largest |reward| held in buf (0 when empty).
-func maxAbsReward(buf *Replay) float64 {
-	m := float32(0)
-	for _, r := range buf.rew[:buf.Len()] {
-		m = max(m, float32(math.Abs(float64(r))))
-	}
-	return float64(m)
-}

@@ -1,16 +1,20 @@
 // mbpo.go: the MBPO training loop, readable top to bottom.
 //
 // Data flows env → real buffer → ensemble → rollouts → model buffer → SAC →
-// policy → env:
+// policy → env. Each heavy stage is a call on engine.Stages, whose host
+// reference lives in package stages (the file named beside each step) and
+// whose GPU twin the GPU engine runs on its device:
 //
 //	for every env step:
 //	    every ModelTrainFreq steps (after the random phase):
-//	        retrain the ensemble on the real buffer            (ensemble.go)
-//	        set k from the schedule, resize the model buffer   (schedule.go)
-//	        branch RolloutBatch k-step rollouts into it        (rollout.go)
-//	    act in the real env, store the transition              (replay.go)
-//	    G SAC updates on batches of RealRatio real data        (sac.go)
-//	    every EpochLength steps: evaluate, write metrics, checkpoint
+//	        retrain the ensemble on the real buffer   st.Fit       (stages/fit.go)
+//	        set k from the schedule                               (schedule.go)
+//	        resize the model buffer, branch RolloutBatch k-step
+//	        rollouts into it                          st.Rollout   (stages/rollout.go)
+//	    act in the real env, store the transition     st.Real()    (stages/replay.go)
+//	    G SAC updates on batches of RealRatio real    st.Update    (stages/sac.go)
+//	    every EpochLength steps: evaluate (eval.go), watch for divergence
+//	    (health.go), write metrics (metrics.go), checkpoint (checkpoint.go)
 //
 // Package trainer owns the algorithm; the arithmetic runs on an
 // engine.Engine (CPU or GPU) and the physics in package env.
@@ -30,6 +34,7 @@ import (
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/rng"
+	"github.com/mbpogo/mbpo/stages"
 	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
@@ -47,16 +52,13 @@ type Trainer struct {
 	eng    engine.Engine
 	log    zerolog.Logger
 
-	agent    engine.Agent
-	model    *Model // nil without a model (SAC, no-model ablation)
-	rollouts *Rollouts
-	real     *Replay
-	pending  *Replay // --real-add episode: the current episode's transitions, not yet in real
-	modelBuf *Replay // nil without a model, or while it lives on the device
-	sac      *sacBatcher
-	dev      *deviceStages // non-nil when the engine runs the stages on its device
-	env      *env.Env
-	lock     *rundir.Lock // the run directory's, held until Close
+	agent   engine.Agent
+	ens     engine.Ensemble  // the dynamics model; nil without one (SAC, the no-model ablation)
+	st      engine.Stages    // the buffers and stages, in the engine's memory (engine/stages.go)
+	check   *stages.Rollouts // host rollouts of the model-vs-real return check; nil without a model
+	pending *stages.Replay   // --real-add episode: the current episode's transitions, not yet in the real buffer
+	env     *env.Env
+	lock    *rundir.Lock // the run directory's, held until Close
 
 	// Progress, all of it checkpointed.
 	envSteps     int
@@ -66,9 +68,12 @@ type Trainer struct {
 	epLen        int
 	obs          []float32
 	k            int
+	elites       []int   // the ensemble members rollouts use, best first
+	realAdded    int64   // transitions ever added to the real buffer
+	rMax         float64 // the largest |reward| of a real transition so far (divergence watch)
 	wallBefore   float64 // wall seconds of earlier sessions of this run
-	lastModel    ModelStats
-	lastRollout  RolloutStats
+	lastModel    engine.FitResult
+	lastRollout  engine.RolloutResult
 	epochAcc     epochAccumulator
 	sessionStart time.Time
 	prevCritic   float64 // the last epoch's mean critic loss (0 before any), for the divergence watch
@@ -76,8 +81,7 @@ type Trainer struct {
 
 // epochAccumulator gathers one epoch's statistics.
 type epochAccumulator struct {
-	sacSums                                            [7]float64
-	sacCount                                           int
+	sac                                                engine.UpdateSums
 	trainReturns                                       []float64
 	timeEnv, timeModel, timeRollout, timeSAC, timeEval float64
 	modelRows, rolloutSteps                            int64
@@ -137,43 +141,46 @@ func build(cfg Config, eng engine.Engine, runDir string, log zerolog.Logger) (*T
 	}
 	od, ad := spec.ObsDim, spec.ActDim
 	t := &Trainer{Cfg: cfg, RunDir: runDir, spec: spec, eng: eng, log: log, obs: make([]float32, od), k: cfg.Schedule().K(0)}
-	if t.agent, err = eng.NewAgent(agentSpec(cfg, spec), cfg.Seed); err != nil {
+	if t.agent, err = eng.NewAgent(cfg.AgentSpec(spec.ObsDim, spec.ActDim), cfg.Seed); err != nil {
 		return nil, err
 	}
-	t.real = NewReplay(od, ad, cfg.ReplaySize)
 	if cfg.RealAdd == "episode" {
-		t.pending = NewReplay(od, ad, spec.MaxEpisodeSteps+1)
+		t.pending = stages.NewReplay(od, ad, spec.MaxEpisodeSteps+1)
 	}
+	sc := stagesConfig(cfg, spec)
 	if cfg.Model() {
-		es := ensembleSpec(cfg, spec)
-		if t.model, err = NewModel(eng, es, od, ad, cfg.Seed); err != nil {
+		if t.ens, err = eng.NewEnsemble(cfg.EnsembleSpec(spec.ObsDim, spec.ActDim), cfg.Seed); err != nil {
 			return nil, err
 		}
-		t.rollouts = NewRollouts(t.model, t.agent, spec.Terminal, od, ad, cfg.Seed)
+		t.elites = make([]int, cfg.EnsembleSize) // every member until the first fit
+		for i := range t.elites {
+			t.elites[i] = i
+		}
+		t.check = stages.NewRollouts(t.ens, t.agent, spec.Terminal, od, ad, cfg.Seed)
+		sc.ModelCapacity = t.modelCapacity(t.k)
 	}
-	// The model buffer and the heavy stages live where the engine computes:
-	// on its device when it offers that (device.go), else in host memory.
-	if re, ok := eng.(engine.Resident); ok {
-		if t.dev, err = newDeviceStages(re, t); err != nil {
-			return nil, err
-		}
-	} else {
-		if t.model != nil {
-			t.modelBuf = NewReplay(od, ad, t.modelCapacity(t.k))
-		}
-		t.sac = newSACBatcher(t.agent, t.real, t.modelBuf, cfg.BatchSize, cfg.RealRatio, cfg.Seed)
+	if t.st, err = eng.NewStages(sc, t.ens, t.agent); err != nil {
+		return nil, err
 	}
 	if t.env, err = env.Make(cfg.Env); err != nil {
-		t.closeDevice()
+		t.st.Close()
 		return nil, err
 	}
 	t.env.Seed(rng.Key{Seed: cfg.Seed, Purpose: rng.EnvReset})
 	return t, nil
 }
 
-// agentSpec is the SAC agent of cfg on spec's env.
-func agentSpec(cfg Config, spec env.Spec) engine.AgentSpec {
-	return cfg.AgentSpec(spec.ObsDim, spec.ActDim)
+// stagesConfig sizes the stages of cfg on spec's env (the model buffer
+// empty: a run sets it for its first k).
+func stagesConfig(cfg Config, spec env.Spec) engine.StagesConfig {
+	return engine.StagesConfig{
+		Env: cfg.Env, ObsDim: spec.ObsDim, ActDim: spec.ActDim, Seed: cfg.Seed, RealCapacity: cfg.ReplaySize,
+		RolloutBatch: cfg.RolloutBatch, MaxK: cfg.Schedule().MaxK(), Batch: cfg.BatchSize, RealRatio: cfg.RealRatio,
+		Fit: engine.FitSettings{
+			Batch: cfg.ModelBatch, HoldoutRatio: cfg.HoldoutRatio, MaxHoldout: cfg.MaxHoldout, EarlyStop: cfg.EarlyStop,
+			Improvement: cfg.ModelImprovement, MaxEpochs: cfg.ModelMaxEpochs, Elites: cfg.Elites, Seed: cfg.Seed,
+		},
+	}
 }
 
 func (t *Trainer) modelCapacity(k int) int {
@@ -181,19 +188,10 @@ func (t *Trainer) modelCapacity(k int) int {
 	return ModelBufferCapacity(c.RetainEpochs, k, c.RolloutBatch, c.EpochLength, c.ModelTrainFreq)
 }
 
-// Close frees the env and the device buffers of the run (not the engine)
-// and releases the run directory's lock.
+// Close frees the env and the buffers of the run (not the engine or its
+// networks) and releases the run directory's lock.
 func (t *Trainer) Close() error {
-	return errors.Join(t.closeDevice(), t.env.Close(), t.lock.Unlock())
-}
-
-func (t *Trainer) closeDevice() error {
-	if t.dev == nil {
-		return nil
-	}
-	err := t.dev.Close()
-	t.dev = nil
-	return err
+	return errors.Join(t.st.Close(), t.env.Close(), t.lock.Unlock())
 }
 
 // EnvSteps is the number of real env steps taken so far.
@@ -228,7 +226,7 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 		learning := t.envSteps >= c.InitSteps
 
 		// Model stage: retrain, reschedule k, resize the model buffer, roll out.
-		if t.model != nil && learning && (t.envSteps-c.InitSteps)%c.ModelTrainFreq == 0 && t.real.Len() >= 2 {
+		if t.ens != nil && learning && (t.envSteps-c.InitSteps)%c.ModelTrainFreq == 0 && t.realLen() >= 2 {
 			if err := t.trainModelAndRollout(); err != nil {
 				return err
 			}
@@ -275,7 +273,7 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 		t.epochAcc.timeEnv += time.Since(t0).Seconds()
 
 		// SAC stage: G updates per env step once learning has started.
-		if learning && t.real.Len() >= c.BatchSize {
+		if learning && t.realLen() >= c.BatchSize {
 			t0 = time.Now()
 			if err := t.sacUpdates(c.G); err != nil {
 				return err
@@ -312,22 +310,18 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 	return nil
 }
 
-// store adds one real transition to the real buffer (and its device copy),
-// or with --real-add episode to the episode's pending transitions.
+// store adds one real transition to the real buffer, or with --real-add
+// episode to the episode's pending transitions.
 func (t *Trainer) store(act []float32, rew float32, next []float32, terminated bool) error {
 	if t.pending != nil {
 		t.pending.AddOne(t.obs, act, rew, next, terminated)
-		return nil
-	}
-	t.real.AddOne(t.obs, act, rew, next, terminated)
-	if t.dev == nil {
 		return nil
 	}
 	done := float32(0)
 	if terminated {
 		done = 1
 	}
-	return t.dev.real.Append(t.obs, act, []float32{rew}, next, []float32{done})
+	return t.addReal(t.obs, act, []float32{rew}, next, []float32{done})
 }
 
 // flushEpisode moves an ended episode's pending transitions into the real
@@ -336,42 +330,38 @@ func (t *Trainer) flushEpisode() error {
 	if t.pending == nil || t.pending.Len() == 0 {
 		return nil
 	}
-	p := t.pending // rows 0..n-1 in order: it is cleared at every episode end and holds a whole episode
-	n := p.Len()
-	t.real.Add(p.obs[:n*p.obsDim], p.act[:n*p.actDim], p.rew[:n], p.nextObs[:n*p.obsDim], p.done[:n])
-	var err error
-	if t.dev != nil {
-		err = t.dev.real.Append(p.obs[:n*p.obsDim], p.act[:n*p.actDim], p.rew[:n], p.nextObs[:n*p.obsDim], p.done[:n])
-	}
-	p.Clear()
+	// Rows 0..n-1 in order: pending is cleared at every episode's end and
+	// holds a whole episode.
+	obs, act, rew, next, done := t.pending.Rows()
+	err := t.addReal(obs, act, rew, next, done)
+	t.pending.Clear()
 	return err
 }
 
+// addReal appends transitions to the real buffer, counting them and their
+// largest |reward|.
+func (t *Trainer) addReal(obs, act, rew, next, done []float32) error {
+	for _, r := range rew {
+		t.rMax = max(t.rMax, math.Abs(float64(r)))
+	}
+	t.realAdded += int64(len(rew))
+	return t.st.Real().Append(obs, act, rew, next, done)
+}
+
+// realLen is the number of transitions the real buffer holds (counted here,
+// so that a device buffer is not asked at every step).
+func (t *Trainer) realLen() int { return int(min(t.realAdded, int64(t.Cfg.ReplaySize))) }
+
 // sacUpdates is the SAC stage of one env step: n updates on mixed batches.
 func (t *Trainer) sacUpdates(n int) error {
-	if t.dev != nil { // all n updates on the device at once
-		s, err := t.dev.sacUpdates(t.updates, n)
-		if err != nil {
-			return err
-		}
-		if err := checkFinite(s); err != nil {
-			return fmt.Errorf("SAC updates %d-%d (env step %d): %w; the last good checkpoint is in %s", t.updates, t.updates+int64(n)-1, t.envSteps, err, t.RunDir)
-		}
-		t.epochAcc.addSACMean(s, n)
-		t.updates += int64(n)
-		return nil
+	a := &t.epochAcc
+	if err := t.st.Update(t.updates, n, &a.sac); err != nil {
+		return err
 	}
-	for g := 0; g < n; g++ {
-		s, err := t.sac.update(t.updates)
-		if err != nil {
-			return err
-		}
-		if err := checkFinite(s); err != nil {
-			return fmt.Errorf("SAC update %d (env step %d): %w; the last good checkpoint is in %s", t.updates, t.envSteps, err, t.RunDir)
-		}
-		t.epochAcc.addSACMean(s, 1)
-		t.updates++
+	if err := checkFinite(a.sac); err != nil {
+		return fmt.Errorf("SAC updates %d-%d (env step %d): %w; the last good checkpoint is in %s", t.updates, t.updates+int64(n)-1, t.envSteps, err, t.RunDir)
 	}
+	t.updates += int64(n)
 	return nil
 }
 
@@ -379,23 +369,13 @@ func (t *Trainer) sacUpdates(n int) error {
 func (t *Trainer) trainModelAndRollout() error {
 	c := t.Cfg
 	t0 := time.Now()
-	settings := ModelSettings{
-		Batch: c.ModelBatch, HoldoutRatio: c.HoldoutRatio, MaxHoldout: c.MaxHoldout,
-		EarlyStop: c.EarlyStop, Improvement: c.ModelImprovement, MaxEpochs: c.ModelMaxEpochs, Elites: c.Elites,
-	}
-	var ms ModelStats
-	var err error
-	if t.dev != nil {
-		ms, err = t.dev.fit(t.model, settings, c.Seed, t.retrains)
-	} else {
-		ms, err = t.model.Train(t.real, settings, t.retrains)
-	}
+	fit, err := t.st.Fit(t.retrains) // stages/fit.go
 	if err != nil {
 		return err
 	}
-	t.lastModel = ms
+	t.lastModel, t.elites = fit, fit.Elites
 	t.epochAcc.timeModel += time.Since(t0).Seconds()
-	t.epochAcc.modelRows += ms.Rows
+	t.epochAcc.modelRows += fit.Rows
 
 	// k follows the schedule in MBPO's epochs, counted from the end of the
 	// random phase; the model buffer holds RetainEpochs epochs of rollouts at
@@ -410,32 +390,18 @@ func (t *Trainer) trainModelAndRollout() error {
 	t.epochAcc.timeRollout += time.Since(t0).Seconds()
 	t.epochAcc.rolloutSteps += rs.Steps
 	t.retrains++
-	t.log.Debug().Int("env_steps", t.envSteps).Int("model_epochs", ms.Epochs).Ints("elites", ms.Elites).
+	t.log.Debug().Int("env_steps", t.envSteps).Int("model_epochs", fit.Epochs).Ints("elites", fit.Elites).
 		Int("k", t.k).Int64("rollout_steps", rs.Steps).Msg("model retrained")
 	return nil
 }
 
 // rollout resizes the model buffer for the current k and runs round call of
-// branched rollouts into it.
-func (t *Trainer) rollout(call uint64) (RolloutStats, error) {
-	c := t.Cfg
-	if t.dev != nil {
-		if err := t.dev.model.Resize(t.modelCapacity(t.k)); err != nil {
-			return RolloutStats{}, err
-		}
-		return t.dev.rollout(t.model.Elites, t.k, call)
+// branched rollouts into it (stages/rollout.go).
+func (t *Trainer) rollout(call uint64) (engine.RolloutResult, error) {
+	if err := t.st.Model().Resize(t.modelCapacity(t.k)); err != nil {
+		return engine.RolloutResult{}, err
 	}
-	t.modelBuf.Resize(t.modelCapacity(t.k))
-	return t.rollouts.Run(t.real, t.modelBuf, c.RolloutBatch, t.k, call)
-}
-
-// modelBufferSize returns the model buffer's length and capacity.
-func (t *Trainer) modelBufferSize() (n, capacity int, err error) {
-	if t.dev != nil {
-		n, err = t.dev.model.Len()
-		return n, t.dev.model.Cap(), err
-	}
-	return t.modelBuf.Len(), t.modelBuf.Cap(), nil
+	return t.st.Rollout(t.elites, t.k, call)
 }
 
 // endEpoch evaluates the policy and assembles the epoch's metrics row.
@@ -455,15 +421,16 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 		RolloutK: t.k, Updates: t.updates,
 		ModelReturnMean: math.NaN(), RealReturnMean: math.NaN(),
 	}
-	if t.model != nil && t.retrains > 0 {
+	if t.ens != nil && t.retrains > 0 {
 		m.ModelHoldoutMSE, m.ModelHoldoutNLL, m.ModelBestEpoch = t.lastModel.HoldoutMSE, t.lastModel.HoldoutNLL, t.lastModel.BestEpochs
 		m.ModelElites, m.ModelEpochs, m.ModelTrainLoss = t.lastModel.Elites, t.lastModel.Epochs, t.lastModel.TrainLoss
-		if m.ModelBufSize, m.ModelBufCap, err = t.modelBufferSize(); err != nil {
+		if m.ModelBufSize, err = t.st.Model().Len(); err != nil {
 			return Metrics{}, err
 		}
-		m.RolloutMeanLen = t.lastRollout.MeanLen
+		m.ModelBufCap = t.st.Model().Cap()
+		m.RolloutMeanLen = t.lastRollout.MeanLen()
 		if c.ModelReturnHorz > 0 {
-			mr, err := t.rollouts.ModelReturns(ev.Start, len(ev.Returns), c.ModelReturnHorz, uint64(epoch))
+			mr, err := t.check.ModelReturns(t.elites, ev.Start, len(ev.Returns), c.ModelReturnHorz, uint64(epoch))
 			if err != nil {
 				return Metrics{}, err
 			}
@@ -471,17 +438,17 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 		}
 	}
 	a.timeEval = time.Since(t0).Seconds()
-	if a.sacCount > 0 {
-		n := float64(a.sacCount)
-		m.Q1Loss, m.Q2Loss, m.PolicyLoss = a.sacSums[0]/n, a.sacSums[1]/n, a.sacSums[2]/n
-		m.AlphaLoss, m.Alpha, m.Entropy, m.QMean = a.sacSums[3]/n, a.sacSums[4]/n, a.sacSums[5]/n, a.sacSums[6]/n
+	if s := a.sac; s.Updates > 0 {
+		n := float64(s.Updates)
+		m.Q1Loss, m.Q2Loss, m.PolicyLoss = s.Q1Loss/n, s.Q2Loss/n, s.PolicyLoss/n
+		m.AlphaLoss, m.Alpha, m.Entropy, m.QMean = s.AlphaLoss/n, s.Alpha/n, s.Entropy/n, s.QMean/n
 	} else {
 		m.Q1Loss, m.Q2Loss, m.PolicyLoss, m.AlphaLoss = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 		m.Alpha, m.Entropy, m.QMean = math.NaN(), math.NaN(), math.NaN()
 	}
-	if a.sacCount > 0 {
+	if a.sac.Updates > 0 {
 		critic := (m.Q1Loss + m.Q2Loss) / 2
-		h := checkHealth(m.QMean, critic, t.prevCritic, maxAbsReward(t.real), c.Gamma, c.QBoundMargin)
+		h := checkHealth(m.QMean, critic, t.prevCritic, t.rMax, c.Gamma, c.QBoundMargin)
 		m.HealthQBound, m.HealthQRatio, m.HealthCriticGrowth = h.QBound, h.QRatio, h.CriticGrowth
 		for _, p := range h.Problems {
 			m.HealthDiverging = 1
@@ -494,7 +461,7 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 	m.TimeEnv, m.TimeModel, m.TimeRollout, m.TimeSAC, m.TimeEval = a.timeEnv, a.timeModel, a.timeRollout, a.timeSAC, a.timeEval
 	m.WallSec = t.wallBefore + time.Since(t.sessionStart).Seconds()
 	m.EnvStepsPerSec = rate(float64(t.envSteps-a.envStepsAtStart), time.Since(a.wallAtStart).Seconds())
-	m.SACUpdatesPerSec = rate(float64(a.sacCount), a.timeSAC)
+	m.SACUpdatesPerSec = rate(float64(a.sac.Updates), a.timeSAC)
 	m.ModelStepsPerSec = rate(float64(a.rolloutSteps), a.timeRollout)
 	m.ModelTrainRowsPerS = rate(float64(a.modelRows), a.timeModel)
 	if !isFinite64(m.EvalReturnMean) {
@@ -512,26 +479,19 @@ func (a *epochAccumulator) begin(envSteps int) {
 // an epoch): the time columns of the epoch cover this session only.
 func (a *epochAccumulator) startSession(envSteps int) {
 	*a = epochAccumulator{
-		sacSums: a.sacSums, sacCount: a.sacCount, trainReturns: a.trainReturns, nonFinite: a.nonFinite,
+		sac: a.sac, trainReturns: a.trainReturns, nonFinite: a.nonFinite,
 		envStepsAtStart: envSteps, wallAtStart: time.Now(),
 	}
 }
 
-// addSACMean adds n updates whose mean statistics are s.
-func (a *epochAccumulator) addSACMean(s engine.UpdateStats, n int) {
-	for i, v := range []float32{s.Q1Loss, s.Q2Loss, s.PolicyLoss, s.AlphaLoss, s.Alpha, s.Entropy, s.QMean} {
-		a.sacSums[i] += float64(n) * float64(v)
-	}
-	a.sacCount += n
-}
-
-// checkFinite names the first non-finite quantity of a SAC update.
-func checkFinite(s engine.UpdateStats) error {
+// checkFinite names the first non-finite quantity of the SAC updates
+// summed in s.
+func checkFinite(s engine.UpdateSums) error {
 	for _, q := range []struct {
 		name string
-		v    float32
+		v    float64
 	}{{"critic 1 loss", s.Q1Loss}, {"critic 2 loss", s.Q2Loss}, {"policy loss", s.PolicyLoss}, {"temperature loss", s.AlphaLoss}, {"alpha", s.Alpha}} {
-		if !isFinite32(q.v) {
+		if !isFinite64(q.v) {
 			return fmt.Errorf("%s is %v", q.name, q.v)
 		}
 	}

@@ -44,7 +44,7 @@ func ReadNetworks(runDir string) (Networks, error) {
 	}
 	n := Networks{
 		Config: h.Config, Env: spec, EnvSteps: h.EnvSteps,
-		Agent:      agentSpec(h.Config, spec),
+		Agent:      h.Config.AgentSpec(spec.ObsDim, spec.ActDim),
 		AgentState: engine.State{Buffers: secs.f32["agent/"], Step: h.AgentStep},
 		Elites:     append([]int(nil), h.Elites...),
 		Retrains:   h.Retrains,
@@ -56,7 +56,7 @@ func ReadNetworks(runDir string) (Networks, error) {
 		return Networks{}, err
 	}
 	if h.Config.Model() {
-		es := ensembleSpec(h.Config, spec)
+		es := h.Config.EnsembleSpec(spec.ObsDim, spec.ActDim)
 		n.Ensemble = &es
 		n.EnsembleState = engine.State{Buffers: secs.f32["model/"], Step: h.ModelStep}
 		if err := checkBuffers(path, "model", n.EnsembleState, map[string]int{
@@ -81,11 +81,6 @@ func checkBuffers(path, what string, st engine.State, want map[string]int) error
 		}
 	}
 	return nil
-}
-
-// ensembleSpec is the dynamics ensemble of cfg on spec's env, as build makes it.
-func ensembleSpec(cfg Config, spec env.Spec) engine.EnsembleSpec {
-	return cfg.EnsembleSpec(spec.ObsDim, spec.ActDim)
 }
 
 // NewAgent returns the checkpoint's agent on eng.

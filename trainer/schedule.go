@@ -24,6 +24,9 @@ func (s Schedule) K(epoch int) int {
 	return int(frac*float64(kmax-kmin) + float64(kmin))
 }
 
+// MaxK is the longest rollout the schedule asks for at any epoch.
+func (s Schedule) MaxK() int { return max(s[2], s[3]) }
+
 // ModelBufferCapacity is the published formula: retain_epochs × k ×
 // rollout_batch_size × (epoch_length / model_train_freq), the number of
 // model transitions made in retainEpochs epochs at rollout length k.

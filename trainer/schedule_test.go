@@ -47,3 +47,15 @@ func TestModelBufferCapacity(t *testing.T) {
 		}
 	}
 }
+
+func TestScheduleMaxK(t *testing.T) {
+	for _, s := range []Schedule{{20, 150, 1, 15}, {20, 100, 1, 25}, {5, 10, 4, 2}, {0, 0, 3, 3}} {
+		longest := 0
+		for epoch := 0; epoch < 400; epoch++ {
+			longest = max(longest, s.K(epoch))
+		}
+		if s.MaxK() != longest {
+			t.Errorf("%v: MaxK %d, the longest k over 400 epochs %d", s, s.MaxK(), longest)
+		}
+	}
+}

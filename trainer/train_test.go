@@ -18,6 +18,7 @@ import (
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/kernels"
 	"github.com/mbpogo/mbpo/rng"
+	"github.com/mbpogo/mbpo/stages"
 )
 
 // tinyConfig is a seconds-long MBPO run on InvertedPendulum with small
@@ -299,16 +300,26 @@ func (a *nanAgent) Update(b engine.Batch, k rng.Key) (engine.UpdateStats, error)
 	return s, err
 }
 
+// nanEngine makes agents whose updates turn NaN after a number of calls.
+type nanEngine struct {
+	engine.Engine
+	after int
+}
+
+func (e nanEngine) NewAgent(spec engine.AgentSpec, seed uint64) (engine.Agent, error) {
+	a, err := e.Engine.NewAgent(spec, seed)
+	return &nanAgent{Agent: a, after: e.after}, err
+}
+
 func TestNonFiniteLossStopsTheRun(t *testing.T) {
 	c := tinyConfig(t)
 	dir := t.TempDir()
-	tr, err := New(c, newEngine(t), dir, zerolog.Nop())
+	eng := nanEngine{Engine: newEngine(t), after: 700} // fails in the third epoch, after two checkpoints
+	tr, err := New(c, eng, dir, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	bad := &nanAgent{Agent: tr.agent, after: 700} // fails in the third epoch, after two checkpoints
-	tr.agent, tr.sac.agent = bad, bad
 	err = tr.Run(context.Background(), Hooks{})
 	if err == nil || !strings.Contains(err.Error(), "critic 2 loss is NaN") {
 		t.Fatalf("Run error %v, want one naming the critic 2 loss", err)
@@ -397,8 +408,8 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	}
 }
 
-// The device path (engine.Resident: device buffers, Fit, device rollouts and
-// SAC updates) gives the same run as the host path. The GPU engine runs here
+// The GPU engine's stages (device buffers, fit, device rollouts and SAC
+// updates) give the same run as the host stages of the CPU engine. The GPU engine runs here
 // on kernels.OnHost, the kernel sources executed on the CPU over the same
 // grids; its float sums differ from the CPU engine's in the last bits, so
 // the runs are compared with a tolerance, and a resumed device run must
@@ -426,8 +437,8 @@ func TestDevicePathMatchesHostPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.dev == nil {
-		t.Fatal("the GPU engine did not take the device path")
+	if _, host := tr.st.Real().(*stages.Ring); host {
+		t.Fatal("the GPU engine's stages keep their buffers in host memory")
 	}
 	if err := tr.Run(context.Background(), Hooks{}); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/mbpogo/mbpo/engine/cuda"
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/kernels"
+	"github.com/mbpogo/mbpo/stages"
 	"github.com/mbpogo/mbpo/trainer"
 )
 
@@ -61,7 +62,7 @@ type engineBench struct {
 	log  zerolog.Logger
 	spec env.Spec
 	eng  engine.Engine
-	real *trainer.Replay // random-policy transitions of cfg's environment
+	real *stages.Replay // random-policy transitions of cfg's environment
 }
 
 // prepare builds the logger the flags ask for, the engine --device names and
@@ -116,20 +117,6 @@ func closeNet(net any) {
 	if c, ok := net.(interface{ Close() error }); ok {
 		c.Close()
 	}
-}
-
-// appendReplay appends every row of real to ring in its physical order (the
-// ring then holds the same rows at the same places as an unwrapped Replay).
-func appendReplay(ring engine.Transitions, real *trainer.Replay) error {
-	n := real.Len()
-	o0, a0, _, _, _ := real.Row(0)
-	od, ad := len(o0), len(a0)
-	obs, act, rew, next, done := make([]float32, 0, n*od), make([]float32, 0, n*ad), make([]float32, 0, n), make([]float32, 0, n*od), make([]float32, 0, n)
-	for i := 0; i < n; i++ {
-		o, a, r, nx, d := real.Row(i)
-		obs, act, rew, next, done = append(obs, o...), append(act, a...), append(rew, r), append(next, nx...), append(done, d)
-	}
-	return ring.Append(obs, act, rew, next, done)
 }
 
 // writeJSON writes v to path (when path is not empty).

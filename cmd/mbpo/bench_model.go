@@ -1,6 +1,6 @@
 // bench_model.go: "mbpo bench model-train", one full retrain of the dynamics
 // ensemble to early stop on random-policy transitions, with the trainer's
-// own procedure (trainer.Model.Train): wall time, epochs, rows/s and the
+// own fit stage (stages.Fit, or the GPU engine's twin): wall time, epochs, rows/s and the
 // holdout losses per member, which two engines should agree on.
 
 package main
@@ -13,6 +13,7 @@ import (
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/engine/cuda"
 	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/stages"
 	"github.com/mbpogo/mbpo/trainer"
 )
 
@@ -82,56 +83,40 @@ func runBenchModelTrain(a *app, args []string) error {
 	return writeJSON(bf.json, res)
 }
 
-// benchModelTrain retrains cfg's ensemble once on real and times it.
-func benchModelTrain(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *trainer.Replay) (modelBenchResult, error) {
-	es := engine.PaperEnsemble(spec.ObsDim, spec.ActDim, cfg.ModelHidden)
-	es.Members, es.LR = cfg.EnsembleSize, float32(cfg.ModelLR)
-	es.Precision = engine.Precision(cfg.Precision)
-	model, err := trainer.NewModel(eng, es, spec.ObsDim, spec.ActDim, cfg.Seed)
+// benchModelTrain retrains cfg's ensemble once on real with the run's own
+// fit stage and times it.
+func benchModelTrain(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *stages.Replay) (modelBenchResult, error) {
+	es, as := cfg.EnsembleSpec(spec.ObsDim, spec.ActDim), cfg.AgentSpec(spec.ObsDim, spec.ActDim)
+	ens, err := eng.NewEnsemble(es, cfg.Seed)
 	if err != nil {
 		return modelBenchResult{}, err
 	}
-	defer closeNet(model.Ens)
+	defer closeNet(ens)
+	ag, err := eng.NewAgent(as, cfg.Seed)
+	if err != nil {
+		return modelBenchResult{}, err
+	}
+	defer closeNet(ag)
 	res := modelBenchResult{Engine: eng.Name(), Machine: "cpu", Env: spec.ID, Rows: real.Len(), Members: es.Members,
 		Hidden: cfg.ModelHidden, Batch: cfg.ModelBatch, Precision: cfg.Precision, Products: productsOf(eng, cfg.Precision)}
+	res.Path = "stages.Fit through the engine's TrainStep and Evaluate"
 	if ce, ok := eng.(*cuda.Engine); ok {
 		res.Machine = ce.Machine().Name()
+		res.Path = "device fit from the real buffer's ring, one recorded graph per epoch"
 	}
-	settings := trainer.ModelSettings{
-		Batch: cfg.ModelBatch, HoldoutRatio: cfg.HoldoutRatio, MaxHoldout: cfg.MaxHoldout,
-		EarlyStop: cfg.EarlyStop, Improvement: 0.01, MaxEpochs: cfg.ModelMaxEpochs, Elites: cfg.Elites,
+	// The real buffer is loaded before the clock starts, as a run appends
+	// it step by step.
+	st, err := trainer.BenchStages(eng.NewStages, cfg, ens, ag, real, 1, 0)
+	if err != nil {
+		return res, err
 	}
-	var fit engine.FitResult
-	if re, ok := eng.(engine.Resident); ok {
-		// The real buffer is mirrored on the device before the clock starts,
-		// as the trainer's resident path appends it step by step.
-		res.Path = "device fit from the mirrored real buffer, one recorded graph per epoch"
-		ring, err := re.NewTransitions(spec.ObsDim, spec.ActDim, real.Cap())
-		if err != nil {
-			return res, err
-		}
-		defer ring.Close()
-		if err := appendReplay(ring, real); err != nil {
-			return res, err
-		}
-		start := time.Now()
-		if fit, err = re.Fit(model.Ens, ring, engine.FitSettings{Batch: settings.Batch, HoldoutRatio: settings.HoldoutRatio,
-			MaxHoldout: settings.MaxHoldout, EarlyStop: settings.EarlyStop, Improvement: settings.Improvement,
-			MaxEpochs: settings.MaxEpochs, Elites: settings.Elites, Seed: cfg.Seed}, 0); err != nil {
-			return res, err
-		}
-		res.Seconds = time.Since(start).Seconds()
-	} else {
-		res.Path = "trainer.Model.Train through the engine's TrainStep and Evaluate"
-		start := time.Now()
-		ms, err := model.Train(real, settings, 0)
-		if err != nil {
-			return res, err
-		}
-		res.Seconds = time.Since(start).Seconds()
-		fit = engine.FitResult{Epochs: ms.Epochs, TrainLoss: ms.TrainLoss, HoldoutMSE: ms.HoldoutMSE, HoldoutNLL: ms.HoldoutNLL,
-			Elites: ms.Elites, Rows: ms.Rows, Train: ms.Train, Holdout: ms.Holdout}
+	defer st.Close()
+	start := time.Now()
+	fit, err := st.Fit(0)
+	if err != nil {
+		return res, err
 	}
+	res.Seconds = time.Since(start).Seconds()
 	res.Train, res.Holdout, res.Epochs = fit.Train, fit.Holdout, fit.Epochs
 	res.RowsPerSec = float64(fit.Rows) / res.Seconds
 	res.GFLOPs = res.RowsPerSec * 3 * float64(es.Net().FLOPs()) / 1e9

@@ -16,7 +16,7 @@ import (
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/engine/cuda"
 	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/rng"
+	"github.com/mbpogo/mbpo/stages"
 	"github.com/mbpogo/mbpo/trainer"
 )
 
@@ -98,11 +98,9 @@ func runBenchRollout(a *app, args []string) error {
 
 // rolloutNets builds cfg's ensemble (its mean head zeroed, log-variance
 // bounded at -10, so predictions keep states healthy) and agent on eng.
-func rolloutNets(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *trainer.Replay) (engine.Ensemble, engine.Agent, []int, error) {
+func rolloutNets(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *stages.Replay) (engine.Ensemble, engine.Agent, []int, error) {
 	od, ad := spec.ObsDim, spec.ActDim
-	es := engine.PaperEnsemble(od, ad, cfg.ModelHidden)
-	es.Members = cfg.EnsembleSize
-	es.Precision = engine.Precision(cfg.Precision)
+	es := cfg.EnsembleSpec(od, ad)
 	ens, err := eng.NewEnsemble(es, cfg.Seed)
 	if err != nil {
 		return nil, nil, nil, err
@@ -143,10 +141,7 @@ func rolloutNets(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *tra
 		mean[c], std[c] = float32(s), float32(math.Sqrt(q/float64(real.Len())))
 	}
 	ens.SetNormalizer(mean, std)
-	as := engine.PaperAgent(od, ad, float32(cfg.TargetEntropy))
-	as.Hidden = []int{cfg.Hidden, cfg.Hidden}
-	as.Precision = engine.Precision(cfg.Precision)
-	ag, err := eng.NewAgent(as, cfg.Seed)
+	ag, err := eng.NewAgent(cfg.AgentSpec(od, ad), cfg.Seed)
 	if err != nil {
 		closeNet(ens)
 		return nil, nil, nil, err
@@ -158,8 +153,10 @@ func rolloutNets(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *tra
 	return ens, ag, elites, nil
 }
 
-// benchRollout measures rounds rollout rounds on eng.
-func benchRollout(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *trainer.Replay, batch, k, rounds int) (rolloutBenchResult, error) {
+// benchRollout measures rounds rollout rounds of the run's own rollout
+// stage on eng: a warm-up round (on the GPU it records the graph), rounds
+// timed rounds, and on the GPU one profiled round for the split.
+func benchRollout(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *stages.Replay, batch, k, rounds int) (rolloutBenchResult, error) {
 	ens, ag, elites, err := rolloutNets(eng, cfg, spec, real)
 	if err != nil {
 		return rolloutBenchResult{}, err
@@ -168,170 +165,53 @@ func benchRollout(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *tr
 	defer closeNet(ag)
 	es, as := ens.Spec(), ag.Spec()
 	res := rolloutBenchResult{
-		Engine: eng.Name(), Env: spec.ID, Batch: batch, K: k, Members: es.Members, Elites: len(elites),
+		Engine: eng.Name(), Machine: "cpu", Env: spec.ID, Batch: batch, K: k, Members: es.Members, Elites: len(elites),
 		ModelHidden: es.Hidden[0], PolicyHidden: as.Hidden[0], Rounds: rounds,
 		Precision: cfg.Precision, Products: productsOf(eng, cfg.Precision),
 		FLOPsPerStep: float64(as.Policy().FLOPs() + es.Net().FLOPs()),
+		Path:         "stages.Rollouts.Run on the engine's Act and Predict",
 	}
-	var times []float64
-	if re, ok := eng.(engine.Resident); ok {
-		res.Path = "device rollouts: k steps replayed as one graph"
-		if ce, ok := eng.(*cuda.Engine); ok {
-			res.Machine = ce.Machine().Name()
-		}
-		times, err = benchDeviceRollouts(re, ens, ag, real, spec, cfg.Seed, elites, batch, k, rounds, &res)
-	} else {
-		res.Machine = "cpu"
-		res.Path = "the trainer's rollout loop on the engine's Act and Predict"
-		times, err = benchHostRollouts(ens, ag, real, spec, cfg.Seed, elites, batch, k, rounds, &res)
+	if ce, ok := eng.(*cuda.Engine); ok {
+		res.Machine, res.Path = ce.Machine().Name(), "device rollouts: k steps replayed as one graph"
 	}
+	cfg.RolloutBatch = batch
+	st, err := trainer.BenchStages(eng.NewStages, cfg, ens, ag, real, k, 0)
 	if err != nil {
 		return res, err
+	}
+	defer st.Close()
+	var times []float64
+	var policy, model float64
+	for r := 0; r <= rounds; r++ {
+		start := time.Now()
+		rs, err := st.Rollout(elites, k, uint64(r))
+		if err != nil {
+			return res, err
+		}
+		if r > 0 {
+			times = append(times, time.Since(start).Seconds())
+			policy, model = policy+rs.PolicySec/float64(rounds), model+rs.ModelSec/float64(rounds)
+		}
+		res.StepsPerRound = rs.Steps
+	}
+	if policy+model > 0 { // the host stages time their policy and model passes
+		res.Split = map[string]float64{"policy": policy, "ensemble, sampling and termination": model}
+	}
+	if p, ok := st.(interface {
+		Profile(elites []int, k int, call uint64) (cuda.RolloutStages, engine.RolloutResult, error)
+	}); ok {
+		ps, _, err := p.Profile(elites, k, uint64(rounds+1))
+		if err != nil {
+			return res, err
+		}
+		res.Split = map[string]float64{"start": ps.Start, "policy": ps.Policy, "ensemble": ps.Ensemble,
+			"sampling+termination": ps.Sampling, "termination (alone)": ps.Termination, "buffer writes": ps.Buffer,
+			"compaction": ps.Compaction}
 	}
 	res.RoundSec = median(times)
 	res.ModelStepsPerSec = float64(res.StepsPerRound) / res.RoundSec
 	res.GFLOPs = res.ModelStepsPerSec * res.FLOPsPerStep / 1e9
 	return res, nil
-}
-
-// benchDeviceRollouts times device rollouts: a warm-up round (which records
-// the graph), rounds timed rounds, then one profiled round for the split.
-func benchDeviceRollouts(re engine.Resident, ens engine.Ensemble, ag engine.Agent, real *trainer.Replay, spec env.Spec, seed uint64,
-	elites []int, batch, k, rounds int, res *rolloutBenchResult) ([]float64, error) {
-	od, ad := spec.ObsDim, spec.ActDim
-	dreal, err := re.NewTransitions(od, ad, real.Cap())
-	if err != nil {
-		return nil, err
-	}
-	defer dreal.Close()
-	if err := appendReplay(dreal, real); err != nil {
-		return nil, err
-	}
-	model, err := re.NewTransitions(od, ad, batch*k)
-	if err != nil {
-		return nil, err
-	}
-	defer model.Close()
-	ro, err := re.NewRollouts(ens, ag, dreal, model, engine.RolloutConfig{Batch: batch, MaxK: k, Env: spec.ID, Seed: seed})
-	if err != nil {
-		return nil, err
-	}
-	defer ro.Close()
-	var times []float64
-	for r := 0; r <= rounds; r++ {
-		start := time.Now()
-		st, err := ro.Run(elites, k, uint64(r))
-		if err != nil {
-			return nil, err
-		}
-		if r > 0 {
-			times = append(times, time.Since(start).Seconds())
-		}
-		res.StepsPerRound = st.Steps
-	}
-	if p, ok := ro.(interface {
-		Profile(elites []int, k int, call uint64) (cuda.RolloutStages, engine.RolloutResult, error)
-	}); ok {
-		st, _, err := p.Profile(elites, k, uint64(rounds+1))
-		if err != nil {
-			return nil, err
-		}
-		res.Split = map[string]float64{"start": st.Start, "policy": st.Policy, "ensemble": st.Ensemble,
-			"sampling+termination": st.Sampling, "termination (alone)": st.Termination, "buffer writes": st.Buffer,
-			"compaction": st.Compaction}
-	}
-	return times, nil
-}
-
-// benchHostRollouts times the trainer's rollout loop (trainer/rollout.go's
-// step) stage by stage on the engine's Act and Predict.
-func benchHostRollouts(ens engine.Ensemble, ag engine.Agent, real *trainer.Replay, spec env.Spec, seed uint64,
-	elites []int, batch, k, rounds int, res *rolloutBenchResult) ([]float64, error) {
-	od, ad := spec.ObsDim, spec.ActDim
-	es := ens.Spec()
-	in, outW := es.In, es.Out
-	out := trainer.NewReplay(od, ad, batch*k)
-	obs, act, x := make([]float32, batch*od), make([]float32, batch*ad), make([]float32, batch*in)
-	mean, logvar, noise := make([]float32, batch*outW), make([]float32, batch*outW), make([]float32, batch*outW)
-	next, rew, done := make([]float32, batch*od), make([]float32, batch), make([]float32, batch)
-	members := make([]int32, batch)
-	split := map[string]float64{}
-	var times []float64
-	for r := 0; r <= rounds; r++ {
-		call := uint64(r)
-		stage := map[string]float64{}
-		lap := time.Now()
-		mark := func(name string) {
-			now := time.Now()
-			stage[name] += now.Sub(lap).Seconds()
-			lap = now
-		}
-		start := lap
-		startKey := rng.Key{Seed: seed, Purpose: rng.RolloutStart, Step: call}
-		for i := 0; i < batch; i++ {
-			copy(obs[i*od:(i+1)*od], real.Obs(startKey.Intn(uint64(i), real.Len())))
-		}
-		mark("start")
-		n, steps := batch, int64(0)
-		for s := 0; s < k && n > 0; s++ {
-			key := call<<16 | uint64(s)
-			if err := ag.Act(obs[:n*od], n, false, rng.Key{Seed: seed, Purpose: rng.RolloutPolicy, Step: key}, act); err != nil {
-				return nil, err
-			}
-			mark("policy")
-			ek := rng.Key{Seed: seed, Purpose: rng.RolloutElite, Step: key}
-			for i := 0; i < n; i++ {
-				copy(x[i*in:], obs[i*od:(i+1)*od])
-				copy(x[i*in+od:], act[i*ad:(i+1)*ad])
-				members[i] = int32(elites[ek.Intn(uint64(i), len(elites))])
-			}
-			if err := ens.Predict(x, members, n, mean, logvar); err != nil {
-				return nil, err
-			}
-			mark("ensemble")
-			rng.Key{Seed: seed, Purpose: rng.RolloutNoise, Step: key}.FillNormal(noise[:n*outW])
-			for i := 0; i < n; i++ {
-				for j := 0; j < outW; j++ {
-					o := i*outW + j
-					v := mean[o] + float32(math.Exp(0.5*float64(logvar[o])))*noise[o]
-					if j < od {
-						next[i*od+j] = obs[i*od+j] + v
-					} else {
-						rew[i] = v
-					}
-				}
-			}
-			mark("sampling")
-			for i := 0; i < n; i++ {
-				done[i] = 0
-				if spec.Terminal(obs[i*od:(i+1)*od], act[i*ad:(i+1)*ad], next[i*od:(i+1)*od]) {
-					done[i] = 1
-				}
-			}
-			mark("termination")
-			out.Add(obs[:n*od], act[:n*ad], rew[:n], next[:n*od], done[:n])
-			steps += int64(n)
-			mark("buffer writes")
-			live := 0
-			for i := 0; i < n; i++ {
-				if done[i] == 0 {
-					copy(obs[live*od:(live+1)*od], next[i*od:(i+1)*od])
-					live++
-				}
-			}
-			n = live
-			mark("compaction")
-		}
-		res.StepsPerRound = steps
-		if r > 0 {
-			times = append(times, time.Since(start).Seconds())
-			for name, v := range stage {
-				split[name] += v / float64(rounds)
-			}
-		}
-	}
-	res.Split = split
-	return times, nil
 }
 
 func printRolloutBench(a *app, r rolloutBenchResult) {

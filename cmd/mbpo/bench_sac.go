@@ -13,7 +13,7 @@ import (
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/engine/cuda"
 	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/rng"
+	"github.com/mbpogo/mbpo/stages"
 	"github.com/mbpogo/mbpo/trainer"
 )
 
@@ -81,21 +81,9 @@ func runBenchSAC(a *app, args []string) error {
 	return writeJSON(bf.json, res)
 }
 
-// hostBatch draws minibatch u from real as the trainer's sacBatcher does
-// with an empty model buffer.
-func hostBatch(real *trainer.Replay, b *engine.Batch, idx []int32, seed uint64, u int64) {
-	key := rng.Key{Seed: seed, Purpose: rng.SACBatch, Step: uint64(u)}
-	for i := range idx {
-		idx[i] = int32(key.Intn(uint64(i), real.Len()))
-	}
-	real.Gather(idx, b, 0)
-}
-
-func benchSAC(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *trainer.Replay, batch, updates, g int) (sacBenchResult, error) {
+func benchSAC(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *stages.Replay, batch, updates, g int) (sacBenchResult, error) {
 	od, ad := spec.ObsDim, spec.ActDim
-	as := engine.PaperAgent(od, ad, float32(cfg.TargetEntropy))
-	as.Hidden = []int{cfg.Hidden, cfg.Hidden}
-	as.Precision = engine.Precision(cfg.Precision)
+	as := cfg.AgentSpec(od, ad)
 	ag, err := eng.NewAgent(as, cfg.Seed)
 	if err != nil {
 		return sacBenchResult{}, err
@@ -106,73 +94,43 @@ func benchSAC(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *traine
 	if ce, ok := eng.(*cuda.Engine); ok {
 		res.Machine = ce.Machine().Name()
 	}
-	b := engine.Batch{N: batch, Obs: make([]float32, batch*od), Act: make([]float32, batch*ad), Rew: make([]float32, batch),
-		NextObs: make([]float32, batch*od), Done: make([]float32, batch)}
-	idx := make([]int32, batch)
-	// interfaceRate runs n updates through Agent.Update after min(5, n)
-	// warm-ups.
-	interfaceRate := func(first int64, n int) (float64, float64, error) {
-		var q1 float64
-		var elapsed time.Duration
-		warm := int64(min(5, n))
-		for u := first; u < first+int64(n)+warm; u++ {
-			hostBatch(real, &b, idx, cfg.Seed, u)
-			start := time.Now()
-			st, err := ag.Update(b, rng.Key{Seed: cfg.Seed, Purpose: rng.SACNoise, Step: uint64(u)})
-			if err != nil {
+	// The run's own SAC stage with an empty model buffer (all real rows),
+	// in runs of G updates per call as a run makes them.
+	cfg.BatchSize = batch
+	rate := func(newStages trainer.StagesMaker, first int64, n, g int) (float64, float64, error) {
+		st, err := trainer.BenchStages(newStages, cfg, nil, ag, real, 1, 0)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer st.Close()
+		var warm engine.UpdateSums
+		if err := st.Update(first, g, &warm); err != nil { // on the GPU: records the graph
+			return 0, 0, err
+		}
+		var sums engine.UpdateSums
+		start := time.Now()
+		for u := first + int64(g); u < first+int64(g+n); u += int64(g) {
+			if err := st.Update(u, g, &sums); err != nil {
 				return 0, 0, err
 			}
-			if u >= first+warm {
-				elapsed += time.Since(start)
-				q1 += float64(st.Q1Loss)
-			}
 		}
-		return float64(n) / elapsed.Seconds(), q1 / float64(n), nil
-	}
-	re, resident := eng.(engine.Resident)
-	if !resident {
-		res.Path = "Agent.Update on minibatches gathered on the host"
-		res.Updates = updates
-		if res.UpdatesPerSec, res.MeanQ1Loss, err = interfaceRate(0, updates); err != nil {
-			return res, err
-		}
-		res.GFLOPs = res.UpdatesPerSec * res.FLOPsPerUpdate / 1e9
-		return res, nil
-	}
-	res.Path = "device runs of G updates: minibatches drawn on the device, each run replayed as one graph"
-	res.G = g
-	dreal, err := re.NewTransitions(od, ad, real.Cap())
-	if err != nil {
-		return res, err
-	}
-	defer dreal.Close()
-	if err := appendReplay(dreal, real); err != nil {
-		return res, err
-	}
-	up, err := re.NewSACUpdates(ag, dreal, nil, batch, cfg.RealRatio, cfg.Seed)
-	if err != nil {
-		return res, err
-	}
-	defer up.Close()
-	if _, err := up.Run(0, g); err != nil { // records the graph
-		return res, err
+		return float64(sums.Updates) / time.Since(start).Seconds(), sums.Q1Loss / float64(sums.Updates), nil
 	}
 	runs := max(1, (updates+g-1)/g)
-	var q1 float64
-	start := time.Now()
-	for r := 0; r < runs; r++ {
-		s, err := up.Run(int64(g*(r+1)), g)
-		if err != nil {
-			return res, err
-		}
-		q1 += s.Q1Loss
+	res.Updates, res.G = runs*g, g
+	res.Path = "stages' SAC batcher: Agent.Update on minibatches gathered on the host"
+	if _, gpu := eng.(*cuda.Engine); gpu {
+		res.Path = "device runs of G updates: minibatches drawn on the device, each run replayed as one graph"
 	}
-	res.Updates = runs * g
-	res.UpdatesPerSec = float64(res.Updates) / time.Since(start).Seconds()
-	res.MeanQ1Loss = q1 / float64(res.Updates)
+	if res.UpdatesPerSec, res.MeanQ1Loss, err = rate(eng.NewStages, 0, res.Updates, g); err != nil {
+		return res, err
+	}
 	res.GFLOPs = res.UpdatesPerSec * res.FLOPsPerUpdate / 1e9
-	res.InterfaceUpdates = min(updates, 500)
-	res.InterfacePerSec, _, err = interfaceRate(int64(g*(runs+1)), res.InterfaceUpdates)
+	if _, gpu := eng.(*cuda.Engine); gpu {
+		// The host stages on the same networks: one Agent.Update per update.
+		res.InterfaceUpdates = min(updates, 500)
+		res.InterfacePerSec, _, err = rate(stages.New, int64(res.Updates+g), res.InterfaceUpdates, 1)
+	}
 	return res, err
 }
 

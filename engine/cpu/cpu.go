@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/stages"
 )
 
 // who starts the engine's error messages.
@@ -146,6 +147,12 @@ func (e *Engine) NewAgent(spec engine.AgentSpec, seed uint64) (engine.Agent, err
 		return nil, err
 	}
 	return newAgent(mm, e.threads, spec, seed)
+}
+
+// NewStages returns the host stages (package stages, the plain reference)
+// on this engine's networks.
+func (e *Engine) NewStages(cfg engine.StagesConfig, ens engine.Ensemble, agent engine.Agent) (engine.Stages, error) {
+	return stages.New(cfg, ens, agent)
 }
 
 // Close releases nothing: OpenBLAS and oneDNN stay loaded for the life of

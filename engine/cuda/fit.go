@@ -1,5 +1,5 @@
-// fit.go: Resident.Fit, the ensemble's retrain on the device from a ring of
-// real transitions, with trainer.Model.Train's procedure and random numbers.
+// fit.go: the fit stage, the ensemble's retrain on the device from a ring of
+// real transitions, with stages.Fit's procedure and random numbers.
 // The data never leaves the device: the dataset is built from the ring in the
 // holdout permutation's order, the normaliser is computed there, and each
 // epoch (every minibatch's gather and training step, then the holdout
@@ -22,10 +22,10 @@ import (
 	"github.com/mbpogo/mbpo/rng"
 )
 
-// Fit trains ens on every transition of real as trainer.Model.Train does.
+// fit trains ens on every transition of real as stages.Fit (its CPU twin) does.
 // Non-finite losses are caught at the end of each epoch (from its last
 // minibatch's loss) rather than after every minibatch.
-func (e *Engine) Fit(ens engine.Ensemble, real engine.Transitions, s engine.FitSettings, call uint64) (engine.FitResult, error) {
+func (e *Engine) fit(ens engine.Ensemble, real engine.Transitions, s engine.FitSettings, call uint64) (engine.FitResult, error) {
 	var res engine.FitResult
 	ce, ok1 := ens.(*ensemble)
 	cr, ok2 := real.(*transitions)
@@ -116,7 +116,7 @@ func (e *Engine) Fit(ens engine.Ensemble, real engine.Transitions, s engine.FitS
 	mse, nll, loss := make([]float32, E), make([]float32, E), make([]float32, 1)
 	stop := engine.NewEarlyStop(E, s.Improvement, s.EarlyStop)
 	shuffle := func(ep int) {
-		st := rng.NewStream(rng.Key{Seed: s.Seed, Purpose: rng.ModelShuffle, Step: call<<20 | uint64(ep)})
+		st := rng.NewStream(rng.ShuffleKey(s.Seed, call, ep))
 		for e := 0; e < E; e++ {
 			st.Shuffle(rows[e*nTrain : (e+1)*nTrain])
 		}

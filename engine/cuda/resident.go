@@ -1,4 +1,5 @@
-// resident.go: engine.Resident on the GPU: transition rings in device
+// resident.go: the GPU engine's stages (stages.go puts them together as
+// engine.Stages): transition rings in device
 // memory, branched rollouts whose k steps run on the device (captured once
 // per k as a graph and replayed), and runs of SAC updates on minibatches
 // gathered on the device (captured per run length and replayed). Only the
@@ -15,8 +16,6 @@ import (
 	"github.com/mbpogo/mbpo/rng"
 )
 
-var _ engine.Resident = (*Engine)(nil)
-
 // keyStride is the room each rng key takes in device memory.
 const keyStride = 32
 
@@ -29,7 +28,7 @@ func uploadKeys(m kernels.Machine, dst kernels.Ptr, keys []rng.Key) error {
 	return m.Upload(dst, b)
 }
 
-// transitions implements engine.Transitions.
+// transitions implements engine.Transitions: a ring in device memory.
 type transitions struct {
 	m      kernels.Machine
 	mem    arena
@@ -38,11 +37,6 @@ type transitions struct {
 	staged int            // rows the staging holds
 	fixed  int
 	gen    int // counts reallocations of the ring, which invalidate recorded graphs
-}
-
-// NewTransitions allocates an empty ring of capacity transitions.
-func (e *Engine) NewTransitions(obsDim, actDim, capacity int) (engine.Transitions, error) {
-	return newTransitions(e.m, obsDim, actDim, capacity)
 }
 
 func newTransitions(m kernels.Machine, od, ad, capacity int) (*transitions, error) {
@@ -182,13 +176,17 @@ func (t *transitions) Resize(capacity int) error {
 	return oldMem.release(0)
 }
 
-// rollouts implements engine.Rollouts.
+// rollouts are branched model rollouts on the device: start states drawn
+// from the real ring, the agent's stochastic policy, a random elite per
+// sample and step, the Gaussian sample of [Δs, r], the environment's
+// termination rule, every transition appended to the model ring; finished
+// samples drop out. Random numbers follow stages.Rollouts.Run (its CPU twin).
 type rollouts struct {
 	m           kernels.Machine
 	ens         *ensemble
 	ag          *agent
 	real, model *transitions
-	cfg         engine.RolloutConfig
+	cfg         rolloutConfig
 	term        kernels.Terminal
 	mem         arena
 
@@ -201,9 +199,17 @@ type rollouts struct {
 	profile *RolloutStages           // set by Profile
 }
 
-// NewRollouts prepares device rollouts of ens under agent's policy from real
+// rolloutConfig sizes device rollouts.
+type rolloutConfig struct {
+	Batch int    // rollouts started per round
+	MaxK  int    // the longest rollout a round may ask for
+	Env   string // environment id, for its termination rule
+	Seed  uint64 // the run's seed
+}
+
+// newRollouts prepares device rollouts of ens under agent's policy from real
 // into model; all four must come from this engine.
-func (e *Engine) NewRollouts(ens engine.Ensemble, ag engine.Agent, real, model engine.Transitions, cfg engine.RolloutConfig) (engine.Rollouts, error) {
+func (e *Engine) newRollouts(ens engine.Ensemble, ag engine.Agent, real, model engine.Transitions, cfg rolloutConfig) (*rollouts, error) {
 	ce, ok1 := ens.(*ensemble)
 	ca, ok2 := ag.(*agent)
 	cr, ok3 := real.(*transitions)
@@ -269,14 +275,13 @@ func (r *rollouts) Run(elites []int, k int, call uint64) (engine.RolloutResult, 
 	if size, err := r.real.Len(); err != nil || size < 1 {
 		return res, fmt.Errorf("cuda engine: rollouts from an empty real buffer (%v)", err)
 	}
-	// The trainer's keys: RolloutStart of the call, then per step s the
-	// policy, elite and noise streams of call<<16 | s.
+	// The host stages' keys: RolloutStart of the call, then per step s the
+	// policy, elite and noise streams of step s of the call.
 	seed := r.cfg.Seed
 	keys := []rng.Key{{Seed: seed, Purpose: rng.RolloutStart, Step: call}}
 	for s := 0; s < k; s++ {
-		step := call<<16 | uint64(s)
-		keys = append(keys, rng.Key{Seed: seed, Purpose: rng.RolloutPolicy, Step: step},
-			rng.Key{Seed: seed, Purpose: rng.RolloutElite, Step: step}, rng.Key{Seed: seed, Purpose: rng.RolloutNoise, Step: step})
+		keys = append(keys, rng.RolloutKey(seed, rng.RolloutPolicy, call, s),
+			rng.RolloutKey(seed, rng.RolloutElite, call, s), rng.RolloutKey(seed, rng.RolloutNoise, call, s))
 	}
 	m := r.m
 	if err := firstErr(uploadKeys(m, r.keys, keys), kernels.Upload(m, r.elites, el),
@@ -402,7 +407,8 @@ func (r *rollouts) queue(k, nElites int) error {
 	return nil
 }
 
-// sacUpdates implements engine.SACUpdates.
+// sacUpdates run SAC updates on minibatches drawn on the device from a real
+// ring and a model ring as stages' SAC batcher (its CPU twin) draws them.
 type sacUpdates struct {
 	m           kernels.Machine
 	ag          *agent
@@ -417,9 +423,9 @@ type sacUpdates struct {
 	gens        [3]int                // the agent's and rings' generations the graphs were recorded with
 }
 
-// NewSACUpdates prepares SAC updates of ag on minibatches of batch rows
+// newSACUpdates prepares SAC updates of ag on minibatches of batch rows
 // drawn on the device from real and model (nil: all real).
-func (e *Engine) NewSACUpdates(ag engine.Agent, real, model engine.Transitions, batch int, realRatio float64, seed uint64) (engine.SACUpdates, error) {
+func (e *Engine) newSACUpdates(ag engine.Agent, real, model engine.Transitions, batch int, realRatio float64, seed uint64) (*sacUpdates, error) {
 	ca, ok1 := ag.(*agent)
 	cr, ok2 := real.(*transitions)
 	var cm *transitions
@@ -439,7 +445,7 @@ func (e *Engine) NewSACUpdates(ag engine.Agent, real, model engine.Transitions, 
 	if err := ca.scratch(batch); err != nil {
 		return nil, err
 	}
-	u := &sacUpdates{m: e.m, ag: ca, real: cr, model: cm, batch: batch, nReal: int(float64(batch) * realRatio),
+	u := &sacUpdates{m: e.m, ag: ca, real: cr, model: cm, batch: batch, nReal: engine.RealRows(batch, realRatio),
 		seed: seed, mem: arena{m: e.m}, graphs: map[int]kernels.Graph{}}
 	u.acc = u.mem.doubles(7)
 	if u.mem.err != nil {

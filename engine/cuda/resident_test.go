@@ -1,6 +1,6 @@
 // resident_test.go: the device-resident stages against the trainer's own
-// code on the CPU engine: rings against trainer.Replay (appends, wrapping,
-// resizing), rounds of device rollouts against trainer.Rollouts.Run (the
+// code on the CPU engine: rings against stages.Replay (appends, wrapping,
+// resizing), rounds of device rollouts against stages.Rollouts.Run (the
 // same start states, elites, noise, terminations and model-buffer rows, up
 // to terminations that differ where a next observation lies within an ulp or
 // so of a threshold), and runs of device SAC updates against the CPU
@@ -16,7 +16,7 @@ import (
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/rng"
-	"github.com/mbpogo/mbpo/trainer"
+	"github.com/mbpogo/mbpo/stages"
 )
 
 // randomTransitions are n transitions of widths od, ad; obs column 0 near
@@ -41,7 +41,7 @@ func randomTransitions(od, ad, n int, seed uint64) (obs, act, rew, next, done []
 }
 
 // checkRing compares every row of a device ring with a Replay's.
-func checkRing(t *testing.T, what string, got engine.Transitions, want *trainer.Replay) {
+func checkRing(t *testing.T, what string, got engine.Transitions, want *stages.Replay) {
 	t.Helper()
 	n, err := got.Len()
 	if err != nil {
@@ -68,12 +68,12 @@ func checkRing(t *testing.T, what string, got engine.Transitions, want *trainer.
 
 func checkTransitions(t *testing.T, e *Engine) {
 	const od, ad = 4, 2
-	ring, err := e.NewTransitions(od, ad, 10)
+	ring, err := newTransitions(e.m, od, ad, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeWhenDone(t, ring)
-	rep := trainer.NewReplay(od, ad, 10)
+	rep := stages.NewReplay(od, ad, 10)
 	for i, n := range []int{3, 1, 7, 25, 2} { // wraps, and once more rows than the capacity
 		o, a, r, nx, d := randomTransitions(od, ad, n, uint64(i))
 		if err := ring.Append(o, a, r, nx, d); err != nil {
@@ -135,11 +135,11 @@ type rolloutRig struct {
 	ast                engine.State
 	elites             []int
 	o, a, r, nx, d     []float32 // the real buffer's rows
-	real               *trainer.Replay
+	real               *stages.Replay
 	batch, k, realRows int
 	od, ad             int
 	seed               uint64
-	cpuModel           *trainer.Model
+	cpuEns             engine.Ensemble
 	cpuAgent           engine.Agent
 	terminal           env.TerminalFunc
 }
@@ -151,15 +151,14 @@ func newRolloutRig(t *testing.T, hidden, batch, k, realRows int) *rolloutRig {
 	g := &rolloutRig{es: es, est: est, mean: mean, std: std, as: as, ast: ast, elites: []int{4, 1, 6, 2, 0},
 		batch: batch, k: k, realRows: realRows, od: as.Obs, ad: as.Act, seed: seed, terminal: spec.Terminal}
 	cpuEng := cpuEngine(t)
-	model, err := trainer.NewModel(cpuEng, es, g.od, g.ad, seed)
+	ens, err := cpuEng.NewEnsemble(es, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := model.Ens.SetState(est); err != nil {
+	if err := ens.SetState(est); err != nil {
 		t.Fatal(err)
 	}
-	model.Ens.SetNormalizer(mean, std)
-	model.Elites = g.elites
+	ens.SetNormalizer(mean, std)
 	cag, err := cpuEng.NewAgent(as, seed)
 	if err != nil {
 		t.Fatal(err)
@@ -167,8 +166,8 @@ func newRolloutRig(t *testing.T, hidden, batch, k, realRows int) *rolloutRig {
 	if err := cag.SetState(ast); err != nil {
 		t.Fatal(err)
 	}
-	g.cpuModel, g.cpuAgent = model, cag
-	g.real = trainer.NewReplay(g.od, g.ad, realRows)
+	g.cpuEns, g.cpuAgent = ens, cag
+	g.real = stages.NewReplay(g.od, g.ad, realRows)
 	g.o, g.a, g.r, g.nx, g.d = randomTransitions(g.od, g.ad, realRows, 5)
 	g.real.Add(g.o, g.a, g.r, g.nx, g.d)
 	return g
@@ -177,18 +176,18 @@ func newRolloutRig(t *testing.T, hidden, batch, k, realRows int) *rolloutRig {
 // trainerRollouts are the trainer's rollouts of the rig under rule (the
 // environment's own, or another for the tests of the comparison) into a
 // model buffer of batch·k rows.
-func (g *rolloutRig) trainerRollouts(rule env.TerminalFunc) (*trainer.Rollouts, *trainer.Replay) {
-	return trainer.NewRollouts(g.cpuModel, g.cpuAgent, rule, g.od, g.ad, g.seed), trainer.NewReplay(g.od, g.ad, g.batch*g.k)
+func (g *rolloutRig) trainerRollouts(rule env.TerminalFunc) (*stages.Rollouts, *stages.Replay) {
+	return stages.NewRollouts(g.cpuEns, g.cpuAgent, rule, g.od, g.ad, g.seed), stages.NewReplay(g.od, g.ad, g.batch*g.k)
 }
 
 // runTrainer runs round call of ro into out and returns its rows and totals.
-func (g *rolloutRig) runTrainer(t *testing.T, ro *trainer.Rollouts, out *trainer.Replay, call uint64) (roundRows, roundTotals) {
+func (g *rolloutRig) runTrainer(t *testing.T, ro *stages.Rollouts, out *stages.Replay, call uint64) (roundRows, roundTotals) {
 	t.Helper()
-	st, err := ro.Run(g.real, out, g.batch, g.k, call)
+	st, err := ro.Run(g.real, out, g.elites, g.batch, g.k, call)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return replayRound(t, out, int(st.Steps)), roundTotals{steps: st.Steps, finished: st.Finished, rewardSum: st.MeanRew * float64(st.Steps)}
+	return replayRound(t, out, int(st.Steps)), roundTotals{steps: st.Steps, finished: st.Finished, rewardSum: st.RewardSum}
 }
 
 // roundRows are one round's transitions as a model buffer holds them, in the
@@ -212,7 +211,7 @@ func (r *roundRows) add(obs, act []float32, rew float32, next []float32, done fl
 
 // replayRound is the last m transitions added to a Replay (never resized
 // nor cleared).
-func replayRound(t *testing.T, rep *trainer.Replay, m int) roundRows {
+func replayRound(t *testing.T, rep *stages.Replay, m int) roundRows {
 	t.Helper()
 	if m > rep.Len() {
 		t.Fatalf("a round of %d transitions in a Replay holding %d", m, rep.Len())
@@ -461,7 +460,7 @@ func checkRollouts(t *testing.T, e *Engine, hidden, batch, k, realRows int) {
 	if err := gag.SetState(g.ast); err != nil {
 		t.Fatal(err)
 	}
-	greal, err := e.NewTransitions(g.od, g.ad, realRows)
+	greal, err := newTransitions(e.m, g.od, g.ad, realRows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,12 +468,12 @@ func checkRollouts(t *testing.T, e *Engine, hidden, batch, k, realRows int) {
 	if err := greal.Append(g.o, g.a, g.r, g.nx, g.d); err != nil {
 		t.Fatal(err)
 	}
-	gout, err := e.NewTransitions(g.od, g.ad, batch*k)
+	gout, err := newTransitions(e.m, g.od, g.ad, batch*k)
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeWhenDone(t, gout)
-	gro, err := e.NewRollouts(gens, gag, greal, gout, engine.RolloutConfig{Batch: batch, MaxK: k, Env: "Hopper-v4", Seed: g.seed})
+	gro, err := e.newRollouts(gens, gag, greal, gout, rolloutConfig{Batch: batch, MaxK: k, Env: "Hopper-v4", Seed: g.seed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,7 +550,7 @@ func TestRolloutComparison(t *testing.T) {
 }
 
 // sacBatchFromReplays draws update u's minibatch as trainer's sacBatcher does.
-func sacBatchFromReplays(real, model *trainer.Replay, size int, ratio float64, seed uint64, u int64) engine.Batch {
+func sacBatchFromReplays(real, model *stages.Replay, size int, ratio float64, seed uint64, u int64) engine.Batch {
 	o0, a0, _, _, _ := real.Row(0)
 	od, ad := len(o0), len(a0)
 	b := engine.Batch{N: size, Obs: make([]float32, size*od), Act: make([]float32, size*ad), Rew: make([]float32, size),
@@ -583,13 +582,13 @@ func checkSACUpdates(t *testing.T, e *Engine, spec engine.AgentSpec, batch, upda
 	od, ad := spec.Obs, spec.Act
 	st := agentState(t, spec, 6)
 	want, got := agentPair(t, e, spec, st)
-	real, model := trainer.NewReplay(od, ad, 300), trainer.NewReplay(od, ad, 200)
-	greal, err := e.NewTransitions(od, ad, 300)
+	real, model := stages.NewReplay(od, ad, 300), stages.NewReplay(od, ad, 200)
+	greal, err := newTransitions(e.m, od, ad, 300)
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeWhenDone(t, greal)
-	gmodel, err := e.NewTransitions(od, ad, 200)
+	gmodel, err := newTransitions(e.m, od, ad, 200)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -599,7 +598,7 @@ func checkSACUpdates(t *testing.T, e *Engine, spec engine.AgentSpec, batch, upda
 	if err := greal.Append(o, a, r, nx, d); err != nil {
 		t.Fatal(err)
 	}
-	upd, err := e.NewSACUpdates(got, greal, gmodel, batch, ratio, seed)
+	upd, err := e.newSACUpdates(got, greal, gmodel, batch, ratio, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -661,7 +660,7 @@ func TestGPUSACUpdates(t *testing.T) {
 }
 
 // checkFit retrains an ensemble on the device from a ring and on the CPU
-// engine with trainer.Model.Train from the same Replay and seeds: epochs,
+// engine with stages.Fit from the same Replay and seeds: epochs,
 // rows, elites, holdout losses and the trained parameters must agree.
 func checkFit(t *testing.T, e *Engine, hidden, rows, batch, maxEpochs int) {
 	const seed, call = 17, 2
@@ -671,15 +670,15 @@ func checkFit(t *testing.T, e *Engine, hidden, rows, batch, maxEpochs int) {
 	}
 	od, ad := spec.ObsDim, spec.ActDim
 	es := engine.PaperEnsemble(od, ad, hidden)
-	real := trainer.NewReplay(od, ad, rows)
+	real := stages.NewReplay(od, ad, rows)
 	o, a, r, nx, d := randomTransitions(od, ad, rows, 9)
 	real.Add(o, a, r, nx, d)
-	settings := trainer.ModelSettings{Batch: batch, HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 5, Improvement: 0.01, MaxEpochs: maxEpochs, Elites: 5}
-	model, err := trainer.NewModel(cpuEngine(t), es, od, ad, seed)
+	settings := engine.FitSettings{Batch: batch, HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 5, Improvement: 0.01, MaxEpochs: maxEpochs, Elites: 5, Seed: seed}
+	cens, err := cpuEngine(t).NewEnsemble(es, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := model.Train(real, settings, call)
+	want, err := stages.Fit(cens, real, settings, call)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -689,7 +688,7 @@ func checkFit(t *testing.T, e *Engine, hidden, rows, batch, maxEpochs int) {
 		t.Fatal(err)
 	}
 	closeWhenDone(t, ens)
-	ring, err := e.NewTransitions(od, ad, rows)
+	ring, err := newTransitions(e.m, od, ad, rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -697,8 +696,7 @@ func checkFit(t *testing.T, e *Engine, hidden, rows, batch, maxEpochs int) {
 	if err := ring.Append(o, a, r, nx, d); err != nil {
 		t.Fatal(err)
 	}
-	got, err := e.Fit(ens, ring, engine.FitSettings{Batch: settings.Batch, HoldoutRatio: settings.HoldoutRatio, MaxHoldout: settings.MaxHoldout,
-		EarlyStop: settings.EarlyStop, Improvement: settings.Improvement, MaxEpochs: settings.MaxEpochs, Elites: settings.Elites, Seed: seed}, call)
+	got, err := e.fit(ens, ring, settings, call)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -718,7 +716,7 @@ func checkFit(t *testing.T, e *Engine, hidden, rows, batch, maxEpochs int) {
 			}
 		}
 	}
-	compareStates(t, "after the fit", ens.State(), model.Ens.State(), 1e-3, func(d diff) float64 { return d.rel })
+	compareStates(t, "after the fit", ens.State(), cens.State(), 1e-3, func(d diff) float64 { return d.rel })
 }
 
 func TestHostFit(t *testing.T) { checkFit(t, onHost(t), 12, 120, 32, 2) }

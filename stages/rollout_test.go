@@ -1,4 +1,4 @@
-package trainer
+package stages
 
 import (
 	"math"
@@ -15,6 +15,8 @@ type stepEnsemble struct {
 	spec engine.EnsembleSpec
 	used map[int32]int
 }
+
+func (e *stepEnsemble) Spec() engine.EnsembleSpec { return e.spec }
 
 func (e *stepEnsemble) Predict(x []float32, members []int32, n int, mean, logvar []float32) error {
 	od := e.spec.Out - 1
@@ -44,7 +46,7 @@ func TestRolloutsStopTerminatedSamples(t *testing.T) {
 	const od, ad = 2, 1
 	spec := engine.EnsembleSpec{Members: 3, In: od + ad, Out: od + 1}
 	ens := &stepEnsemble{spec: spec, used: map[int32]int{}}
-	model := &Model{Ens: ens, Spec: spec, Elites: []int{1}, obsDim: od, actDim: ad} // Δs = 2 per step
+	elites := []int{1} // Δs = 2 per step
 	// Real start states: obs[0] in {0, 1, ..., 9}. Terminal when next obs[0] >= 10.
 	real := NewReplay(od, ad, 10)
 	for i := 0; i < 10; i++ {
@@ -52,9 +54,9 @@ func TestRolloutsStopTerminatedSamples(t *testing.T) {
 	}
 	terminal := func(obs, act, next []float32) bool { return next[0] >= 10 }
 	out := NewReplay(od, ad, 100000)
-	r := NewRollouts(model, zeroAgent{}, terminal, od, ad, 1)
+	r := NewRollouts(ens, zeroAgent{}, terminal, od, ad, 1)
 	const batch, k = 2000, 8
-	st, err := r.Run(real, out, batch, k, 0)
+	st, err := r.Run(real, out, elites, batch, k, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,12 +99,12 @@ func TestRolloutsPickRandomElites(t *testing.T) {
 	const od, ad = 1, 1
 	spec := engine.EnsembleSpec{Members: 7, In: od + ad, Out: od + 1}
 	ens := &stepEnsemble{spec: spec, used: map[int32]int{}}
-	model := &Model{Ens: ens, Spec: spec, Elites: []int{6, 2, 4, 0, 3}, obsDim: od, actDim: ad}
+	elites := []int{6, 2, 4, 0, 3}
 	real := NewReplay(od, ad, 1)
 	real.AddOne([]float32{0}, []float32{0}, 0, []float32{0}, false)
 	out := NewReplay(od, ad, 50000)
-	r := NewRollouts(model, zeroAgent{}, func(_, _, _ []float32) bool { return false }, od, ad, 5)
-	if _, err := r.Run(real, out, 10000, 3, 0); err != nil {
+	r := NewRollouts(ens, zeroAgent{}, func(_, _, _ []float32) bool { return false }, od, ad, 5)
+	if _, err := r.Run(real, out, elites, 10000, 3, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range []int32{1, 5} {
@@ -110,7 +112,7 @@ func TestRolloutsPickRandomElites(t *testing.T) {
 			t.Errorf("non-elite member %d used %d times", m, ens.used[m])
 		}
 	}
-	for _, m := range model.Elites {
+	for _, m := range elites {
 		if c := ens.used[int32(m)]; c < 5400 || c > 6600 { // 30000 draws / 5 elites = 6000 each
 			t.Errorf("elite %d used %d times of 30000, want about 6000", m, c)
 		}

@@ -1,11 +1,13 @@
-package trainer
+package stages_test
 
 import (
 	"math"
 	"testing"
 
 	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/engine/cpu"
 	"github.com/mbpogo/mbpo/rng"
+	"github.com/mbpogo/mbpo/stages"
 )
 
 // worsening wraps an ensemble and, once member 0 has been evaluated after
@@ -43,9 +45,9 @@ func (w *worsening) TrainStep(x, y []float32, batch int) (float32, error) {
 
 // A member that got worse after its best epoch is deployed with its best
 // epoch's weights, and the elites are ranked on the restored members.
-func TestModelTrainRestoresEachMembersBestEpoch(t *testing.T) {
+func TestFitRestoresEachMembersBestEpoch(t *testing.T) {
 	const obs, act, rows = 3, 1, 600
-	buf := NewReplay(obs, act, rows)
+	buf := stages.NewReplay(obs, act, rows)
 	key := rng.Key{Seed: 5, Purpose: rng.Init, Step: 77}
 	for i := 0; i < rows; i++ {
 		o := []float32{key.Normal(uint64(4 * i)), key.Normal(uint64(4*i + 1)), key.Normal(uint64(4*i + 2))}
@@ -54,15 +56,16 @@ func TestModelTrainRestoresEachMembersBestEpoch(t *testing.T) {
 		buf.AddOne(o, a, o[0]-a[0], next, false)
 	}
 	spec := engine.PaperEnsemble(obs, act, 16)
-	m, err := NewModel(newEngine(t), spec, obs, act, 1)
+	eng := cpu.New(cpu.Options{Threads: 1})
+	defer eng.Close()
+	ens, err := eng.NewEnsemble(spec, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const spoil = 6
-	w := &worsening{Ensemble: m.Ens, spoilAfter: spoil}
-	m.Ens = w
-	st := ModelSettings{Batch: 64, HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 3, Improvement: 0.01, MaxEpochs: 20, Elites: 5}
-	stats, err := m.Train(buf, st, 0)
+	w := &worsening{Ensemble: ens, spoilAfter: spoil}
+	st := engine.FitSettings{Batch: 64, HoldoutRatio: 0.2, MaxHoldout: 5000, EarlyStop: 3, Improvement: 0.01, MaxEpochs: 20, Elites: 5, Seed: 1}
+	stats, err := stages.Fit(w, buf, st, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

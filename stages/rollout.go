@@ -4,7 +4,7 @@
 // Gaussian prediction, applies the environment's termination function, and
 // stores the transitions. Samples whose rollout terminated drop out.
 
-package trainer
+package stages
 
 import (
 	"math"
@@ -17,7 +17,8 @@ import (
 
 // Rollouts runs branched model rollouts with reusable scratch memory.
 type Rollouts struct {
-	model    *Model
+	ens      engine.Ensemble
+	spec     engine.EnsembleSpec
 	agent    engine.Agent
 	terminal env.TerminalFunc
 	seed     uint64
@@ -28,20 +29,9 @@ type Rollouts struct {
 	noise                                      []float32
 }
 
-// RolloutStats reports one round of rollouts.
-type RolloutStats struct {
-	Started   int     // rollouts started
-	Steps     int64   // model transitions made (stored)
-	MeanLen   float64 // mean steps per rollout before it terminated or reached k
-	Finished  int     // rollouts ended by the termination function
-	MeanRew   float64 // mean predicted reward over all transitions
-	PolicySec float64 // time in policy forward passes
-	ModelSec  float64 // time in ensemble forward passes and sampling
-}
-
-// NewRollouts prepares rollouts of the model under the agent's policy.
-func NewRollouts(model *Model, agent engine.Agent, terminal env.TerminalFunc, obsDim, actDim int, seed uint64) *Rollouts {
-	return &Rollouts{model: model, agent: agent, terminal: terminal, seed: seed, od: obsDim, ad: actDim}
+// NewRollouts prepares rollouts of the ensemble ens under the agent's policy.
+func NewRollouts(ens engine.Ensemble, agent engine.Agent, terminal env.TerminalFunc, obsDim, actDim int, seed uint64) *Rollouts {
+	return &Rollouts{ens: ens, spec: ens.Spec(), agent: agent, terminal: terminal, seed: seed, od: obsDim, ad: actDim}
 }
 
 func grow(s []float32, n int) []float32 {
@@ -52,23 +42,22 @@ func grow(s []float32, n int) []float32 {
 }
 
 // Run starts batch rollouts from states drawn uniformly from real, runs them
-// for up to k steps and adds every transition to out. call numbers the rounds
-// of a run; it keys this round's random numbers.
-func (r *Rollouts) Run(real *Replay, out *Replay, batch, k int, call uint64) (RolloutStats, error) {
-	st := RolloutStats{Started: batch}
+// for up to k steps with a random member of elites per sample and step, and
+// adds every transition to out. call numbers the rounds of a run; it keys
+// this round's random numbers.
+func (r *Rollouts) Run(real *Replay, out *Replay, elites []int, batch, k int, call uint64) (engine.RolloutResult, error) {
+	st := engine.RolloutResult{Started: batch}
 	r.obs = grow(r.obs, batch*r.od)
 	startKey := rng.Key{Seed: r.seed, Purpose: rng.RolloutStart, Step: call}
 	for i := 0; i < batch; i++ {
 		copy(r.obs[i*r.od:(i+1)*r.od], real.Obs(startKey.Intn(uint64(i), real.Len())))
 	}
 	n := batch
-	var rewSum float64
 	for step := 0; step < k && n > 0; step++ {
-		key := call<<16 | uint64(step)
-		pk := rng.Key{Seed: r.seed, Purpose: rng.RolloutPolicy, Step: key}
-		ek := rng.Key{Seed: r.seed, Purpose: rng.RolloutElite, Step: key}
-		nk := rng.Key{Seed: r.seed, Purpose: rng.RolloutNoise, Step: key}
-		if err := r.step(n, false, pk, ek, nk, &st); err != nil {
+		pk := rng.RolloutKey(r.seed, rng.RolloutPolicy, call, step)
+		ek := rng.RolloutKey(r.seed, rng.RolloutElite, call, step)
+		nk := rng.RolloutKey(r.seed, rng.RolloutNoise, call, step)
+		if err := r.step(n, false, elites, pk, ek, nk, &st); err != nil {
 			return st, err
 		}
 		out.Add(r.obs[:n*r.od], r.act[:n*r.ad], r.rew[:n], r.next[:n*r.od], r.done[:n])
@@ -77,7 +66,7 @@ func (r *Rollouts) Run(real *Replay, out *Replay, batch, k int, call uint64) (Ro
 		// next step's state.
 		live := 0
 		for i := 0; i < n; i++ {
-			rewSum += float64(r.rew[i])
+			st.RewardSum += float64(r.rew[i])
 			if r.done[i] != 0 {
 				st.Finished++
 				continue
@@ -87,19 +76,15 @@ func (r *Rollouts) Run(real *Replay, out *Replay, batch, k int, call uint64) (Ro
 		}
 		n = live
 	}
-	if st.Steps > 0 {
-		st.MeanLen = float64(st.Steps) / float64(batch)
-		st.MeanRew = rewSum / float64(st.Steps)
-	}
 	return st, nil
 }
 
 // step advances the first n states in r.obs by one model step: policy action
 // (deterministic or noisy), a random elite per sample, a Gaussian sample of
 // [Δs, r], the termination function. It fills r.act, r.next, r.rew, r.done.
-func (r *Rollouts) step(n int, deterministic bool, policyKey, eliteKey, noiseKey rng.Key, st *RolloutStats) error {
+func (r *Rollouts) step(n int, deterministic bool, elites []int, policyKey, eliteKey, noiseKey rng.Key, st *engine.RolloutResult) error {
 	od, ad := r.od, r.ad
-	in, outW := r.model.Spec.In, r.model.Spec.Out
+	in, outW := r.spec.In, r.spec.Out
 	r.act = grow(r.act, n*ad)
 	r.x = grow(r.x, n*in)
 	r.mean = grow(r.mean, n*outW)
@@ -122,11 +107,10 @@ func (r *Rollouts) step(n int, deterministic bool, policyKey, eliteKey, noiseKey
 		copy(r.x[i*in:], r.obs[i*od:(i+1)*od])
 		copy(r.x[i*in+od:], r.act[i*ad:(i+1)*ad])
 	}
-	elites := r.model.Elites
 	for i := range r.members {
 		r.members[i] = int32(elites[eliteKey.Intn(uint64(i), len(elites))])
 	}
-	if err := r.model.Ens.Predict(r.x, r.members, n, r.mean, r.logvar); err != nil {
+	if err := r.ens.Predict(r.x, r.members, n, r.mean, r.logvar); err != nil {
 		return err
 	}
 	noiseKey.FillNormal(r.noise)
@@ -151,10 +135,10 @@ func (r *Rollouts) step(n int, deterministic bool, policyKey, eliteKey, noiseKey
 }
 
 // ModelReturns runs the deterministic policy in the model from each of the n
-// start states for up to horizon steps (each step: a random elite per sample
-// and a Gaussian sample, as in training rollouts) and returns each sample's
-// undiscounted return. call keys the random numbers.
-func (r *Rollouts) ModelReturns(start []float32, n, horizon int, call uint64) ([]float64, error) {
+// start states for up to horizon steps (each step: a random member of elites
+// per sample and a Gaussian sample, as in training rollouts) and returns each
+// sample's undiscounted return. call keys the random numbers.
+func (r *Rollouts) ModelReturns(elites []int, start []float32, n, horizon int, call uint64) ([]float64, error) {
 	r.obs = grow(r.obs, n*r.od)
 	copy(r.obs, start[:n*r.od])
 	ret := make([]float64, n)
@@ -162,13 +146,11 @@ func (r *Rollouts) ModelReturns(start []float32, n, horizon int, call uint64) ([
 	for i := range alive {
 		alive[i] = i
 	}
-	var st RolloutStats
+	var st engine.RolloutResult
 	for step := 0; step < horizon && len(alive) > 0; step++ {
 		m := len(alive)
-		key := (call<<16 | uint64(step)) << 1
-		ek := rng.Key{Seed: r.seed, Purpose: rng.ModelReturn, Step: key}
-		nk := rng.Key{Seed: r.seed, Purpose: rng.ModelReturn, Step: key | 1}
-		if err := r.step(m, true, ek, ek, nk, &st); err != nil {
+		ek, nk := rng.ModelReturnKeys(r.seed, call, step)
+		if err := r.step(m, true, elites, ek, ek, nk, &st); err != nil {
 			return nil, err
 		}
 		live := 0

@@ -2,7 +2,7 @@
 // update draws a minibatch of which RealRatio comes from the real buffer and
 // the rest from the model buffer, then hands it to the engine's SAC update.
 
-package trainer
+package stages
 
 import (
 	"github.com/mbpogo/mbpo/engine"
@@ -40,7 +40,7 @@ func (s *sacBatcher) split() (nReal, nModel int) {
 	if s.model == nil || s.model.Len() == 0 {
 		return s.size, 0
 	}
-	nReal = int(float64(s.size) * s.realRatio)
+	nReal = engine.RealRows(s.size, s.realRatio)
 	return nReal, s.size - nReal
 }
 
@@ -67,4 +67,17 @@ func (s *sacBatcher) fill(u int64) (nReal int) {
 func (s *sacBatcher) update(u int64) (engine.UpdateStats, error) {
 	s.fill(u)
 	return s.agent.Update(s.batch, rng.Key{Seed: s.seed, Purpose: rng.SACNoise, Step: uint64(u)})
+}
+
+// updates runs SAC updates first, ..., first+n-1, adding their statistics to
+// sums in update order.
+func (s *sacBatcher) updates(first int64, n int, sums *engine.UpdateSums) error {
+	for u := first; u < first+int64(n); u++ {
+		st, err := s.update(u)
+		if err != nil {
+			return err
+		}
+		sums.Add(st)
+	}
+	return nil
 }

@@ -2,7 +2,7 @@
 // replay buffer (env → real buffer) and the model buffer (rollouts → model
 // buffer); SAC draws its minibatches from both.
 
-package trainer
+package stages
 
 import (
 	"encoding/binary"
@@ -75,6 +75,29 @@ func (r *Replay) Add(obs, act, rew, next, done []float32) {
 		r.size = min(r.size+m, r.capacity)
 		n -= m
 	}
+}
+
+// Dims returns the observation and action widths.
+func (r *Replay) Dims() (obs, act int) { return r.obsDim, r.actDim }
+
+// InOrder reports whether the held rows are rows 0, 1, ... in the order
+// they were added (the buffer has not wrapped), as Rows needs.
+func (r *Replay) InOrder() bool { return r.next == r.size || r.size == 0 }
+
+// Rows returns views of the held rows' fields, row-major, for a buffer
+// whose rows are InOrder.
+func (r *Replay) Rows() (obs, act, rew, next, done []float32) {
+	n, od, ad := r.size, r.obsDim, r.actDim
+	return r.obs[:n*od], r.act[:n*ad], r.rew[:n], r.nextObs[:n*od], r.done[:n]
+}
+
+// MaxAbsReward is the largest |reward| held (0 when empty).
+func (r *Replay) MaxAbsReward() float64 {
+	m := 0.0
+	for _, v := range r.rew[:r.size] {
+		m = max(m, math.Abs(float64(v)))
+	}
+	return m
 }
 
 // Clear empties the buffer (Added keeps counting).

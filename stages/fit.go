@@ -1,10 +1,10 @@
-// ensemble.go: the dynamics model stage (real buffer → ensemble). Fits the
+// fit.go: the dynamics model stage (real buffer → ensemble). Fits the
 // bootstrap ensemble to the real transitions with MBPO's procedure: a fresh
 // holdout split, input normalisation, one bootstrap resample per member,
 // minibatch epochs until the holdout MSE stops improving, every member put
 // back to its best epoch's weights, and the elites.
 
-package trainer
+package stages
 
 import (
 	"fmt"
@@ -14,96 +14,53 @@ import (
 	"github.com/mbpogo/mbpo/rng"
 )
 
-// Model is the learned dynamics: an engine ensemble predicting [Δs, r] from
-// [s, a], and the elite members used for rollouts.
-type Model struct {
-	Ens    engine.Ensemble
-	Spec   engine.EnsembleSpec
-	Elites []int // member ids, best holdout MSE first
-
-	obsDim, actDim int
-	seed           uint64
-}
-
-// ModelSettings are the training settings of Model.Train.
-type ModelSettings struct {
-	Batch        int     // minibatch rows per member (256)
-	HoldoutRatio float64 // share of the data held out (0.2)
-	MaxHoldout   int     // cap on the holdout size (5000)
-	EarlyStop    int     // stop once more than this many epochs in a row bring no > Improvement gain (5)
-	Improvement  float64 // relative holdout gain that counts (0.01)
-	MaxEpochs    int     // 0: no cap
-	Elites       int     // members kept for rollouts (5)
-}
-
-// ModelStats reports one retrain.
-type ModelStats struct {
-	Epochs     int       // training epochs run
-	TrainLoss  float32   // training loss of the last minibatch
-	HoldoutMSE []float32 // per member, with its best epoch's weights
-	HoldoutNLL []float32 // per member, with its best epoch's weights
-	BestEpochs []int     // per member, the epoch (0-based) whose weights it was restored to
-	Elites     []int     // chosen elites, best first
-	Rows       int64     // member-rows trained on (for throughput)
-	Train      int       // training rows
-	Holdout    int       // holdout rows
-}
-
-// NewModel creates an untrained model on eng.
-func NewModel(eng engine.Engine, spec engine.EnsembleSpec, obsDim, actDim int, seed uint64) (*Model, error) {
-	ens, err := eng.NewEnsemble(spec, seed)
-	if err != nil {
-		return nil, err
-	}
-	elites := make([]int, spec.Members)
-	for i := range elites {
-		elites[i] = i
-	}
-	return &Model{Ens: ens, Spec: spec, Elites: elites, obsDim: obsDim, actDim: actDim, seed: seed}, nil
-}
-
 // dataset builds the model's inputs [s, a] and targets [s' - s, r] from rows
 // of the replay buffer.
-func (m *Model) dataset(buf *Replay, rows []int32) (x, y []float32) {
-	in, out := m.Spec.In, m.Spec.Out
+func dataset(spec engine.EnsembleSpec, buf *Replay, rows []int32) (x, y []float32) {
+	in, out, od := spec.In, spec.Out, buf.obsDim
 	x = make([]float32, len(rows)*in)
 	y = make([]float32, len(rows)*out)
 	for j, i := range rows {
 		o, a, r, n, _ := buf.Row(int(i))
 		copy(x[j*in:], o)
-		copy(x[j*in+m.obsDim:], a)
-		for d := 0; d < m.obsDim; d++ {
+		copy(x[j*in+od:], a)
+		for d := 0; d < od; d++ {
 			y[j*out+d] = n[d] - o[d]
 		}
-		y[j*out+m.obsDim] = r
+		y[j*out+od] = r
 	}
 	return x, y
 }
 
-// Train fits the ensemble to every transition of buf. call numbers the
-// retrains of a run; it keys this retrain's random numbers.
-func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, error) {
+// Fit trains ens on every transition of buf and chooses the elites. call
+// numbers the retrains of a run; with st.Seed it keys this retrain's random
+// numbers.
+func Fit(ens engine.Ensemble, buf *Replay, st engine.FitSettings, call uint64) (engine.FitResult, error) {
 	n := buf.Len()
-	E, in, out := m.Spec.Members, m.Spec.In, m.Spec.Out
+	spec := ens.Spec()
+	E, in, out := spec.Members, spec.In, spec.Out
 	if n < 2 {
-		return ModelStats{}, fmt.Errorf("model: %d real transitions, need at least 2 to train", n)
+		return engine.FitResult{}, fmt.Errorf("model: %d real transitions, need at least 2 to train", n)
+	}
+	if buf.obsDim+buf.actDim != in || buf.obsDim+1 != out {
+		return engine.FitResult{}, fmt.Errorf("model: an ensemble of in %d, out %d on transitions of obs %d, act %d", in, out, buf.obsDim, buf.actDim)
 	}
 
 	// Fresh holdout split: a random permutation, the first nHold rows held out.
-	perm := rng.NewStream(rng.Key{Seed: m.seed, Purpose: rng.Holdout, Step: call}).Perm(n)
+	perm := rng.NewStream(rng.Key{Seed: st.Seed, Purpose: rng.Holdout, Step: call}).Perm(n)
 	nHold := min(int(float64(n)*st.HoldoutRatio), st.MaxHoldout)
 	nHold = max(nHold, 1)
 	nTrain := n - nHold
-	xHold, yHold := m.dataset(buf, perm[:nHold])
-	xTrain, yTrain := m.dataset(buf, perm[nHold:])
+	xHold, yHold := dataset(spec, buf, perm[:nHold])
+	xTrain, yTrain := dataset(spec, buf, perm[nHold:])
 
 	// Input normalisation from the training rows.
 	mean, std := columnStats(xTrain, in)
-	m.Ens.SetNormalizer(mean, std)
+	ens.SetNormalizer(mean, std)
 
 	// One bootstrap resample per member: nTrain rows drawn with replacement.
 	boot := make([][]int32, E)
-	bk := rng.Key{Seed: m.seed, Purpose: rng.Bootstrap, Step: call}
+	bk := rng.Key{Seed: st.Seed, Purpose: rng.Bootstrap, Step: call}
 	for e := range boot {
 		boot[e] = make([]int32, nTrain)
 		for i := range boot[e] {
@@ -117,10 +74,10 @@ func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, e
 	mse := make([]float32, E)
 	nll := make([]float32, E)
 	stop := engine.NewEarlyStop(E, st.Improvement, st.EarlyStop)
-	stats := ModelStats{Train: nTrain, Holdout: nHold}
+	stats := engine.FitResult{Train: nTrain, Holdout: nHold}
 	for epoch := 0; st.MaxEpochs == 0 || epoch < st.MaxEpochs; epoch++ {
 		// Each member visits its bootstrap rows in a new order every epoch.
-		shuffle := rng.NewStream(rng.Key{Seed: m.seed, Purpose: rng.ModelShuffle, Step: call<<20 | uint64(epoch)})
+		shuffle := rng.NewStream(rng.ShuffleKey(st.Seed, call, epoch))
 		for e := range boot {
 			shuffle.Shuffle(boot[e])
 		}
@@ -133,7 +90,7 @@ func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, e
 					copy(yb[(e*b+r)*out:(e*b+r+1)*out], yTrain[i*out:(i+1)*out])
 				}
 			}
-			loss, err := m.Ens.TrainStep(xb[:E*b*in], yb[:E*b*out], b)
+			loss, err := ens.TrainStep(xb[:E*b*in], yb[:E*b*out], b)
 			if err != nil {
 				return stats, err
 			}
@@ -144,14 +101,14 @@ func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, e
 			stats.Rows += int64(E * b)
 		}
 		stats.Epochs = epoch + 1
-		if err := m.Ens.Evaluate(xHold, yHold, nHold, mse, nll); err != nil {
+		if err := ens.Evaluate(xHold, yHold, nHold, mse, nll); err != nil {
 			return stats, err
 		}
 		// Early stopping: any member improving its best holdout MSE by more
 		// than st.Improvement (relative) resets the patience counter, and
 		// its weights of this epoch are kept as its best.
 		stopNow := stop.Stop(mse)
-		if err := m.Ens.SaveMembers(stop.Improved()); err != nil {
+		if err := ens.SaveMembers(stop.Improved()); err != nil {
 			return stats, err
 		}
 		if stopNow {
@@ -162,10 +119,10 @@ func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, e
 	// are ranked on the holdout MSE of those weights (bnn.py's _set_state
 	// and _end_train).
 	var err error
-	if stats.BestEpochs, err = stop.Restore(m.Ens); err != nil {
+	if stats.BestEpochs, err = stop.Restore(ens); err != nil {
 		return stats, err
 	}
-	if err := m.Ens.Evaluate(xHold, yHold, nHold, mse, nll); err != nil {
+	if err := ens.Evaluate(xHold, yHold, nHold, mse, nll); err != nil {
 		return stats, err
 	}
 	if err := engine.CheckHoldout(mse, call); err != nil {
@@ -173,8 +130,7 @@ func (m *Model) Train(buf *Replay, st ModelSettings, call uint64) (ModelStats, e
 	}
 	stats.HoldoutMSE = append([]float32(nil), mse...)
 	stats.HoldoutNLL = append([]float32(nil), nll...)
-	m.Elites = engine.Elites(mse, st.Elites)
-	stats.Elites = append([]int(nil), m.Elites...)
+	stats.Elites = engine.Elites(mse, st.Elites)
 	return stats, nil
 }
 

@@ -1,0 +1,27 @@
+#!/bin/sh
+# update.sh: copies the metrics of the long runs of the learning-evidence
+# issue (run directories under RUNS, default ../runs/paper-cpu, one mbpo
+# sweep per environment group, e.g. RUNS/hopper/Hopper-v4/none/seed_0) into
+# docs/results/paper-cpu/runs/ (config.json, metrics.jsonl, metrics.csv:
+# no checkpoints) and rebuilds the report here with mbpo report. Run from the
+# repository root before every stop, so a run's curve is committed even if
+# the machine is not kept:
+#
+#     sh docs/results/paper-cpu/update.sh [RUNS]
+#
+# The runs themselves are resumed by re-running their sweep command (the
+# commands are in docs/results/paper-cpu/README.md).
+set -eu
+runs=${1:-../runs/paper-cpu}
+here=docs/results/paper-cpu
+[ -d "$runs" ] || { echo "update.sh: no run directories at $runs" >&2; exit 1; }
+find "$runs" -name config.json | while read -r cfg; do
+	dir=$(dirname "$cfg")
+	rel=${dir#"$runs"/}
+	mkdir -p "$here/runs/$rel"
+	for f in config.json metrics.jsonl metrics.csv; do
+		[ -f "$dir/$f" ] && cp "$dir/$f" "$here/runs/$rel/$f"
+	done
+done
+go run ./cmd/mbpo report --out "$here" "$here/runs" >/dev/null
+echo "update.sh: report in $here/report.md"

@@ -1,7 +1,8 @@
 // bench_engine.go: what the engine benchmarks (bench rollout, model-train
 // and sac) share: their common flags, the set-up they all start with (the
-// paper's configuration, the logger, the engine, random-policy data) and a
-// few helpers.
+// paper's configuration, the logger, the engine, random-policy data from
+// bench.CollectRandom) and writing their JSON. The measuring is package
+// bench's.
 
 package main
 
@@ -12,9 +13,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mbpogo/mbpo/bench"
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/engine/cuda"
-	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/kernels"
 	"github.com/mbpogo/mbpo/stages"
 	"github.com/mbpogo/mbpo/trainer"
@@ -60,19 +61,14 @@ func (f *engineBenchFlags) config() (trainer.Config, error) {
 // engineBench is what an engine benchmark runs with; close frees the engine.
 type engineBench struct {
 	log  zerolog.Logger
-	spec env.Spec
 	eng  engine.Engine
 	real *stages.Replay // random-policy transitions of cfg's environment
 }
 
 // prepare builds the logger the flags ask for, the engine --device names and
-// rows random-policy env steps of cfg's environment (trainer.CollectRandom).
+// rows random-policy env steps of cfg's environment (bench.CollectRandom).
 func (f *engineBenchFlags) prepare(a *app, cfg trainer.Config, rows int) (*engineBench, error) {
 	log, err := f.log.logger(a.stderr)
-	if err != nil {
-		return nil, err
-	}
-	spec, err := env.Lookup(f.env)
 	if err != nil {
 		return nil, err
 	}
@@ -84,12 +80,12 @@ func (f *engineBenchFlags) prepare(a *app, cfg trainer.Config, rows int) (*engin
 		eng.Close()
 		return nil, err
 	}
-	real, err := trainer.CollectRandom(cfg, rows)
+	real, err := bench.CollectRandom(cfg, rows)
 	if err != nil {
 		eng.Close()
 		return nil, err
 	}
-	return &engineBench{log: log, spec: spec, eng: eng, real: real}, nil
+	return &engineBench{log: log, eng: eng, real: real}, nil
 }
 
 // close frees the engine.
@@ -101,22 +97,6 @@ func benchEngine(device string, threads int, log zerolog.Logger) (engine.Engine,
 		return cuda.New(kernels.OnHost()), nil
 	}
 	return selectEngine(device, threads, log)
-}
-
-// productsOf describes how eng runs the matrix products of precision p
-// (the CPU engine says; others multiply in fp32).
-func productsOf(eng engine.Engine, p string) string {
-	if d, ok := eng.(interface{ Products(engine.Precision) string }); ok {
-		return d.Products(engine.Precision(p))
-	}
-	return "fp32 products on the " + eng.Name() + " engine"
-}
-
-// closeNet frees a network's device memory where it has any.
-func closeNet(net any) {
-	if c, ok := net.(interface{ Close() error }); ok {
-		c.Close()
-	}
 }
 
 // writeJSON writes v to path (when path is not empty).

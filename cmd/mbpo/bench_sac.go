@@ -1,44 +1,14 @@
 // bench_sac.go: "mbpo bench sac", SAC updates/s with the paper's networks at
-// batch 256: on the CPU engine through Agent.Update; on the GPU engine as
-// runs of G device updates (minibatches gathered on the device, the run
-// replayed as one graph) and, for comparison, through Agent.Update.
+// batch 256 (bench.SAC): its flags and its printed table.
 
 package main
 
 import (
 	"fmt"
 	"text/tabwriter"
-	"time"
 
-	"github.com/mbpogo/mbpo/engine"
-	"github.com/mbpogo/mbpo/engine/cuda"
-	"github.com/mbpogo/mbpo/env"
-	"github.com/mbpogo/mbpo/stages"
-	"github.com/mbpogo/mbpo/trainer"
+	"github.com/mbpogo/mbpo/bench"
 )
-
-// sacBenchResult is what bench sac measures (--json); bench/torch_sac.py
-// writes the same core fields for PyTorch.
-type sacBenchResult struct {
-	Engine           string  `json:"engine"`
-	Machine          string  `json:"machine"`
-	Env              string  `json:"env"`
-	Obs              int     `json:"obs"`
-	Act              int     `json:"act"`
-	Hidden           int     `json:"hidden"`
-	Batch            int     `json:"batch"`
-	Updates          int     `json:"updates"`
-	G                int     `json:"g"` // updates per device run
-	UpdatesPerSec    float64 `json:"updates_per_sec"`
-	GFLOPs           float64 `json:"gflops"`
-	Path             string  `json:"path"`
-	Precision        string  `json:"precision"`
-	Products         string  `json:"products"`
-	InterfacePerSec  float64 `json:"interface_updates_per_sec,omitempty"` // GPU: through Agent.Update
-	MeanQ1Loss       float64 `json:"mean_q1_loss"`
-	FLOPsPerUpdate   float64 `json:"flops_per_update"`
-	InterfaceUpdates int     `json:"interface_updates,omitempty"`
-}
 
 const benchSACAbout = `Measures SAC updates (both critics, actor, temperature, targets) with the
 paper's networks for --env on minibatches of --batch random-policy
@@ -73,7 +43,7 @@ func runBenchSAC(a *app, args []string) error {
 		return err
 	}
 	defer b.close()
-	res, err := benchSAC(b.eng, cfg, b.spec, b.real, *batch, *updates, *g)
+	res, err := bench.SAC(b.eng, cfg, b.real, *batch, *updates, *g)
 	if err != nil {
 		return err
 	}
@@ -81,60 +51,7 @@ func runBenchSAC(a *app, args []string) error {
 	return writeJSON(bf.json, res)
 }
 
-func benchSAC(eng engine.Engine, cfg trainer.Config, spec env.Spec, real *stages.Replay, batch, updates, g int) (sacBenchResult, error) {
-	od, ad := spec.ObsDim, spec.ActDim
-	as := cfg.AgentSpec(od, ad)
-	ag, err := eng.NewAgent(as, cfg.Seed)
-	if err != nil {
-		return sacBenchResult{}, err
-	}
-	defer closeNet(ag)
-	res := sacBenchResult{Engine: eng.Name(), Machine: "cpu", Env: spec.ID, Obs: od, Act: ad, Hidden: cfg.Hidden, Batch: batch,
-		FLOPsPerUpdate: trainer.SACFLOPs(as, batch), Precision: cfg.Precision, Products: productsOf(eng, cfg.Precision)}
-	if ce, ok := eng.(*cuda.Engine); ok {
-		res.Machine = ce.Machine().Name()
-	}
-	// The run's own SAC stage with an empty model buffer (all real rows),
-	// in runs of G updates per call as a run makes them.
-	cfg.BatchSize = batch
-	rate := func(newStages trainer.StagesMaker, first int64, n, g int) (float64, float64, error) {
-		st, err := trainer.BenchStages(newStages, cfg, nil, ag, real, 1, 0)
-		if err != nil {
-			return 0, 0, err
-		}
-		defer st.Close()
-		var warm engine.UpdateSums
-		if err := st.Update(first, g, &warm); err != nil { // on the GPU: records the graph
-			return 0, 0, err
-		}
-		var sums engine.UpdateSums
-		start := time.Now()
-		for u := first + int64(g); u < first+int64(g+n); u += int64(g) {
-			if err := st.Update(u, g, &sums); err != nil {
-				return 0, 0, err
-			}
-		}
-		return float64(sums.Updates) / time.Since(start).Seconds(), sums.Q1Loss / float64(sums.Updates), nil
-	}
-	runs := max(1, (updates+g-1)/g)
-	res.Updates, res.G = runs*g, g
-	res.Path = "stages' SAC batcher: Agent.Update on minibatches gathered on the host"
-	if _, gpu := eng.(*cuda.Engine); gpu {
-		res.Path = "device runs of G updates: minibatches drawn on the device, each run replayed as one graph"
-	}
-	if res.UpdatesPerSec, res.MeanQ1Loss, err = rate(eng.NewStages, 0, res.Updates, g); err != nil {
-		return res, err
-	}
-	res.GFLOPs = res.UpdatesPerSec * res.FLOPsPerUpdate / 1e9
-	if _, gpu := eng.(*cuda.Engine); gpu {
-		// The host stages on the same networks: one Agent.Update per update.
-		res.InterfaceUpdates = min(updates, 500)
-		res.InterfacePerSec, _, err = rate(stages.New, int64(res.Updates+g), res.InterfaceUpdates, 1)
-	}
-	return res, err
-}
-
-func printSACBench(a *app, r sacBenchResult) {
+func printSACBench(a *app, r bench.SACResult) {
 	fmt.Fprintf(a.stdout, "%s, engine %s (%s): policy and critics %d hidden, obs %d, act %d, batch %d\n%s; %s\n\n",
 		r.Env, r.Engine, r.Machine, r.Hidden, r.Obs, r.Act, r.Batch, r.Path, r.Products)
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)

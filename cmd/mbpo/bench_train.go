@@ -1,16 +1,14 @@
 // bench_train.go: "mbpo bench train", the throughput of every MBPO stage on
 // one environment's configuration and the wall time per 1,000 env steps it
-// implies.
+// implies (bench.Train): its flags and its printed table.
 
 package main
 
 import (
 	"fmt"
-	"runtime"
 	"text/tabwriter"
 
-	"github.com/mbpogo/mbpo/engine"
-	"github.com/mbpogo/mbpo/engine/cpu"
+	"github.com/mbpogo/mbpo/bench"
 	"github.com/mbpogo/mbpo/trainer"
 )
 
@@ -63,25 +61,16 @@ func runBenchTrain(a *app, args []string) error {
 		return err
 	}
 	log.Info().Str("env", *envID).Int("real_steps", *realSteps).Msg("measuring (the model retrain takes a while)")
-	r, err := trainer.BenchTrain(cfg, eng, trainer.BenchOptions{RealSteps: *realSteps, SACUpdates: *updates, K: *k, ModelEpochs: *modelEpochs})
+	r, err := bench.Train(eng, cfg, bench.TrainOptions{RealSteps: *realSteps, SACUpdates: *updates, K: *k, ModelEpochs: *modelEpochs})
 	if err != nil {
 		return err
 	}
-	nt := *threads
-	if nt == 0 {
-		nt = runtime.NumCPU()
-	}
-	peak := cpu.MatmulPeakPrecision(nt, 1024, engine.Precision(*precision))
-	peakName := "sgemm"
-	if *precision == "bf16" {
-		peakName = "bf16 product"
-	}
 
-	fmt.Fprintf(a.stdout, "%s, engine %s, %d threads; %s\n%s peak %.0f GFLOP/s (1024³)\n\n", *envID, eng.Name(), nt,
-		productsOf(eng, *precision), peakName, peak)
+	fmt.Fprintf(a.stdout, "%s, engine %s, %d threads; %s\n%s peak %.0f GFLOP/s (1024³)\n\n", *envID, eng.Name(), r.Threads,
+		r.Products, r.PeakName, r.PeakGFLOPs)
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "stage\trate\tGFLOP/s\t%% of peak\t\n")
-	pct := func(g float64) string { return fmt.Sprintf("%.0f%%", 100*g/peak) }
+	pct := func(g float64) string { return fmt.Sprintf("%.0f%%", 100*g/r.PeakGFLOPs) }
 	fmt.Fprintf(w, "env (1 env, random actions)\t%s steps/s\t\t\t\n", human(r.EnvStepsPerSec))
 	fmt.Fprintf(w, "SAC update (batch %d)\t%s updates/s\t%.1f\t%s\t\n", cfg.BatchSize, human(r.SACUpdatesPerSec), r.SACGFLOPs, pct(r.SACGFLOPs))
 	if r.ModelRows > 0 {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mbpogo/mbpo/bench"
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/engine/cpu"
 	"github.com/mbpogo/mbpo/trainer"
@@ -114,7 +115,7 @@ func TestPrecisionUsageErrors(t *testing.T) {
 
 func TestBenchSACInBF16(t *testing.T) {
 	needBF16(t)
-	var res sacBenchResult
+	var res bench.SACResult
 	runJSON(t, &res, "bench", "sac", "--device", "cpu", "--precision", "bf16", "--updates", "5", "--real", "300")
 	if res.Precision != "bf16" || !strings.Contains(res.Products, "bf16 products through oneDNN") || !(res.UpdatesPerSec > 0) {
 		t.Errorf("bench sac --precision bf16: precision %q, products %q, %v updates/s", res.Precision, res.Products, res.UpdatesPerSec)

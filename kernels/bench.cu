@@ -6,13 +6,13 @@
 
 // mbpo_empty does nothing: the cost of a launch.
 // twin: none (a launch-path benchmark)
-// tests: kernels TestHostBenchKernels, TestGPUBenchKernels; cmd/mbpo TestBenchGPUOnHostMachine, TestBenchGPURuntimeOnFakeDriver
+// tests: kernels TestHostBenchKernels, TestGPUBenchKernels; bench TestBenchGPUOnHostMachine, TestBenchGPURuntimeOnFakeDriver
 KERNEL void mbpo_empty() {}
 
 // mbpo_add_one adds 1 to x[i] for i < n: a small launch with a visible effect,
 // for graph replay. One thread per value.
 // twin: none (a launch-path benchmark)
-// tests: kernels TestHostBenchKernels, TestGPUBenchKernels; cmd/mbpo TestBenchGPUOnHostMachine, TestBenchGPURuntimeOnFakeDriver
+// tests: kernels TestHostBenchKernels, TestGPUBenchKernels; bench TestBenchGPUOnHostMachine, TestBenchGPURuntimeOnFakeDriver
 KERNEL void mbpo_add_one(float *x, int n) {
 	kctx k = thread_ctx();
 	mbpo_add_one(&k, x, n);

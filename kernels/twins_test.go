@@ -111,10 +111,10 @@ var kernelTwins = []kernelTwin{
 	// bench.cu
 	{KEmpty, "none (a launch-path benchmark)", []string{
 		"kernels TestHostBenchKernels", "kernels TestGPUBenchKernels",
-		"cmd/mbpo TestBenchGPUOnHostMachine", "cmd/mbpo TestBenchGPURuntimeOnFakeDriver"}},
+		"bench TestBenchGPUOnHostMachine", "bench TestBenchGPURuntimeOnFakeDriver"}},
 	{KAddOne, "none (a launch-path benchmark)", []string{
 		"kernels TestHostBenchKernels", "kernels TestGPUBenchKernels",
-		"cmd/mbpo TestBenchGPUOnHostMachine", "cmd/mbpo TestBenchGPURuntimeOnFakeDriver"}},
+		"bench TestBenchGPUOnHostMachine", "bench TestBenchGPURuntimeOnFakeDriver"}},
 }
 
 // repoFiles reads the files of directory dir (relative to the repository

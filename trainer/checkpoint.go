@@ -1,28 +1,23 @@
-// checkpoint.go: saving and resuming a run. One file, checkpoint.mbpo, in
-// the run directory, written to a temporary file and renamed into place, so
-// a crash never leaves a half-written checkpoint:
-//
-//	"MBPOCKPT" | u32 version | u64 header length | header (JSON) |
-//	sections, in the header's order | u32 CRC-32 (IEEE) of all before
+// checkpoint.go: what a checkpoint of a run holds and how a Trainer saves
+// and restores it. The file, checkpoint.mbpo in the run directory, is the
+// container of package trainer/rundir/checkpoint (magic, version, JSON
+// header, typed sections, CRC-32, written to a temporary file and renamed
+// into place); this file decides its contents.
 //
 // The header holds the config, the loop's counters, the statistics of the
 // epoch in progress (so that a stop inside an epoch resumes to the same
-// row), the elites, the data env's physics and noise state and the section
-// list; the sections are the
-// engine states' named float32 buffers (layouts in engine) and the
-// replay buffers. Buffers are engine-independent, so a checkpoint from the
+// row), the elites and the data env's physics and noise state; the sections
+// are the engine states' named float32 buffers ("agent/NAME", "model/NAME";
+// layouts in engine) and the replay buffers ("real", "pending",
+// "model_buffer"). Buffers are engine-independent, so a checkpoint from the
 // CPU engine resumes on a GPU engine and back.
 
 package trainer
 
 import (
-	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
-	"hash/crc32"
 	"io"
 	"math"
 	"os"
@@ -37,15 +32,11 @@ import (
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/stages"
 	"github.com/mbpogo/mbpo/trainer/rundir"
+	"github.com/mbpogo/mbpo/trainer/rundir/checkpoint"
 )
 
 // CheckpointFile is the checkpoint's name inside a run directory.
 const CheckpointFile = "checkpoint.mbpo"
-
-const (
-	checkpointMagic   = "MBPOCKPT"
-	checkpointVersion = 1
-)
 
 // checkpointHeader is the JSON header of a checkpoint.
 type checkpointHeader struct {
@@ -80,8 +71,8 @@ type checkpointHeader struct {
 	RMax float64 `json:"r_max,omitempty"`
 	// RealAdded counts the transitions ever added to the real buffer (0:
 	// the real buffer's own count, which checkpoints before it carried).
-	RealAdded int64     `json:"real_added,omitempty"`
-	Sections  []section `json:"sections"`
+	RealAdded int64 `json:"real_added,omitempty"`
+	// The section list follows, kept by package checkpoint.
 }
 
 // epochState is the part of epochAccumulator a checkpoint keeps: all but
@@ -142,15 +133,10 @@ func (f *jsonFloat) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// section names one payload after the header: a float32 buffer of Len
-// values, or a replay buffer of Len bytes.
-type section struct {
-	Name string `json:"name"`
-	Kind string `json:"kind"` // "f32" or "replay"
-	Len  int64  `json:"len"`
-}
-
-// SaveCheckpoint writes the run's complete state to RunDir/checkpoint.mbpo.
+// SaveCheckpoint writes the run's complete state to RunDir/checkpoint.mbpo:
+// the header, then the agent's buffers, the real buffer, the pending
+// episode (--real-add episode), the ensemble's buffers and the model buffer
+// (when it fits --checkpoint-model-buffer-mib), in that order.
 func (t *Trainer) SaveCheckpoint() error {
 	h := checkpointHeader{
 		Config: t.Cfg, Engine: t.eng.Name(), Saved: time.Now().UTC(),
@@ -160,16 +146,10 @@ func (t *Trainer) SaveCheckpoint() error {
 		LastModel: t.lastModel, LastRollout: t.lastRollout, Env: t.env.State(), Epoch: t.epochAcc.state(),
 		PrevCritic: t.prevCritic, RMax: t.rMax, RealAdded: t.realAdded,
 	}
-	type payload struct {
-		sec  section
-		f32  []float32
-		repl *stages.Replay
-	}
-	var pays []payload
+	var w checkpoint.Writer
 	addState := func(prefix string, st engine.State) {
 		for _, name := range sortedNames(st.Buffers) {
-			b := st.Buffers[name]
-			pays = append(pays, payload{sec: section{Name: prefix + name, Kind: "f32", Len: int64(len(b))}, f32: b})
+			w.Floats(prefix+name, st.Buffers[name])
 		}
 	}
 	as := t.agent.State()
@@ -179,9 +159,9 @@ func (t *Trainer) SaveCheckpoint() error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: real buffer: %w", err)
 	}
-	pays = append(pays, payload{sec: section{Name: "real", Kind: "replay"}, repl: real})
+	w.Replay("real", real)
 	if t.pending != nil {
-		pays = append(pays, payload{sec: section{Name: "pending", Kind: "replay"}, repl: t.pending})
+		w.Replay("pending", t.pending)
 	}
 	if t.ens != nil {
 		ms := t.ens.State()
@@ -199,65 +179,10 @@ func (t *Trainer) SaveCheckpoint() error {
 				return fmt.Errorf("checkpoint: model buffer: %w", err)
 			}
 			h.ModelBufferSaved = true
-			pays = append(pays, payload{sec: section{Name: "model_buffer", Kind: "replay"}, repl: mb})
+			w.Replay("model_buffer", mb)
 		}
 	}
-	// A replay section's byte length is known only once serialised: count it
-	// with a pass into io.Discard.
-	for i := range pays {
-		if pays[i].repl != nil {
-			n, err := pays[i].repl.WriteTo(io.Discard)
-			if err != nil {
-				return err
-			}
-			pays[i].sec.Len = n
-		}
-		h.Sections = append(h.Sections, pays[i].sec)
-	}
-
-	path := filepath.Join(t.RunDir, CheckpointFile)
-	tmp, err := rundir.CreateTemp(t.RunDir, ".checkpoint-*.tmp")
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	crc := crc32.NewIEEE()
-	bw := bufio.NewWriterSize(io.MultiWriter(tmp, crc), 1<<20)
-	hdr, err := json.Marshal(h)
-	if err != nil {
-		tmp.Close()
-		return fmt.Errorf("checkpoint header: %w", err)
-	}
-	bw.WriteString(checkpointMagic)
-	binary.Write(bw, binary.LittleEndian, uint32(checkpointVersion))
-	binary.Write(bw, binary.LittleEndian, uint64(len(hdr)))
-	bw.Write(hdr)
-	for _, p := range pays {
-		if p.repl != nil {
-			if _, err := p.repl.WriteTo(bw); err != nil {
-				tmp.Close()
-				return fmt.Errorf("checkpoint %s: %w", p.sec.Name, err)
-			}
-			continue
-		}
-		writeFloats(bw, p.f32)
-	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	binary.Write(tmp, binary.LittleEndian, crc.Sum32())
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	return nil
+	return w.WriteFile(filepath.Join(t.RunDir, CheckpointFile), h)
 }
 
 // Resume reopens the run in runDir at its checkpoint, on eng, holding
@@ -457,135 +382,43 @@ type checkpointSections struct {
 // ReadCheckpointConfig returns the config saved in a run's checkpoint,
 // reading only the checkpoint's header.
 func ReadCheckpointConfig(runDir string) (Config, error) {
-	r, err := openCheckpoint(filepath.Join(runDir, CheckpointFile))
-	if err != nil {
+	var h checkpointHeader
+	if err := checkpoint.ReadHeader(filepath.Join(runDir, CheckpointFile), &h); err != nil {
 		return Config{}, err
 	}
-	r.Close()
-	return r.h.Config, nil
+	return h.Config, nil
 }
 
 // CheckpointEnvSteps returns the env steps at which the checkpoint in runDir
 // was saved, reading only its header (Resume verifies the rest).
 func CheckpointEnvSteps(runDir string) (int, error) {
-	r, err := openCheckpoint(filepath.Join(runDir, CheckpointFile))
-	if err != nil {
+	var h checkpointHeader
+	if err := checkpoint.ReadHeader(filepath.Join(runDir, CheckpointFile), &h); err != nil {
 		return 0, err
 	}
-	r.Close()
-	return r.h.EnvSteps, nil
-}
-
-// checkpointReader reads one checkpoint file: openCheckpoint reads and
-// checks the header, sections the payloads and the checksum.
-type checkpointReader struct {
-	path string
-	f    *os.File
-	size int64
-	body io.Reader // the file before its checksum, through crc
-	crc  hash.Hash32
-	h    checkpointHeader
-}
-
-func (r *checkpointReader) Close() error { return r.f.Close() }
-
-func (r *checkpointReader) corrupt(format string, args ...any) error {
-	return fmt.Errorf("%s is corrupt or truncated: %s", r.path, fmt.Sprintf(format, args...))
-}
-
-// openCheckpoint opens path and reads its magic, version and header.
-func openCheckpoint(path string) (*checkpointReader, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, fmt.Errorf("no checkpoint at %s: is this a run directory of mbpo train?", path)
-		}
-		return nil, err
-	}
-	r := &checkpointReader{path: path, f: f, crc: crc32.NewIEEE()}
-	fail := func(err error) (*checkpointReader, error) { f.Close(); return nil, err }
-	st, err := f.Stat()
-	if err != nil {
-		return fail(err)
-	}
-	if r.size = st.Size(); r.size < int64(len(checkpointMagic))+16 {
-		return fail(r.corrupt("only %d bytes", r.size))
-	}
-	r.body = io.TeeReader(bufio.NewReaderSize(io.LimitReader(f, r.size-4), 1<<20), r.crc)
-	magic := make([]byte, len(checkpointMagic))
-	if _, err := io.ReadFull(r.body, magic); err != nil || string(magic) != checkpointMagic {
-		return fail(fmt.Errorf("%s is not an mbpo checkpoint (bad magic)", path))
-	}
-	var version uint32
-	var hlen uint64
-	binary.Read(r.body, binary.LittleEndian, &version)
-	if version != checkpointVersion {
-		return fail(fmt.Errorf("%s has checkpoint version %d; this mbpo reads version %d", path, version, checkpointVersion))
-	}
-	if err := binary.Read(r.body, binary.LittleEndian, &hlen); err != nil || hlen > uint64(r.size) {
-		return fail(r.corrupt("header length %d", hlen))
-	}
-	hdr := make([]byte, hlen)
-	if _, err := io.ReadFull(r.body, hdr); err != nil {
-		return fail(r.corrupt("header: %v", err))
-	}
-	if err := json.Unmarshal(hdr, &r.h); err != nil {
-		return fail(r.corrupt("header: %v", err))
-	}
-	return r, nil
-}
-
-// sections reads every payload after the header and verifies the checksum.
-func (r *checkpointReader) sections() (checkpointSections, error) {
-	secs := checkpointSections{f32: map[string]map[string][]float32{}, replay: map[string]*stages.Replay{}}
-	for _, s := range r.h.Sections {
-		switch s.Kind {
-		case "f32":
-			if s.Len < 0 || s.Len*4 > r.size {
-				return secs, r.corrupt("section %s of %d floats", s.Name, s.Len)
-			}
-			buf, err := readFloats(r.body, int(s.Len))
-			if err != nil {
-				return secs, r.corrupt("section %s: %v", s.Name, err)
-			}
-			prefix, name := splitSection(s.Name)
-			if secs.f32[prefix] == nil {
-				secs.f32[prefix] = map[string][]float32{}
-			}
-			secs.f32[prefix][name] = buf
-		case "replay":
-			rb, err := stages.ReadReplay(io.LimitReader(r.body, s.Len))
-			if err != nil {
-				return secs, r.corrupt("section %s: %v", s.Name, err)
-			}
-			secs.replay[s.Name] = rb
-		default:
-			return secs, r.corrupt("section %s of unknown kind %q", s.Name, s.Kind)
-		}
-	}
-	want := r.crc.Sum32()
-	var got uint32
-	if _, err := r.f.Seek(r.size-4, io.SeekStart); err != nil {
-		return secs, err
-	}
-	if err := binary.Read(r.f, binary.LittleEndian, &got); err != nil {
-		return secs, r.corrupt("checksum: %v", err)
-	}
-	if got != want {
-		return secs, r.corrupt("checksum %08x, contents give %08x", got, want)
-	}
-	return secs, nil
+	return h.EnvSteps, nil
 }
 
 // readCheckpoint reads and verifies a whole checkpoint file.
 func readCheckpoint(path string) (checkpointHeader, checkpointSections, error) {
-	r, err := openCheckpoint(path)
+	var h checkpointHeader
+	secs := checkpointSections{f32: map[string]map[string][]float32{}, replay: map[string]*stages.Replay{}}
+	floats, err := checkpoint.ReadFile(path, &h, func(name string, body io.Reader) error {
+		rb, err := stages.ReadReplay(body)
+		secs.replay[name] = rb
+		return err
+	})
 	if err != nil {
 		return checkpointHeader{}, checkpointSections{}, err
 	}
-	defer r.Close()
-	secs, err := r.sections()
-	return r.h, secs, err
+	for name, buf := range floats {
+		prefix, rest := splitSection(name)
+		if secs.f32[prefix] == nil {
+			secs.f32[prefix] = map[string][]float32{}
+		}
+		secs.f32[prefix][rest] = buf
+	}
+	return h, secs, nil
 }
 
 func splitSection(name string) (prefix, rest string) {
@@ -604,30 +437,6 @@ func sortedNames(m map[string][]float32) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func writeFloats(w io.Writer, v []float32) {
-	buf := make([]byte, 0, 4096)
-	for _, x := range v {
-		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
-		if len(buf) == cap(buf) {
-			w.Write(buf)
-			buf = buf[:0]
-		}
-	}
-	w.Write(buf)
-}
-
-func readFloats(r io.Reader, n int) ([]float32, error) {
-	raw := make([]byte, 4*n)
-	if _, err := io.ReadFull(r, raw); err != nil {
-		return nil, err
-	}
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return v, nil
 }
 
 // writeJSONAtomic writes v as indented JSON to path through a temp file.

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mbpogo/mbpo/trainer/rundir"
+	"github.com/mbpogo/mbpo/trainer/rundir/checkpoint"
 )
 
 // MetricsError is a damaged or missing metrics file of a run being resumed.
@@ -395,12 +396,11 @@ func RepairMetrics(runDir string) ([]string, error) {
 		return nil, err
 	}
 	defer lock.Unlock()
-	h, err := openCheckpoint(filepath.Join(runDir, CheckpointFile))
-	if err != nil {
+	var h checkpointHeader
+	if err := checkpoint.ReadHeader(filepath.Join(runDir, CheckpointFile), &h); err != nil {
 		return nil, err
 	}
-	h.Close()
-	envSteps, c := h.h.EnvSteps, h.h.Config
+	envSteps, c := h.EnvSteps, h.Config
 	jpath, cpath := filepath.Join(runDir, MetricsJSONLFile), filepath.Join(runDir, MetricsCSVFile)
 	var notes []string
 	read := func(path string, parse func(string, []byte, bool) ([]metricsRow, []int, error)) map[int]metricsRow {

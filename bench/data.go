@@ -71,13 +71,28 @@ func Products(eng engine.Engine, p string) string {
 	return "fp32 products on the " + eng.Name() + " engine"
 }
 
-// machineOf names the machine eng computes on (the GPU engine's
-// kernels.Machine, or "cpu") and says whether eng is the GPU engine.
-func machineOf(eng engine.Engine) (string, bool) {
-	if ce, ok := eng.(*cuda.Engine); ok {
-		return ce.Machine().Name(), true
+// Setup says what an engine benchmark ran: its JSON fields open the
+// results of ModelTrain, Rollouts and SAC.
+type Setup struct {
+	Engine    string `json:"engine"`    // the engine's name: cpu, cuda, cuda-host
+	Machine   string `json:"machine"`   // "cpu", or the GPU engine's kernels.Machine
+	Path      string `json:"path"`      // the code that ran, in words
+	Precision string `json:"precision"` // of the matrix products: fp32 or bf16
+	Products  string `json:"products"`  // how the engine runs them (Products)
+	Env       string `json:"env"`
+}
+
+// setupOf is the Setup of a benchmark of cfg's environment spec on eng,
+// with path the code it runs on the CPU engine and gpuPath on the GPU
+// engine; it says which engine it is.
+func setupOf(eng engine.Engine, cfg trainer.Config, spec env.Spec, path, gpuPath string) (Setup, bool) {
+	s := Setup{Engine: eng.Name(), Machine: "cpu", Path: path, Precision: cfg.Precision,
+		Products: Products(eng, cfg.Precision), Env: spec.ID}
+	ce, gpu := eng.(*cuda.Engine)
+	if gpu {
+		s.Machine, s.Path = ce.Machine().Name(), gpuPath
 	}
-	return "cpu", false
+	return s, gpu
 }
 
 // closeNet frees a network's device memory where it has any.

@@ -44,39 +44,38 @@ func randomData(t *testing.T, cfg trainer.Config, rows int) *stages.Replay {
 	return real
 }
 
-// engines runs f on the CPU engine and on the GPU engine's kernels run by
-// the host, each closed after.
-func engines(t *testing.T, f func(eng engine.Engine)) {
+// onEngines runs a benchmark on the CPU engine and on the GPU engine's
+// kernels run by the host, each closed after, and returns both results, CPU
+// engine first.
+func onEngines[R any](t *testing.T, run func(eng engine.Engine) (R, error)) (cpuRes, devRes R) {
 	t.Helper()
-	for _, eng := range []engine.Engine{cpu.New(cpu.Options{}), cuda.New(kernels.OnHost())} {
-		f(eng)
+	var res [2]R
+	for i, eng := range []engine.Engine{cpu.New(cpu.Options{}), cuda.New(kernels.OnHost())} {
+		r, err := run(eng)
 		eng.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", eng.Name(), err)
+		}
+		res[i] = r
 	}
+	return res[0], res[1]
 }
 
 func TestBenchModelTrainEngines(t *testing.T) {
 	cfg := hopper(t, func(c *trainer.Config) { c.ModelHidden, c.ModelMaxEpochs = 8, 2 })
 	real := randomData(t, cfg, 200)
-	var res []ModelTrainResult
-	engines(t, func(eng engine.Engine) {
-		r, err := ModelTrain(eng, cfg, real)
-		if err != nil {
-			t.Fatalf("%s: %v", eng.Name(), err)
-		}
-		res = append(res, r)
-	})
-	for _, r := range res {
+	onCPU, onDev := onEngines(t, func(eng engine.Engine) (ModelTrainResult, error) { return ModelTrain(eng, cfg, real) })
+	for _, r := range []ModelTrainResult{onCPU, onDev} {
 		t.Logf("%s: %d epochs in %.2f s, holdout MSE %v, NLL %v, elites %v", r.Engine, r.Epochs, r.Seconds, r.HoldoutMSE, r.HoldoutNLL, r.Elites)
 		if r.Epochs != 2 || r.Train+r.Holdout != 200 || len(r.HoldoutMSE) != 7 || len(r.Elites) != 5 || !(r.RowsPerSec > 0) {
 			t.Errorf("%s: implausible result %+v", r.Engine, r)
 		}
 	}
-	cpu, dev := res[0], res[1]
-	if cpu.Machine != "cpu" || dev.Machine == "cpu" || cpu.Path == dev.Path {
-		t.Errorf("machines %q and %q, paths %q and %q: want each engine's", cpu.Machine, dev.Machine, cpu.Path, dev.Path)
+	if onCPU.Machine != "cpu" || onDev.Machine == "cpu" || onCPU.Path == onDev.Path {
+		t.Errorf("machines %q and %q, paths %q and %q: want each engine's", onCPU.Machine, onDev.Machine, onCPU.Path, onDev.Path)
 	}
-	for e := range cpu.HoldoutMSE {
-		for _, p := range [][2]float32{{dev.HoldoutMSE[e], cpu.HoldoutMSE[e]}, {dev.HoldoutNLL[e], cpu.HoldoutNLL[e]}} {
+	for e := range onCPU.HoldoutMSE {
+		for _, p := range [][2]float32{{onDev.HoldoutMSE[e], onCPU.HoldoutMSE[e]}, {onDev.HoldoutNLL[e], onCPU.HoldoutNLL[e]}} {
 			if d := math.Abs(float64(p[0]-p[1])) / max(1e-3, math.Abs(float64(p[1]))); !(d <= 0.02) {
 				t.Errorf("member %d: GPU engine %v, CPU engine %v: %.3g apart, above 2%%", e, p[0], p[1], d)
 			}
@@ -87,19 +86,12 @@ func TestBenchModelTrainEngines(t *testing.T) {
 func TestBenchRolloutEngines(t *testing.T) {
 	cfg := hopper(t, func(c *trainer.Config) { c.ModelHidden = 16 })
 	real := randomData(t, cfg, 300)
-	var res []RolloutResult
-	engines(t, func(eng engine.Engine) {
-		r, err := Rollouts(eng, cfg, real, 64, 3, 1)
-		if err != nil {
-			t.Fatalf("%s: %v", eng.Name(), err)
-		}
-		res = append(res, r)
-	})
+	onCPU, onDev := onEngines(t, func(eng engine.Engine) (RolloutResult, error) { return Rollouts(eng, cfg, real, 64, 3, 1) })
 	// The host stages time their policy and model passes; the GPU engine
 	// profiles a round launch by launch.
 	split := map[string][]string{"cpu": {"policy", "ensemble, sampling and termination"},
 		"cuda-host": {"policy", "ensemble", "buffer writes", "compaction"}}
-	for _, r := range res {
+	for _, r := range []RolloutResult{onCPU, onDev} {
 		t.Logf("%s: %d steps per round, %.0f steps/s, split %v", r.Engine, r.StepsPerRound, r.ModelStepsPerSec, r.Split)
 		if r.StepsPerRound < 64*3*9/10 || r.StepsPerRound > 64*3 || !(r.ModelStepsPerSec > 0) || !(r.GFLOPs > 0) {
 			t.Errorf("%s: %d steps per round (want about 192), %v steps/s, %v GFLOP/s", r.Engine, r.StepsPerRound, r.ModelStepsPerSec, r.GFLOPs)
@@ -111,14 +103,13 @@ func TestBenchRolloutEngines(t *testing.T) {
 		}
 	}
 	// The same networks, states and keys: both paths make the same steps.
-	cpu, dev := res[0], res[1]
-	if cpu.StepsPerRound != dev.StepsPerRound {
-		t.Errorf("CPU engine %d model steps per round, GPU engine %d", cpu.StepsPerRound, dev.StepsPerRound)
+	if onCPU.StepsPerRound != onDev.StepsPerRound {
+		t.Errorf("CPU engine %d model steps per round, GPU engine %d", onCPU.StepsPerRound, onDev.StepsPerRound)
 	}
-	if cpu.Engine != "cpu" || dev.Engine != "cuda-host" || cpu.ModelHidden != 16 || dev.Batch != 64 || dev.K != 3 {
-		t.Errorf("engines %q (%+v) and %q (%+v)", cpu.Engine, cpu, dev.Engine, dev)
+	if onCPU.Engine != "cpu" || onDev.Engine != "cuda-host" || onCPU.ModelHidden != 16 || onDev.Batch != 64 || onDev.K != 3 {
+		t.Errorf("engines %q (%+v) and %q (%+v)", onCPU.Engine, onCPU, onDev.Engine, onDev)
 	}
-	if d := dev.Path; d == cpu.Path || !strings.Contains(d, "graph") {
+	if d := onDev.Path; d == onCPU.Path || !strings.Contains(d, "graph") {
 		t.Errorf("GPU engine path %q, want its device rollouts replayed as a graph", d)
 	}
 }
@@ -126,23 +117,15 @@ func TestBenchRolloutEngines(t *testing.T) {
 func TestBenchSACEngines(t *testing.T) {
 	cfg := hopper(t, func(c *trainer.Config) { c.Hidden = 8 })
 	real := randomData(t, cfg, 100)
-	var res []SACResult
-	engines(t, func(eng engine.Engine) {
-		r, err := SAC(eng, cfg, real, 16, 1, 1)
-		if err != nil {
-			t.Fatalf("%s: %v", eng.Name(), err)
-		}
-		res = append(res, r)
-	})
-	for _, r := range res {
+	onCPU, onDev := onEngines(t, func(eng engine.Engine) (SACResult, error) { return SAC(eng, cfg, real, 16, 1, 1) })
+	for _, r := range []SACResult{onCPU, onDev} {
 		t.Logf("%s: %.1f updates/s (%s), %.3g GFLOP/s, through Agent.Update %.1f/s", r.Engine, r.UpdatesPerSec, r.Path, r.GFLOPs, r.InterfacePerSec)
 		if r.Updates != 1 || !(r.UpdatesPerSec > 0) || !(r.GFLOPs > 0) || !(r.MeanQ1Loss > 0) || r.Batch != 16 || r.Hidden != 8 {
 			t.Errorf("%s: implausible result %+v", r.Engine, r)
 		}
 	}
-	cpu, dev := res[0], res[1]
-	if dev.G != 1 || !(dev.InterfacePerSec > 0) || cpu.InterfacePerSec != 0 {
-		t.Errorf("GPU path G %d, Agent.Update rate %v; CPU path Agent.Update rate %v", dev.G, dev.InterfacePerSec, cpu.InterfacePerSec)
+	if onDev.G != 1 || !(onDev.InterfacePerSec > 0) || onCPU.InterfacePerSec != 0 {
+		t.Errorf("GPU path G %d, Agent.Update rate %v; CPU path Agent.Update rate %v", onDev.G, onDev.InterfacePerSec, onCPU.InterfacePerSec)
 	}
 	// Rounded up to whole runs of g.
 	eng := oneThread(t)

@@ -18,12 +18,7 @@ import (
 // ModelTrainResult is what ModelTrain measures; mbpo bench model-train
 // --json writes it.
 type ModelTrainResult struct {
-	Engine     string    `json:"engine"`
-	Machine    string    `json:"machine"`
-	Path       string    `json:"path"`
-	Precision  string    `json:"precision"`
-	Products   string    `json:"products"`
-	Env        string    `json:"env"`
+	Setup
 	Rows       int       `json:"rows"` // real transitions
 	Train      int       `json:"train_rows"`
 	Holdout    int       `json:"holdout_rows"`
@@ -60,14 +55,9 @@ func ModelTrain(eng engine.Engine, cfg trainer.Config, real *stages.Replay) (Mod
 		return ModelTrainResult{}, err
 	}
 	defer closeNet(ag)
-	res := ModelTrainResult{Engine: eng.Name(), Env: spec.ID, Rows: real.Len(), Members: es.Members,
-		Hidden: cfg.ModelHidden, Batch: cfg.ModelBatch, Precision: cfg.Precision, Products: Products(eng, cfg.Precision)}
-	var gpu bool
-	res.Machine, gpu = machineOf(eng)
-	res.Path = "stages.Fit through the engine's TrainStep and Evaluate"
-	if gpu {
-		res.Path = "device fit from the real buffer's ring, one recorded graph per epoch"
-	}
+	res := ModelTrainResult{Rows: real.Len(), Members: es.Members, Hidden: cfg.ModelHidden, Batch: cfg.ModelBatch}
+	res.Setup, _ = setupOf(eng, cfg, spec, "stages.Fit through the engine's TrainStep and Evaluate",
+		"device fit from the real buffer's ring, one recorded graph per epoch")
 	// The real buffer is loaded before the clock starts, as a run appends
 	// it step by step.
 	st, err := trainer.BenchStages(eng.NewStages, cfg, ens, ag, real, 1, 0)

@@ -19,12 +19,7 @@ import (
 // RolloutResult is what Rollouts measures; mbpo bench rollout --json
 // writes it and torch_rollout.py writes the same core fields for PyTorch.
 type RolloutResult struct {
-	Engine           string             `json:"engine"`
-	Machine          string             `json:"machine"`
-	Path             string             `json:"path"`
-	Precision        string             `json:"precision"`
-	Products         string             `json:"products"`
-	Env              string             `json:"env"`
+	Setup
 	Batch            int                `json:"batch"`
 	K                int                `json:"k"`
 	Members          int                `json:"members"`
@@ -58,17 +53,11 @@ func Rollouts(eng engine.Engine, cfg trainer.Config, real *stages.Replay, batch,
 	defer closeNet(ens)
 	defer closeNet(ag)
 	es, as := ens.Spec(), ag.Spec()
-	res := RolloutResult{
-		Engine: eng.Name(), Env: spec.ID, Batch: batch, K: k, Members: es.Members, Elites: len(elites),
+	res := RolloutResult{Batch: batch, K: k, Members: es.Members, Elites: len(elites),
 		ModelHidden: es.Hidden[0], PolicyHidden: as.Hidden[0], Rounds: rounds,
-		Precision: cfg.Precision, Products: Products(eng, cfg.Precision),
-		FLOPsPerStep: float64(as.Policy().FLOPs() + es.Net().FLOPs()),
-		Path:         "stages.Rollouts.Run on the engine's Act and Predict",
-	}
-	var gpu bool
-	if res.Machine, gpu = machineOf(eng); gpu {
-		res.Path = "device rollouts: k steps replayed as one graph"
-	}
+		FLOPsPerStep: float64(as.Policy().FLOPs() + es.Net().FLOPs())}
+	res.Setup, _ = setupOf(eng, cfg, spec, "stages.Rollouts.Run on the engine's Act and Predict",
+		"device rollouts: k steps replayed as one graph")
 	cfg.RolloutBatch = batch
 	st, err := trainer.BenchStages(eng.NewStages, cfg, ens, ag, real, k, 0)
 	if err != nil {

@@ -18,9 +18,7 @@ import (
 // SACResult is what SAC measures; mbpo bench sac --json writes it and
 // torch_sac.py writes the same core fields for PyTorch.
 type SACResult struct {
-	Engine           string  `json:"engine"`
-	Machine          string  `json:"machine"`
-	Env              string  `json:"env"`
+	Setup
 	Obs              int     `json:"obs"`
 	Act              int     `json:"act"`
 	Hidden           int     `json:"hidden"`
@@ -29,9 +27,6 @@ type SACResult struct {
 	G                int     `json:"g"` // updates per device run
 	UpdatesPerSec    float64 `json:"updates_per_sec"`
 	GFLOPs           float64 `json:"gflops"`
-	Path             string  `json:"path"`
-	Precision        string  `json:"precision"`
-	Products         string  `json:"products"`
 	InterfacePerSec  float64 `json:"interface_updates_per_sec,omitempty"` // GPU: through Agent.Update
 	MeanQ1Loss       float64 `json:"mean_q1_loss"`
 	FLOPsPerUpdate   float64 `json:"flops_per_update"`
@@ -57,10 +52,10 @@ func SAC(eng engine.Engine, cfg trainer.Config, real *stages.Replay, batch, upda
 		return SACResult{}, err
 	}
 	defer closeNet(ag)
-	res := SACResult{Engine: eng.Name(), Env: spec.ID, Obs: od, Act: ad, Hidden: cfg.Hidden, Batch: batch,
-		FLOPsPerUpdate: SACFLOPs(as, batch), Precision: cfg.Precision, Products: Products(eng, cfg.Precision)}
+	res := SACResult{Obs: od, Act: ad, Hidden: cfg.Hidden, Batch: batch, FLOPsPerUpdate: SACFLOPs(as, batch)}
 	var gpu bool
-	res.Machine, gpu = machineOf(eng)
+	res.Setup, gpu = setupOf(eng, cfg, spec, "stages' SAC batcher: Agent.Update on minibatches gathered on the host",
+		"device runs of G updates: minibatches drawn on the device, each run replayed as one graph")
 	cfg.BatchSize = batch
 	timeUpdates := func(newStages trainer.StagesMaker, first int64, n, g int) (float64, float64, error) {
 		st, err := trainer.BenchStages(newStages, cfg, nil, ag, real, 1, 0)
@@ -83,10 +78,6 @@ func SAC(eng engine.Engine, cfg trainer.Config, real *stages.Replay, batch, upda
 	}
 	runs := max(1, (updates+g-1)/g)
 	res.Updates, res.G = runs*g, g
-	res.Path = "stages' SAC batcher: Agent.Update on minibatches gathered on the host"
-	if gpu {
-		res.Path = "device runs of G updates: minibatches drawn on the device, each run replayed as one graph"
-	}
 	if res.UpdatesPerSec, res.MeanQ1Loss, err = timeUpdates(eng.NewStages, 0, res.Updates, g); err != nil {
 		return res, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/rng"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
 // Trajectory is one real episode: observations [Steps+1][obs] (the reset
@@ -63,7 +64,7 @@ func CompoundingErrorOf(runDir string, eng engine.Engine, o CompoundingOptions) 
 	if o.Episodes < 1 || o.Horizon < 1 || o.Stride < 1 {
 		return ce, fmt.Errorf("compounding error: want at least 1 episode, horizon 1 and stride 1 (got %d, %d, %d)", o.Episodes, o.Horizon, o.Stride)
 	}
-	path := filepath.Join(runDir, CheckpointFile)
+	path := filepath.Join(runDir, rundir.CheckpointFile)
 	h, secs, err := readCheckpoint(path)
 	if err != nil {
 		return ce, err
@@ -255,15 +256,15 @@ type Exploitation struct {
 // A run without them (no model, or --model-return-horizon 0) is an error.
 func ExploitationOf(runDir string) (Exploitation, error) {
 	var ex Exploitation
-	b, err := os.ReadFile(filepath.Join(runDir, "config.json"))
+	b, err := os.ReadFile(filepath.Join(runDir, rundir.ConfigFile))
 	if err != nil {
 		return ex, fmt.Errorf("%w: is %s a run directory of mbpo train or sweep?", err, runDir)
 	}
 	var cfg Config
 	if err := json.Unmarshal(b, &cfg); err != nil {
-		return ex, fmt.Errorf("%s: %v", filepath.Join(runDir, "config.json"), err)
+		return ex, fmt.Errorf("%s: %v", filepath.Join(runDir, rundir.ConfigFile), err)
 	}
-	path := filepath.Join(runDir, "metrics.jsonl")
+	path := filepath.Join(runDir, rundir.MetricsJSONLFile)
 	f, err := os.Open(path)
 	if err != nil {
 		return ex, err

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/mbpogo/mbpo/engine"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
 // biasedEnsemble predicts Δs = (a + bias[e], 2a + bias[e]) for member e, from
@@ -89,7 +90,7 @@ func TestAnalysesOfASmallSavedRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _, _ := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	h, _, _ := readCheckpoint(filepath.Join(dir, rundir.CheckpointFile))
 	if len(ce.Horizon) != 5 || len(ce.Episodes) != 2 || len(ce.Elites) != 5 || ce.Elites[0] != h.Elites[0] || ce.EnvSteps != 900 {
 		t.Fatalf("result: horizons %v episodes %v elites %v env steps %d", ce.Horizon, ce.Episodes, ce.Elites, ce.EnvSteps)
 	}

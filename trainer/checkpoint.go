@@ -35,9 +35,6 @@ import (
 	"github.com/mbpogo/mbpo/trainer/rundir/checkpoint"
 )
 
-// CheckpointFile is the checkpoint's name inside a run directory.
-const CheckpointFile = "checkpoint.mbpo"
-
 // checkpointHeader is the JSON header of a checkpoint.
 type checkpointHeader struct {
 	Config      Config               `json:"config"`
@@ -182,7 +179,7 @@ func (t *Trainer) SaveCheckpoint() error {
 			w.Replay("model_buffer", mb)
 		}
 	}
-	return w.WriteFile(filepath.Join(t.RunDir, CheckpointFile), h)
+	return w.WriteFile(filepath.Join(t.RunDir, rundir.CheckpointFile), h)
 }
 
 // Resume reopens the run in runDir at its checkpoint, on eng, holding
@@ -210,17 +207,12 @@ type ResumeSettings struct {
 // ResumeWith is Resume with the settings s changed.
 func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.Logger) (*Trainer, error) {
 	steps := s.Steps
-	if _, err := os.Stat(runDir); err != nil {
-		return nil, fmt.Errorf("run directory: %w", err)
-	}
-	if !HoldsRun(runDir) {
-		return nil, fmt.Errorf("no checkpoint and no %s in %s: is this a run directory of mbpo train?", ConfigFile, runDir)
-	}
-	lock, err := lockRun(runDir, log)
+	lock, err := rundir.Open(runDir)
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(runDir, CheckpointFile)
+	logLock(lock, runDir, log)
+	path := filepath.Join(runDir, rundir.CheckpointFile)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return restart(runDir, eng, s, lock, log)
 	}
@@ -322,7 +314,7 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 		log.Info().Int("rows", dropped).Int("env_steps", t.envSteps).Msg("dropped the metrics rows written after the checkpoint: they will be written again")
 	}
 	if cfg.Steps != h.Config.Steps || cfg.Precision != h.Config.Precision {
-		if err := writeJSONAtomic(filepath.Join(runDir, ConfigFile), cfg); err != nil {
+		if err := rundir.WriteJSON(filepath.Join(runDir, rundir.ConfigFile), cfg); err != nil {
 			t.Close()
 			return nil, err
 		}
@@ -360,9 +352,9 @@ func restart(runDir string, eng engine.Engine, s ResumeSettings, lock *rundir.Lo
 	s.changePrecision(&cfg, log)
 	if err := cfg.Validate(); err != nil {
 		lock.Unlock()
-		return nil, fmt.Errorf("%s: %w", filepath.Join(runDir, ConfigFile), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(runDir, rundir.ConfigFile), err)
 	}
-	for _, f := range []string{MetricsJSONLFile, MetricsCSVFile} {
+	for _, f := range []string{rundir.MetricsJSONLFile, rundir.MetricsCSVFile} {
 		if err := os.Remove(filepath.Join(runDir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			lock.Unlock()
 			return nil, err
@@ -383,7 +375,7 @@ type checkpointSections struct {
 // reading only the checkpoint's header.
 func ReadCheckpointConfig(runDir string) (Config, error) {
 	var h checkpointHeader
-	if err := checkpoint.ReadHeader(filepath.Join(runDir, CheckpointFile), &h); err != nil {
+	if err := checkpoint.ReadHeader(filepath.Join(runDir, rundir.CheckpointFile), &h); err != nil {
 		return Config{}, err
 	}
 	return h.Config, nil
@@ -393,7 +385,7 @@ func ReadCheckpointConfig(runDir string) (Config, error) {
 // was saved, reading only its header (Resume verifies the rest).
 func CheckpointEnvSteps(runDir string) (int, error) {
 	var h checkpointHeader
-	if err := checkpoint.ReadHeader(filepath.Join(runDir, CheckpointFile), &h); err != nil {
+	if err := checkpoint.ReadHeader(filepath.Join(runDir, rundir.CheckpointFile), &h); err != nil {
 		return 0, err
 	}
 	return h.EnvSteps, nil
@@ -437,13 +429,4 @@ func sortedNames(m map[string][]float32) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// writeJSONAtomic writes v as indented JSON to path through a temp file.
-func writeJSONAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return rundir.WriteFile(path, append(b, '\n'))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mbpogo/mbpo/engine/cpu"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
 var writeCheckpointV1 = flag.Bool("write-checkpoint-v1", false,
@@ -53,7 +54,7 @@ func TestCheckpointV1Resumes(t *testing.T) {
 		writeCheckpointV1Data(t, platform)
 	}
 	dir := t.TempDir()
-	files := []string{ConfigFile, MetricsJSONLFile, MetricsCSVFile, CheckpointFile}
+	files := []string{rundir.ConfigFile, rundir.MetricsJSONLFile, rundir.MetricsCSVFile, rundir.CheckpointFile}
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(checkpointV1, f))
 		if err != nil {
@@ -71,11 +72,11 @@ func TestCheckpointV1Resumes(t *testing.T) {
 	if err := tr.SaveCheckpoint(); err != nil {
 		t.Fatal(err)
 	}
-	old, err := os.ReadFile(filepath.Join(checkpointV1, CheckpointFile))
+	old, err := os.ReadFile(filepath.Join(checkpointV1, rundir.CheckpointFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved, err := os.ReadFile(filepath.Join(dir, CheckpointFile))
+	saved, err := os.ReadFile(filepath.Join(dir, rundir.CheckpointFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func writeCheckpointV1Data(t *testing.T, platform string) {
 	if err := os.MkdirAll(checkpointV1, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{ConfigFile, MetricsJSONLFile, MetricsCSVFile, CheckpointFile} {
+	for _, f := range []string{rundir.ConfigFile, rundir.MetricsJSONLFile, rundir.MetricsCSVFile, rundir.CheckpointFile} {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)

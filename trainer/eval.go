@@ -11,6 +11,7 @@ import (
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/rng"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
 // EvalResult holds the episodes of one evaluation.
@@ -99,7 +100,7 @@ func Evaluate(spec env.Spec, agent engine.Agent, n int, seed uint64, workers int
 // EvaluateCheckpoint loads the policy of the checkpoint in runDir onto eng
 // and evaluates it for n episodes with reset noise from seed.
 func EvaluateCheckpoint(runDir string, eng engine.Engine, n int, seed uint64) (EvalResult, error) {
-	path := filepath.Join(runDir, CheckpointFile)
+	path := filepath.Join(runDir, rundir.CheckpointFile)
 	h, secs, err := readCheckpoint(path)
 	if err != nil {
 		return EvalResult{}, err

@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -92,26 +91,17 @@ type epochAccumulator struct {
 
 // New prepares a fresh run of cfg on eng, writing into runDir (created). It
 // holds runDir's lock until Close, and refuses a directory that already
-// holds a run (a *RunExistsError): RemoveRun starts one over.
+// holds a run (a *rundir.RunExistsError): RemoveRun starts one over.
 func New(cfg Config, eng engine.Engine, runDir string, log zerolog.Logger) (*Trainer, error) {
 	cfg.Normalize()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if files := runFilesIn(runDir); len(files) > 0 { // before the lock, which writes its file
-		return nil, &RunExistsError{Dir: runDir, Files: files}
-	}
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return nil, fmt.Errorf("run directory: %w", err)
-	}
-	lock, err := lockRun(runDir, log)
+	lock, err := rundir.Create(runDir)
 	if err != nil {
 		return nil, err
 	}
-	if files := runFilesIn(runDir); len(files) > 0 { // another process was quicker
-		lock.Unlock()
-		return nil, &RunExistsError{Dir: runDir, Files: files}
-	}
+	logLock(lock, runDir, log)
 	return start(cfg, eng, runDir, lock, log)
 }
 
@@ -124,7 +114,7 @@ func start(cfg Config, eng engine.Engine, runDir string, lock *rundir.Lock, log 
 		return nil, err
 	}
 	t.lock = lock
-	if err := writeJSONAtomic(filepath.Join(runDir, "config.json"), cfg); err != nil {
+	if err := rundir.WriteJSON(filepath.Join(runDir, rundir.ConfigFile), cfg); err != nil {
 		t.Close()
 		return nil, err
 	}
@@ -204,7 +194,7 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 	c := t.Cfg
 	t.sessionStart = time.Now()
 	t.epochAcc.startSession(t.envSteps) // keeps the sums of an epoch a checkpoint stopped inside
-	mw, err := OpenMetrics(filepath.Join(t.RunDir, "metrics.jsonl"), filepath.Join(t.RunDir, "metrics.csv"), c.EnsembleSize)
+	mw, err := OpenMetrics(filepath.Join(t.RunDir, rundir.MetricsJSONLFile), filepath.Join(t.RunDir, rundir.MetricsCSVFile), c.EnsembleSize)
 	if err != nil {
 		return err
 	}

@@ -266,7 +266,7 @@ func lostSteps(runDir string) ([]int, error) {
 // is damaged, missing or disagrees with the other is a *MetricsError and
 // nothing is changed. It returns the number of rows dropped.
 func prepareMetrics(runDir string, envSteps int, c Config) (dropped int, err error) {
-	jpath, cpath := filepath.Join(runDir, MetricsJSONLFile), filepath.Join(runDir, MetricsCSVFile)
+	jpath, cpath := filepath.Join(runDir, rundir.MetricsJSONLFile), filepath.Join(runDir, rundir.MetricsCSVFile)
 	lost, err := lostSteps(runDir)
 	if err != nil {
 		return 0, err
@@ -376,10 +376,10 @@ func writeMetricsFiles(runDir string, rows []Metrics, members int) error {
 		cw.Write(m.row(members))
 	}
 	cw.Flush()
-	if err := rundir.WriteFile(filepath.Join(runDir, MetricsJSONLFile), js.Bytes()); err != nil {
+	if err := rundir.WriteFile(filepath.Join(runDir, rundir.MetricsJSONLFile), js.Bytes()); err != nil {
 		return err
 	}
-	return rundir.WriteFile(filepath.Join(runDir, MetricsCSVFile), cs.Bytes())
+	return rundir.WriteFile(filepath.Join(runDir, rundir.MetricsCSVFile), cs.Bytes())
 }
 
 // RepairMetrics rebuilds the metrics files of the run in runDir up to its
@@ -388,7 +388,7 @@ func writeMetricsFiles(runDir string, rows []Metrics, members int) error {
 // run's lock while it works and returns what it did and what is lost, one
 // item a line.
 func RepairMetrics(runDir string) ([]string, error) {
-	if _, err := os.Stat(filepath.Join(runDir, CheckpointFile)); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(runDir, rundir.CheckpointFile)); errors.Is(err, os.ErrNotExist) {
 		return []string{"no checkpoint: resuming starts the run over from its config.json and writes every row again"}, nil
 	}
 	lock, err := rundir.Acquire(runDir)
@@ -397,11 +397,11 @@ func RepairMetrics(runDir string) ([]string, error) {
 	}
 	defer lock.Unlock()
 	var h checkpointHeader
-	if err := checkpoint.ReadHeader(filepath.Join(runDir, CheckpointFile), &h); err != nil {
+	if err := checkpoint.ReadHeader(filepath.Join(runDir, rundir.CheckpointFile), &h); err != nil {
 		return nil, err
 	}
 	envSteps, c := h.EnvSteps, h.Config
-	jpath, cpath := filepath.Join(runDir, MetricsJSONLFile), filepath.Join(runDir, MetricsCSVFile)
+	jpath, cpath := filepath.Join(runDir, rundir.MetricsJSONLFile), filepath.Join(runDir, rundir.MetricsCSVFile)
 	var notes []string
 	read := func(path string, parse func(string, []byte, bool) ([]metricsRow, []int, error)) map[int]metricsRow {
 		byStep := map[int]metricsRow{}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
 // Networks are the networks of a run's checkpoint, in the engine-independent
@@ -33,7 +34,7 @@ type Networks struct {
 // ReadNetworks reads and verifies the checkpoint in runDir and returns its
 // networks.
 func ReadNetworks(runDir string) (Networks, error) {
-	path := filepath.Join(runDir, CheckpointFile)
+	path := filepath.Join(runDir, rundir.CheckpointFile)
 	h, secs, err := readCheckpoint(path)
 	if err != nil {
 		return Networks{}, err

@@ -57,17 +57,17 @@ func TestNewRefusesADirectoryHoldingARun(t *testing.T) {
 	other := c
 	other.Seed = 99
 	_, err := New(other, newEngine(t), dir, zerolog.Nop())
-	var re *RunExistsError
+	var re *rundir.RunExistsError
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "--resume "+dir) ||
 		!strings.Contains(err.Error(), "--overwrite") {
-		t.Fatalf("New on a run directory: %v; want a RunExistsError naming it, --resume and --overwrite", err)
+		t.Fatalf("New on a run directory: %v; want a rundir.RunExistsError naming it, --resume and --overwrite", err)
 	}
 	if !sameFiles(before, snapshot(t, dir)) {
 		t.Errorf("the refused New changed the run directory")
 	}
 	// Only metrics files (a run killed before writing anything else) count too.
 	only := t.TempDir()
-	os.WriteFile(filepath.Join(only, MetricsJSONLFile), nil, 0o644)
+	os.WriteFile(filepath.Join(only, rundir.MetricsJSONLFile), nil, 0o644)
 	if _, err := New(c, newEngine(t), only, zerolog.Nop()); !errors.As(err, &re) {
 		t.Errorf("New on a directory with a metrics.jsonl: %v", err)
 	}
@@ -126,7 +126,7 @@ func TestResumeBeforeTheFirstCheckpoint(t *testing.T) {
 	dir := t.TempDir()
 	run(t, c, dir)
 	// As if killed while writing the first checkpoint, after two rows.
-	os.Remove(filepath.Join(dir, CheckpointFile))
+	os.Remove(filepath.Join(dir, rundir.CheckpointFile))
 	os.WriteFile(filepath.Join(dir, ".checkpoint-123.tmp"), []byte("half a checkpoint"), 0o644)
 	var log bytes.Buffer
 	tr, err := Resume(dir, newEngine(t), 0, zerolog.New(&log))
@@ -156,9 +156,9 @@ func TestResumeBeforeTheFirstCheckpoint(t *testing.T) {
 	}
 
 	// Only config.json (no space left for anything else): the same.
-	os.Remove(filepath.Join(dir, CheckpointFile))
-	os.Remove(filepath.Join(dir, MetricsJSONLFile))
-	os.Remove(filepath.Join(dir, MetricsCSVFile))
+	os.Remove(filepath.Join(dir, rundir.CheckpointFile))
+	os.Remove(filepath.Join(dir, rundir.MetricsJSONLFile))
+	os.Remove(filepath.Join(dir, rundir.MetricsCSVFile))
 	tr, err = Resume(dir, newEngine(t), 0, zerolog.Nop())
 	if err != nil {
 		t.Fatalf("resume of a directory holding only config.json: %v", err)
@@ -177,8 +177,8 @@ func TestResumeRefusesDamagedMetrics(t *testing.T) {
 	good := t.TempDir()
 	run(t, short, good)
 	files := snapshot(t, good)
-	jsonl := strings.SplitAfter(files[MetricsJSONLFile], "\n") // rows at 300 and 600, then ""
-	csvLines := strings.SplitAfter(files[MetricsCSVFile], "\n")
+	jsonl := strings.SplitAfter(files[rundir.MetricsJSONLFile], "\n") // rows at 300 and 600, then ""
+	csvLines := strings.SplitAfter(files[rundir.MetricsCSVFile], "\n")
 
 	tests := []struct {
 		name    string
@@ -188,23 +188,23 @@ func TestResumeRefusesDamagedMetrics(t *testing.T) {
 		lost    bool
 	}{
 		{"garbage line", func(dir string) {
-			os.WriteFile(filepath.Join(dir, MetricsJSONLFile), []byte(jsonl[0]+"}garbage{\n"+jsonl[1]), 0o644)
+			os.WriteFile(filepath.Join(dir, rundir.MetricsJSONLFile), []byte(jsonl[0]+"}garbage{\n"+jsonl[1]), 0o644)
 		}, "metrics.jsonl:2: not a metrics row", []string{"dropped unreadable line(s) 2"}, false},
 		{"lost row", func(dir string) {
-			os.WriteFile(filepath.Join(dir, MetricsJSONLFile), []byte(jsonl[1]), 0o644)
+			os.WriteFile(filepath.Join(dir, rundir.MetricsJSONLFile), []byte(jsonl[1]), 0o644)
 		}, "metrics.jsonl:1: no row for env step 300", []string{"rows of env steps 300 rebuilt from"}, false},
 		{"jsonl deleted", func(dir string) {
-			os.Remove(filepath.Join(dir, MetricsJSONLFile))
+			os.Remove(filepath.Join(dir, rundir.MetricsJSONLFile))
 		}, "metrics.jsonl: missing, but the checkpoint is at env step 600", []string{"rows of env steps 300, 600 rebuilt from"}, false},
 		{"two runs", func(dir string) {
-			os.WriteFile(filepath.Join(dir, MetricsJSONLFile), []byte(jsonl[0]+jsonl[1]+jsonl[0]), 0o644)
+			os.WriteFile(filepath.Join(dir, rundir.MetricsJSONLFile), []byte(jsonl[0]+jsonl[1]+jsonl[0]), 0o644)
 		}, "metrics.jsonl:3: a row at env step 300 after one at 600", []string{"line 3 repeats env step 300 of line 1"}, false},
 		{"csv garbage", func(dir string) {
-			os.WriteFile(filepath.Join(dir, MetricsCSVFile), []byte(csvLines[0]+csvLines[1]+"1,2,3\n"), 0o644)
+			os.WriteFile(filepath.Join(dir, rundir.MetricsCSVFile), []byte(csvLines[0]+csvLines[1]+"1,2,3\n"), 0o644)
 		}, "metrics.csv:3: not a metrics row (3 cells", []string{"metrics.csv: dropped unreadable line(s) 3", "rows of env steps 600 rebuilt from"}, false},
 		{"both deleted", func(dir string) {
-			os.Remove(filepath.Join(dir, MetricsJSONLFile))
-			os.Remove(filepath.Join(dir, MetricsCSVFile))
+			os.Remove(filepath.Join(dir, rundir.MetricsJSONLFile))
+			os.Remove(filepath.Join(dir, rundir.MetricsCSVFile))
 		}, "missing", []string{"LOST: the rows of env steps 300, 600 are in neither file"}, true},
 	}
 	for _, tt := range tests {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mbpogo/mbpo/trainer/rundir"
 	"github.com/mbpogo/mbpo/trainer/tensorboard"
 )
 
@@ -53,7 +54,7 @@ func checkEvents(t *testing.T, dir string, c Config, files int, from, to time.Ti
 	}
 	// The rows as metrics.csv has them (7 significant digits), past the
 	// random phase.
-	f, err := os.Open(filepath.Join(dir, MetricsCSVFile))
+	f, err := os.Open(filepath.Join(dir, rundir.MetricsCSVFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/mbpogo/mbpo/kernels"
 	"github.com/mbpogo/mbpo/rng"
 	"github.com/mbpogo/mbpo/stages"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
 // tinyConfig is a seconds-long MBPO run on InvertedPendulum with small
@@ -97,7 +98,7 @@ func TestRunWritesRunDirectory(t *testing.T) {
 		t.Errorf("metrics not filled: model return %v alpha %v sac %vs model %vs", last.ModelReturnMean, last.Alpha, last.TimeSAC, last.TimeModel)
 	}
 	cfgInfo, _ := os.Stat(filepath.Join(dir, "config.json"))
-	for _, f := range []string{"config.json", "metrics.jsonl", "metrics.csv", CheckpointFile} {
+	for _, f := range []string{"config.json", "metrics.jsonl", "metrics.csv", rundir.CheckpointFile} {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("run directory lacks %s: %v", f, err)
 		} else if fi.Mode() != cfgInfo.Mode() {
@@ -217,7 +218,7 @@ func testResume(t *testing.T, c Config, whole []Metrics, stop string) {
 		}
 		first = readMetrics(t, dir)
 	}
-	h, _, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	h, _, err := readCheckpoint(filepath.Join(dir, rundir.CheckpointFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestCorruptCheckpointIsAClearError(t *testing.T) {
 	c.Steps = 300
 	dir := t.TempDir()
 	run(t, c, dir)
-	path := filepath.Join(dir, CheckpointFile)
+	path := filepath.Join(dir, rundir.CheckpointFile)
 	good, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -328,7 +329,7 @@ func TestNonFiniteLossStopsTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the last good checkpoint is gone: %v", err)
 	}
-	h, _, _ := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	h, _, _ := readCheckpoint(filepath.Join(dir, rundir.CheckpointFile))
 	if cfg.Env != c.Env || h.EnvSteps != 600 {
 		t.Fatalf("checkpoint at env step %d, want the last good one at 600", h.EnvSteps)
 	}
@@ -351,7 +352,7 @@ func TestInterruptSavesCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	h, _, err := readCheckpoint(filepath.Join(dir, rundir.CheckpointFile))
 	if err != nil || h.EnvSteps != 450 {
 		t.Fatalf("checkpoint after interrupt: env steps %d, err %v; want 450", h.EnvSteps, err)
 	}

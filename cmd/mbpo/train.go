@@ -21,6 +21,7 @@ import (
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/trainer"
 	"github.com/mbpogo/mbpo/trainer/progress"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 	"github.com/mbpogo/mbpo/trainer/sweep"
 )
 
@@ -193,7 +194,7 @@ func runTrain(a *app, args []string) error {
 		if *runDir == "" {
 			*runDir = filepath.Join(*out, fmt.Sprintf("%s__%s__%d__%s", cfg.Env, sweep.AblationOf(cfg).Experiment(), cfg.Seed, time.Now().Format("20060102-150405")))
 		}
-		if *overwrite && trainer.HoldsRun(*runDir) {
+		if *overwrite && rundir.HoldsRun(*runDir) {
 			if err := trainer.RemoveRun(*runDir); err != nil {
 				return err
 			}

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/mbpogo/mbpo/trainer"
+	"github.com/mbpogo/mbpo/trainer/rundir"
 	"github.com/mbpogo/mbpo/trainer/sweep"
 )
 
@@ -88,7 +89,7 @@ func Load(root string, expected []string) ([]Run, []Warning, error) {
 		if !d.IsDir() {
 			return nil
 		}
-		for _, f := range []string{"metrics.jsonl", "metrics.csv", "config.json", trainer.CheckpointFile} {
+		for _, f := range []string{"metrics.jsonl", "metrics.csv", "config.json", rundir.CheckpointFile} {
 			if _, err := os.Stat(filepath.Join(path, f)); err == nil {
 				dirs = append(dirs, path)
 				return filepath.SkipDir

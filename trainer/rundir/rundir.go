@@ -1,15 +1,24 @@
-// Package rundir keeps a run directory safe from the two ways it can be
-// damaged from outside one process: two processes writing it at once, and a
-// crash in the middle of a write.
+// Package rundir is a run's directory and its files, apart from the
+// training loop: what makes a directory a run (config.json, metrics.jsonl,
+// metrics.csv, checkpoint.mbpo) and the rules that keep it safe from the two
+// ways it can be damaged from outside one process: two processes writing it
+// at once, and a crash in the middle of a write.
 //
-// Lock takes an exclusive flock(2) on DIR/mbpo.lock for the life of a
-// process that writes the directory (train, resume, a sweep cell); a second
-// process gets an error naming the holder's pid, host and command line.
-// WriteFile and CreateTemp write through a temporary file in the same
-// directory that the caller renames into place, with the mode of every other
-// file (0644 less the umask).
+// Create starts a run in a directory that holds none (a *RunExistsError
+// otherwise: a run is never overwritten; Remove is the explicit way to start
+// over), Open continues one; both take an exclusive flock(2) on DIR/mbpo.lock
+// (Acquire) for the life of the process that writes the directory (train,
+// resume, a sweep cell), so that a second process gets an error naming the
+// holder's pid, host and command line, and both remove the temporary files
+// of a process that died while writing. WriteFile, WriteJSON and CreateTemp
+// write through a temporary file in the same directory that is renamed into
+// place, with the mode of every other file (0644 less the umask).
 //
-// Run: go test ./trainer/rundir
+// The checkpoint's container format is package rundir/checkpoint. This
+// package knows nothing of what a run saves: package trainer passes its
+// headers, sections and rows in.
+//
+// Run: go test ./trainer/rundir/...
 package rundir
 
 import (
@@ -76,6 +85,9 @@ type Lock struct {
 	// cluster filesystems): the lock then excludes nothing, and Reason says why.
 	Unsupported bool
 	Reason      string
+	// Removed names the temporary files of an earlier process that Create,
+	// Open or Remove removed on taking the lock.
+	Removed []string
 }
 
 // Acquire takes the exclusive lock of dir (which must exist) without

@@ -232,7 +232,7 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int, device string
 	// Resume takes the cell's lock; it also starts over, from its
 	// config.json, an attempt that died before its first checkpoint.
 	var t *trainer.Trainer
-	if trainer.HoldsRun(dir) {
+	if rundir.HoldsRun(dir) {
 		if r.RepairMetrics && p.Phase == Resumable {
 			notes, err := trainer.RepairMetrics(dir)
 			for _, n := range notes {
@@ -307,7 +307,7 @@ func Inspect(dir string, cfg trainer.Config) (Progress, error) {
 			return p, fmt.Errorf("%s holds another configuration (%s): move that directory away or choose a new --out", dir, f)
 		}
 	}
-	ckpt := filepath.Join(dir, trainer.CheckpointFile)
+	ckpt := filepath.Join(dir, rundir.CheckpointFile)
 	if _, err := os.Stat(ckpt); errors.Is(err, fs.ErrNotExist) {
 		return p, nil // Fresh
 	}

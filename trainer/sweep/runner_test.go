@@ -135,12 +135,12 @@ func TestSweepRunsResumesAndSkips(t *testing.T) {
 	}
 
 	// The same sweep again: every cell is finished and left untouched.
-	before, _ := os.Stat(filepath.Join(out, cells[0].Dir(), trainer.CheckpointFile))
+	before, _ := os.Stat(filepath.Join(out, cells[0].Dir(), rundir.CheckpointFile))
 	sum = newRunner(g, out, 2).Run(context.Background(), cells)
 	if sum.Count(Skipped) != 4 || sum.Err() != nil {
 		t.Fatalf("second run: %d skipped, error %v", sum.Count(Skipped), sum.Err())
 	}
-	after, _ := os.Stat(filepath.Join(out, cells[0].Dir(), trainer.CheckpointFile))
+	after, _ := os.Stat(filepath.Join(out, cells[0].Dir(), rundir.CheckpointFile))
 	if !after.ModTime().Equal(before.ModTime()) {
 		t.Errorf("a finished cell's checkpoint was rewritten")
 	}
@@ -153,7 +153,7 @@ func TestFailingCellDoesNotStopTheSweep(t *testing.T) {
 	cells := g.Cells()
 	bad := filepath.Join(out, cells[0].Dir())
 	os.MkdirAll(bad, 0o755)
-	os.WriteFile(filepath.Join(bad, trainer.CheckpointFile), []byte("not a checkpoint at all, but long enough"), 0o644)
+	os.WriteFile(filepath.Join(bad, rundir.CheckpointFile), []byte("not a checkpoint at all, but long enough"), 0o644)
 
 	sum := newRunner(g, out, 1).Run(context.Background(), cells)
 	if sum.Count(Failed) != 1 || sum.Count(Done) != 1 {
@@ -246,7 +246,7 @@ func TestSweepCellsLockedOrWithoutCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.Close()
-	os.Remove(filepath.Join(dir, trainer.CheckpointFile))
+	os.Remove(filepath.Join(dir, rundir.CheckpointFile))
 	sum = newRunner(g, out, 1).Run(context.Background(), cells)
 	if sum.Count(Done) != 2 || sum.Err() != nil {
 		t.Fatalf("re-run: %+v", sum.Results)

@@ -187,7 +187,7 @@ func (t *Trainer) SaveCheckpoint() error {
 // positive, extends or shortens the run's total (and config.json says so).
 // A run stopped before its first checkpoint starts over from its
 // config.json. The metrics files must hold every row up to the checkpoint
-// (a *MetricsError otherwise; RepairMetrics rebuilds them); rows written
+// (a *rundir.MetricsError otherwise; RepairMetrics rebuilds them); rows written
 // after it are dropped, to be written again.
 func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*Trainer, error) {
 	return ResumeWith(runDir, eng, ResumeSettings{Steps: steps}, log)
@@ -305,7 +305,7 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 	t.epochAcc.setState(h.Epoch)
 	t.prevCritic = h.PrevCritic
 	// Rows written after the checkpoint will be written again.
-	dropped, err := prepareMetrics(runDir, t.envSteps, cfg)
+	dropped, err := rundir.TrimMetrics(runDir, metricsFormat(cfg.EnsembleSize), t.envSteps, cfg.EpochLength)
 	if err != nil {
 		t.Close()
 		return nil, err

@@ -194,7 +194,7 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 	c := t.Cfg
 	t.sessionStart = time.Now()
 	t.epochAcc.startSession(t.envSteps) // keeps the sums of an epoch a checkpoint stopped inside
-	mw, err := OpenMetrics(filepath.Join(t.RunDir, rundir.MetricsJSONLFile), filepath.Join(t.RunDir, rundir.MetricsCSVFile), c.EnsembleSize)
+	mw, err := openMetrics(t.RunDir, c.EnsembleSize)
 	if err != nil {
 		return err
 	}

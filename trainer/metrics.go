@@ -1,17 +1,13 @@
-// metrics.go: the per-epoch metrics row, with fixed names, and its writers
-// (metrics.jsonl, one JSON object per epoch, and metrics.csv).
+// metrics.go: the per-epoch metrics row, with fixed names, as JSON (a line
+// of metrics.jsonl) and as CSV cells (a line of metrics.csv); the files
+// themselves are package rundir's (metricsfile.go).
 
 package trainer
 
 import (
-	"bufio"
-	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -206,92 +202,12 @@ func (m Metrics) row(members int) []string {
 	return cells
 }
 
+// csvDigits are the significant digits of metrics.csv's numbers.
+const csvDigits = 7
+
 func formatFloat(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return ""
 	}
-	return strconv.FormatFloat(v, 'g', 7, 64)
-}
-
-// MetricsWriter appends rows to a run's metrics.jsonl and metrics.csv.
-type MetricsWriter struct {
-	jsonl, csvf *os.File
-	members     int
-	tb          *tensorBoardSink // the run's TensorBoard event file, when on (tensorboard.go)
-}
-
-// OpenMetrics opens (appending) the metrics files of runDir; a new CSV gets
-// its header.
-func OpenMetrics(jsonlPath, csvPath string, members int) (*MetricsWriter, error) {
-	j, err := os.OpenFile(jsonlPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	c, err := os.OpenFile(csvPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		j.Close()
-		return nil, err
-	}
-	w := &MetricsWriter{jsonl: j, csvf: c, members: members}
-	if st, err := c.Stat(); err == nil && st.Size() == 0 {
-		cw := csv.NewWriter(c)
-		cw.Write(Columns(members))
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			w.Close()
-			return nil, err
-		}
-	}
-	return w, nil
-}
-
-// Write appends one row to both files and flushes them.
-func (w *MetricsWriter) Write(m Metrics) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if _, err := w.jsonl.Write(append(b, '\n')); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w.csvf)
-	cw.Write(m.row(w.members))
-	cw.Flush()
-	if err := cw.Error(); err != nil || w.tb == nil {
-		return err
-	}
-	return w.tb.write(m)
-}
-
-// Close closes both files (and the event file).
-func (w *MetricsWriter) Close() error {
-	e1 := w.jsonl.Close()
-	e2 := w.csvf.Close()
-	if w.tb != nil {
-		e1 = errors.Join(e1, w.tb.close())
-	}
-	if e1 != nil {
-		return e1
-	}
-	return e2
-}
-
-// ReadMetrics reads every row of a metrics.jsonl file. A line that is not a
-// valid row is an error naming the file and line.
-func ReadMetrics(r io.Reader, name string) ([]Metrics, error) {
-	var rows []Metrics
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
-			continue
-		}
-		var m Metrics
-		if err := json.Unmarshal([]byte(text), &m); err != nil {
-			return rows, fmt.Errorf("%s:%d: not a metrics row: %v", name, line, err)
-		}
-		rows = append(rows, m)
-	}
-	return rows, sc.Err()
+	return strconv.FormatFloat(v, 'g', csvDigits, 64)
 }

@@ -216,7 +216,7 @@ func TestResumeRefusesDamagedMetrics(t *testing.T) {
 			tt.damage(dir)
 			before := snapshot(t, dir)
 			_, err := Resume(dir, newEngine(t), c.Steps, zerolog.Nop())
-			var me *MetricsError
+			var me *rundir.MetricsError
 			if !errors.As(err, &me) || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "--repair-metrics") {
 				t.Fatalf("Resume: %v; want a MetricsError with %q and the way out", err, tt.wantErr)
 			}

@@ -1,5 +1,5 @@
 // tensorboard.go: every metrics row also as TensorBoard scalars, written
-// with metrics.jsonl and metrics.csv by the MetricsWriter (package
+// with metrics.jsonl and metrics.csv by the metrics writer (package
 // tensorboard has the file format). Each Run of a run directory (the first,
 // and each resume) starts a new event file beside the earlier ones, so
 // `tensorboard --logdir runs` shows a resumed run as one run.

@@ -14,9 +14,14 @@
 // write through a temporary file in the same directory that is renamed into
 // place, with the mode of every other file (0644 less the umask).
 //
-// The checkpoint's container format is package rundir/checkpoint. This
-// package knows nothing of what a run saves: package trainer passes its
-// headers, sections and rows in.
+// The metrics files hold one row per epoch of any type a MetricsFormat
+// describes: OpenMetrics appends to them, ReadMetrics reads them back,
+// TrimMetrics checks them against a checkpoint before a resume (a damaged or
+// missing file is a *MetricsError naming the file and line) and drops the
+// rows written after it, RepairMetrics rebuilds them from what either file
+// still holds. The checkpoint's container format is package
+// rundir/checkpoint. This package knows nothing of what a run saves:
+// package trainer passes its rows, headers and sections in.
 //
 // Run: go test ./trainer/rundir/...
 package rundir

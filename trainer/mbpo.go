@@ -16,8 +16,11 @@
 //	    every EpochLength steps: evaluate (eval.go), watch for divergence
 //	    (health.go), write metrics (metrics.go), checkpoint (checkpoint.go)
 //
-// Package trainer owns the algorithm; the arithmetic runs on an
-// engine.Engine (CPU or GPU) and the physics in package env.
+// Package trainer owns the algorithm and the run's state; the arithmetic
+// runs on an engine.Engine (CPU or GPU), the physics in package env, and the
+// run directory (its files and lock, the metrics files, the checkpoint's
+// container) is package rundir's, which trainer hands its rows, headers and
+// sections.
 package trainer
 
 import (

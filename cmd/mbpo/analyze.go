@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mbpogo/mbpo/trainer"
 	"github.com/mbpogo/mbpo/trainer/report"
 )
 
@@ -84,7 +83,7 @@ func runCompounding(a *app, args []string) error {
 		return err
 	}
 	defer eng.Close()
-	ce, err := trainer.CompoundingErrorOf(runDir, eng, trainer.CompoundingOptions{Episodes: *episodes, Horizon: *horizon, Stride: *stride, Seed: *seed})
+	ce, err := report.CompoundingErrorOf(runDir, eng, report.CompoundingOptions{Episodes: *episodes, Horizon: *horizon, Stride: *stride, Seed: *seed})
 	if err != nil {
 		return err
 	}
@@ -108,7 +107,7 @@ func runExploitation(a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	ex, err := trainer.ExploitationOf(runDir)
+	ex, err := report.ExploitationOf(runDir)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 // analysis.go: the figures and tables of the paper's analyses (mbpo
-// analyze): compounding model error against rollout horizon, and the
-// policy's return under the model against its real return.
+// analyze; analyze.go computes them): compounding model error against
+// rollout horizon, and the policy's return under the model against its real
+// return.
 
 package report
 
@@ -8,13 +9,11 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
-
-	"github.com/mbpogo/mbpo/trainer"
 )
 
 // PlotCompoundingError draws the mean open-loop error against horizon with
 // the interquartile band into base.png and base.svg.
-func PlotCompoundingError(ce trainer.CompoundingError, base string) ([]string, error) {
+func PlotCompoundingError(ce CompoundingError, base string) ([]string, error) {
 	l := Line{Label: "mean (band: 25th–75th percentile)", Y: ce.Mean, Lo: ce.P25, Hi: ce.P75}
 	med := Line{Label: "median", Y: ce.Median, Dashed: true}
 	for _, h := range ce.Horizon {
@@ -32,7 +31,7 @@ func PlotCompoundingError(ce trainer.CompoundingError, base string) ([]string, e
 }
 
 // WriteCompoundingTable writes the errors per horizon as a text table.
-func WriteCompoundingTable(w io.Writer, ce trainer.CompoundingError) {
+func WriteCompoundingTable(w io.Writer, ce CompoundingError) {
 	fmt.Fprintf(w, "%s, checkpoint at env step %d: %s, on %d held-out episodes (steps %v).\n",
 		ce.Env, ce.EnvSteps, ce.Prediction, len(ce.Episodes), ce.Episodes)
 	fmt.Fprintf(w, "Error: squared difference to the real observation, averaged over its dimensions.\n\n")
@@ -46,7 +45,7 @@ func WriteCompoundingTable(w io.Writer, ce trainer.CompoundingError) {
 
 // PlotExploitation draws the model and real returns against env steps into
 // base.png and base.svg.
-func PlotExploitation(ex trainer.Exploitation, base string) ([]string, error) {
+func PlotExploitation(ex Exploitation, base string) ([]string, error) {
 	var x []float64
 	for _, s := range ex.EnvSteps {
 		x = append(x, float64(s))
@@ -62,7 +61,7 @@ func PlotExploitation(ex trainer.Exploitation, base string) ([]string, error) {
 }
 
 // WriteExploitationTable writes the returns per epoch and the summary.
-func WriteExploitationTable(w io.Writer, ex trainer.Exploitation) {
+func WriteExploitationTable(w io.Writer, ex Exploitation) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "env steps\tmodel return\treal return\tmodel/real\t")
 	for i, s := range ex.EnvSteps {

@@ -7,18 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mbpogo/mbpo/trainer"
 )
 
 func TestAnalysisFiguresAndTables(t *testing.T) {
 	dir := t.TempDir()
-	ce := trainer.CompoundingError{
+	ce := CompoundingError{
 		Env: "Hopper-v4", EnvSteps: 20000, Elites: []int{3, 1}, Prediction: "open loop", Episodes: []int{40, 35},
 		Horizon: []int{1, 2, 3}, Mean: []float64{0.01, 0.04, 0.09}, Median: []float64{0.008, 0.03, 0.08},
 		P25: []float64{0.005, 0.02, 0.05}, P75: []float64{0.02, 0.05, 0.1}, N: []int{75, 73, 71},
 	}
-	ex := trainer.Exploitation{Env: "Hopper-v4", Horizon: 1000, EnvSteps: []int{6000, 7000},
+	ex := Exploitation{Env: "Hopper-v4", Horizon: 1000, EnvSteps: []int{6000, 7000},
 		ModelReturn: []float64{90, 190}, RealReturn: []float64{100, 200}, RatioOfMeans: 280.0 / 300, MeanGap: -10, Under: 2}
 	for name, save := range map[string]func(string) ([]string, error){
 		"compounding": func(b string) ([]string, error) { return PlotCompoundingError(ce, b) },

@@ -5,9 +5,13 @@
 // result as a reference point), the seconds per epoch of each run, both as
 // PNG and SVG, and a Markdown table of final return and timesteps to reach
 // the published return beside the published values, with wall time and
-// throughput per run.
+// throughput per run. Beside them, the paper's analyses of one saved run
+// (mbpo analyze; analyze.go, drawn by analysis.go): the saved ensemble's
+// compounding open-loop error against rollout horizon, and the policy's
+// return under the model against its real return. They read a run only
+// through trainer's exported API (ReadNetworks, ReadMetrics).
 //
-// It reads any tree of run directories: the --out directory of mbpo sweep
+// The report reads any tree of run directories: the --out directory of mbpo sweep
 // (ENV/ABLATION/seed_N) or runs of mbpo train. What it cannot trust (a
 // missing, partial, corrupt or mismatched file) it leaves out with a
 // Warning naming the file, so a report never fails on its inputs and never

@@ -1,10 +1,11 @@
 // analyze_test.go: the analyses. Open-loop errors against a stand-in
 // ensemble whose error is known to grow as h²; both analyses on a small saved
-// run.
+// run, trained here through trainer's exported API (savedRun).
 
-package trainer
+package report
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -12,9 +13,45 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/mbpogo/mbpo/engine"
-	"github.com/mbpogo/mbpo/trainer/rundir"
+	"github.com/mbpogo/mbpo/engine/cpu"
+	"github.com/mbpogo/mbpo/trainer"
 )
+
+// savedRun trains a tiny InvertedPendulum run on the CPU engine into a new
+// directory and returns it: 900 env steps in epochs of 300, the first 300
+// random, the model retrained every 150 steps, a checkpoint every epoch and
+// the model-vs-real return check over 50 steps. edit, when not nil, changes
+// the config first.
+func savedRun(t *testing.T, edit func(*trainer.Config)) string {
+	t.Helper()
+	c, err := trainer.PaperConfig("InvertedPendulum-v4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Steps, c.EpochLength, c.InitSteps = 900, 300, 300
+	c.G, c.Hidden, c.ModelHidden = 2, 32, 32
+	c.ModelTrainFreq, c.RolloutBatch, c.ModelMaxEpochs = 150, 400, 3
+	c.EvalEpisodes, c.ModelReturnHorz, c.CheckpointEvery = 2, 50, 1
+	c.Threads = 1
+	if edit != nil {
+		edit(&c)
+	}
+	dir := t.TempDir()
+	eng := cpu.New(cpu.Options{Threads: 1})
+	defer eng.Close()
+	tr, err := trainer.New(c, eng, dir, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Run(context.Background(), trainer.Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
 
 // biasedEnsemble predicts Δs = (a + bias[e], 2a + bias[e]) for member e, from
 // inputs [s0, s1, a]: exact dynamics s' = s + (a, 2a) plus a per-member bias.
@@ -81,17 +118,20 @@ func TestOpenLoopErrorsCompound(t *testing.T) {
 }
 
 func TestAnalysesOfASmallSavedRun(t *testing.T) {
-	dir := t.TempDir()
-	run(t, tinyConfig(t), dir)
-	eng := newEngine(t)
+	dir := savedRun(t, nil)
+	eng := cpu.New(cpu.Options{Threads: 1})
+	defer eng.Close()
 
 	o := CompoundingOptions{Episodes: 2, Horizon: 5, Stride: 7, Seed: 3}
 	ce, err := CompoundingErrorOf(dir, eng, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _, _ := readCheckpoint(filepath.Join(dir, rundir.CheckpointFile))
-	if len(ce.Horizon) != 5 || len(ce.Episodes) != 2 || len(ce.Elites) != 5 || ce.Elites[0] != h.Elites[0] || ce.EnvSteps != 900 {
+	nets, err := trainer.ReadNetworks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ce.Horizon) != 5 || len(ce.Episodes) != 2 || len(ce.Elites) != 5 || ce.Elites[0] != nets.Elites[0] || ce.EnvSteps != 900 {
 		t.Fatalf("result: horizons %v episodes %v elites %v env steps %d", ce.Horizon, ce.Episodes, ce.Elites, ce.EnvSteps)
 	}
 	for i, hz := range ce.Horizon {
@@ -106,7 +146,7 @@ func TestAnalysesOfASmallSavedRun(t *testing.T) {
 		if ce.N[i] != n {
 			t.Errorf("h=%d: %d rollouts, want %d from episodes of %v steps", hz, ce.N[i], n, ce.Episodes)
 		}
-		if !(ce.Mean[i] >= 0 && isFinite64(ce.Mean[i]) && ce.P25[i] <= ce.Median[i] && ce.Median[i] <= ce.P75[i]) {
+		if !(ce.Mean[i] >= 0 && finite(ce.Mean[i]) && ce.P25[i] <= ce.Median[i] && ce.Median[i] <= ce.P75[i]) {
 			t.Errorf("h=%d: mean %v quartiles %v %v %v", hz, ce.Mean[i], ce.P25[i], ce.Median[i], ce.P75[i])
 		}
 	}
@@ -125,26 +165,23 @@ func TestAnalysesOfASmallSavedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No retrain before epoch 1 ends: epochs 2 and 3 have the comparison.
-	if len(ex.EnvSteps) != 2 || ex.EnvSteps[0] != 600 || ex.Horizon != 50 || !isFinite64(ex.RatioOfMeans) {
+	if len(ex.EnvSteps) != 2 || ex.EnvSteps[0] != 600 || ex.Horizon != 50 || !finite(ex.RatioOfMeans) {
 		t.Errorf("exploitation: %+v", ex)
 	}
 }
 
 func TestAnalysesRefuseRunsWithoutAModel(t *testing.T) {
-	c := tinyConfig(t)
-	c.Steps = 300 // the random phase only
-	untrained := t.TempDir()
-	run(t, c, untrained)
-	c.Algo = "sac"
-	sac := t.TempDir()
-	run(t, c, sac)
+	untrained := savedRun(t, func(c *trainer.Config) { c.Steps = 300 }) // the random phase only
+	sac := savedRun(t, func(c *trainer.Config) { c.Steps, c.Algo = 300, "sac" })
+	eng := cpu.New(cpu.Options{Threads: 1})
+	defer eng.Close()
 	o := CompoundingOptions{Episodes: 1, Horizon: 2, Stride: 1}
 	for _, tt := range []struct{ dir, want string }{
 		{sac, "has no dynamics model"},
 		{untrained, "never trained"},
 		{t.TempDir(), "no checkpoint"},
 	} {
-		if _, err := CompoundingErrorOf(tt.dir, newEngine(t), o); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := CompoundingErrorOf(tt.dir, eng, o); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("compounding error: %v, want an error saying %q", err, tt.want)
 		}
 	}
@@ -155,10 +192,14 @@ func TestAnalysesRefuseRunsWithoutAModel(t *testing.T) {
 
 func TestExploitationSummary(t *testing.T) {
 	dir := t.TempDir()
-	cfg := tinyConfig(t)
+	cfg, err := trainer.PaperConfig("InvertedPendulum-v4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ModelReturnHorz = 50
 	b, _ := json.Marshal(cfg)
 	os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
-	rows := []Metrics{
+	rows := []trainer.Metrics{
 		{EnvSteps: 300, ModelReturnMean: math.NaN(), RealReturnMean: math.NaN()},
 		{EnvSteps: 600, ModelReturnMean: 90, RealReturnMean: 100},
 		{EnvSteps: 900, ModelReturnMean: 190, RealReturnMean: 200},

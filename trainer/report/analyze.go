@@ -1,9 +1,12 @@
-// analyze.go: the paper's analyses of a saved run. Compounding error: the
-// saved ensemble's open-loop prediction error against rollout horizon on
-// fresh real trajectories of the saved policy. Exploitation: the policy's
-// return under the model against its real return over training.
+// analyze.go: the paper's analyses of a saved run (mbpo analyze; analysis.go
+// draws and tabulates them). Compounding error: the saved ensemble's
+// open-loop prediction error against rollout horizon on fresh real
+// trajectories of the saved policy. Exploitation: the policy's return under
+// the model against its real return over training. Both read the run only
+// through trainer's exported API: the checkpoint's networks
+// (trainer.ReadNetworks) and the metrics rows (trainer.ReadMetrics).
 
-package trainer
+package report
 
 import (
 	"encoding/json"
@@ -16,6 +19,7 @@ import (
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
 	"github.com/mbpogo/mbpo/rng"
+	"github.com/mbpogo/mbpo/trainer"
 	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
@@ -65,50 +69,38 @@ func CompoundingErrorOf(runDir string, eng engine.Engine, o CompoundingOptions) 
 		return ce, fmt.Errorf("compounding error: want at least 1 episode, horizon 1 and stride 1 (got %d, %d, %d)", o.Episodes, o.Horizon, o.Stride)
 	}
 	path := filepath.Join(runDir, rundir.CheckpointFile)
-	h, secs, err := readCheckpoint(path)
+	nets, err := trainer.ReadNetworks(runDir)
 	if err != nil {
 		return ce, err
 	}
-	cfg := h.Config
-	if !cfg.Model() {
+	cfg, spec := nets.Config, nets.Env
+	if nets.Ensemble == nil {
 		return ce, fmt.Errorf("%s: a run of algo %s, ablation %s has no dynamics model: the compounding error needs an MBPO run", runDir, cfg.Algo, cfg.Ablation)
 	}
-	if h.Retrains == 0 {
-		return ce, fmt.Errorf("%s: the model was never trained (checkpoint at env step %d; the first retrain comes after %d random steps): train longer", runDir, h.EnvSteps, cfg.InitSteps)
+	if nets.Retrains == 0 {
+		return ce, fmt.Errorf("%s: the model was never trained (checkpoint at env step %d; the first retrain comes after %d random steps): train longer", runDir, nets.EnvSteps, cfg.InitSteps)
 	}
-	spec, err := env.Lookup(cfg.Env)
+	agent, err := nets.NewAgent(eng)
 	if err != nil {
 		return ce, fmt.Errorf("%s: %w", path, err)
 	}
-	agent, err := eng.NewAgent(cfg.AgentSpec(spec.ObsDim, spec.ActDim), cfg.Seed)
+	ens, err := nets.NewEnsemble(eng)
 	if err != nil {
-		return ce, err
+		return ce, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := agent.SetState(engine.State{Buffers: secs.f32["agent/"], Step: h.AgentStep}); err != nil {
-		return ce, fmt.Errorf("%s: agent: %w", path, err)
-	}
-	// The ensemble as build makes it for a run of cfg.
-	es := cfg.EnsembleSpec(spec.ObsDim, spec.ActDim)
-	ens, err := eng.NewEnsemble(es, cfg.Seed)
-	if err != nil {
-		return ce, err
-	}
-	if err := ens.SetState(engine.State{Buffers: secs.f32["model/"], Step: h.ModelStep}); err != nil {
-		return ce, fmt.Errorf("%s: ensemble: %w", path, err)
-	}
-	if len(h.Elites) == 0 {
+	if len(nets.Elites) == 0 {
 		return ce, fmt.Errorf("%s: no elites saved", path)
 	}
 	trajs, err := collectEpisodes(spec, agent, o.Episodes, o.Seed)
 	if err != nil {
 		return ce, err
 	}
-	errs, err := openLoopErrors(ens, h.Elites, spec.ObsDim, spec.ActDim, trajs, o.Horizon, o.Stride)
+	errs, err := openLoopErrors(ens, nets.Elites, spec.ObsDim, spec.ActDim, trajs, o.Horizon, o.Stride)
 	if err != nil {
 		return ce, err
 	}
-	ce = CompoundingError{Env: cfg.Env, EnvSteps: h.EnvSteps, Elites: append([]int(nil), h.Elites...),
-		Prediction: fmt.Sprintf("open loop, mean of the %d elites' mean predictions of Δs", len(h.Elites))}
+	ce = CompoundingError{Env: cfg.Env, EnvSteps: nets.EnvSteps, Elites: append([]int(nil), nets.Elites...),
+		Prediction: fmt.Sprintf("open loop, mean of the %d elites' mean predictions of Δs", len(nets.Elites))}
 	for _, t := range trajs {
 		ce.Episodes = append(ce.Episodes, t.Steps)
 	}
@@ -116,7 +108,8 @@ func CompoundingErrorOf(runDir string, eng engine.Engine, o CompoundingOptions) 
 		ce.Horizon = append(ce.Horizon, i+1)
 		ce.N = append(ce.N, len(e))
 		sort.Float64s(e)
-		ce.Mean = append(ce.Mean, mean(e))
+		m, _ := MeanStd(e)
+		ce.Mean = append(ce.Mean, m)
 		ce.Median = append(ce.Median, quantile(e, 0.5))
 		ce.P25 = append(ce.P25, quantile(e, 0.25))
 		ce.P75 = append(ce.P75, quantile(e, 0.75))
@@ -232,8 +225,7 @@ func quantile(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
 		return math.NaN()
 	}
-	rank := int(math.Ceil(p*float64(len(sorted)) - 1e-9))
-	return sorted[min(max(rank, 1), len(sorted))-1]
+	return NearestRank(sorted, p)
 }
 
 // Exploitation compares, epoch by epoch, the deterministic policy's return
@@ -260,7 +252,7 @@ func ExploitationOf(runDir string) (Exploitation, error) {
 	if err != nil {
 		return ex, fmt.Errorf("%w: is %s a run directory of mbpo train or sweep?", err, runDir)
 	}
-	var cfg Config
+	var cfg trainer.Config
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		return ex, fmt.Errorf("%s: %v", filepath.Join(runDir, rundir.ConfigFile), err)
 	}
@@ -270,7 +262,7 @@ func ExploitationOf(runDir string) (Exploitation, error) {
 		return ex, err
 	}
 	defer f.Close()
-	rows, err := ReadMetrics(f, path)
+	rows, err := trainer.ReadMetrics(f, path)
 	if err != nil {
 		return ex, err
 	}
@@ -287,11 +279,11 @@ func ExploitationOf(runDir string) (Exploitation, error) {
 }
 
 // exploitation gathers the rows that carry both returns.
-func exploitation(rows []Metrics, horizon int) (Exploitation, error) {
+func exploitation(rows []trainer.Metrics, horizon int) (Exploitation, error) {
 	ex := Exploitation{Horizon: horizon}
 	var sm, sr float64
 	for _, m := range rows {
-		if !isFinite64(m.ModelReturnMean) || !isFinite64(m.RealReturnMean) {
+		if !finite(m.ModelReturnMean) || !finite(m.RealReturnMean) {
 			continue
 		}
 		ex.EnvSteps = append(ex.EnvSteps, m.EnvSteps)

@@ -14,11 +14,18 @@ import (
 // every reduction is cut into blocks of a fixed size and summed in block
 // order, whatever the number of workers that computed them.
 func TestRunIndependentOfThreadCount(t *testing.T) {
+	sameOnThreadCounts(t, tinyConfig(t), 1, 2, 3)
+}
+
+// sameOnThreadCounts runs c on the CPU engine with each thread count and
+// fails unless every run writes the first's metrics, time columns aside; it
+// returns the first run's rows.
+func sameOnThreadCounts(t *testing.T, c Config, threads ...int) []Metrics {
+	t.Helper()
 	var want []Metrics
-	for _, threads := range []int{1, 2, 3} {
-		c := tinyConfig(t)
-		c.Threads = threads
-		eng := cpu.New(cpu.Options{Threads: threads})
+	for _, n := range threads {
+		c.Threads = n
+		eng := cpu.New(cpu.Options{Threads: n})
 		tr, err := New(c, eng, t.TempDir(), zerolog.Nop())
 		if err != nil {
 			t.Fatal(err)
@@ -34,14 +41,15 @@ func TestRunIndependentOfThreadCount(t *testing.T) {
 			continue
 		}
 		if len(rows) != len(want) {
-			t.Fatalf("%d threads: %d rows, 1 thread: %d", threads, len(rows), len(want))
+			t.Fatalf("%s, %d threads: %d rows, %d threads: %d", c.Precision, n, len(rows), threads[0], len(want))
 		}
 		for i := range rows {
 			a, _ := json.Marshal(learningFields(want[i]))
 			b, _ := json.Marshal(learningFields(rows[i]))
 			if string(a) != string(b) {
-				t.Fatalf("epoch %d differs between 1 and %d threads:\n1: %s\n%d: %s", i+1, threads, a, threads, b)
+				t.Fatalf("%s, epoch %d differs between %d and %d threads:\n%d: %s\n%d: %s", c.Precision, i+1, threads[0], n, threads[0], a, n, b)
 			}
 		}
 	}
+	return want
 }

@@ -69,7 +69,9 @@ for bin in "$payload"/bin/*; do
   copy_deps "$bin"
 done
 for name in "${dlopened[@]}"; do
-  path=$(ldconfig -p | awk -v n="$name" '$1 == n && /x86-64/ { print $NF; exit }')
+  # awk reads to the end: an early exit would kill ldconfig with SIGPIPE,
+  # which pipefail turns into a failed build.
+  path=$(ldconfig -p | awk -v n="$name" '$1 == n && /x86-64/ && !found { print $NF; found = 1 }')
   if [[ -z $path ]]; then
     echo "bundle: $name is not installed here (scripts/deps.sh installs it)" >&2
     exit 1

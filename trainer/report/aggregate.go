@@ -141,6 +141,29 @@ func (c Curve) StepsToReach(target float64) (int, bool) {
 	return 0, false
 }
 
+// Milestones are the learning epochs at which a report states the return:
+// the paper's Hopper horizon and the points before it, then the longer
+// horizons of the other benchmarks (Walker2d, Ant and Humanoid 300,
+// HalfCheetah 400).
+var Milestones = []int{25, 50, 100, 125, 200, 300, 400}
+
+// ReturnsAtEpoch returns the eval returns of the seeds of g that evaluated at
+// the end of learning epoch e (timesteps e·EpochLength: the paper's axis,
+// after the random phase), one per seed that got that far.
+func (g Group) ReturnsAtEpoch(e int) []float64 {
+	var v []float64
+	for _, r := range g.Runs {
+		t := e * r.Config.EpochLength
+		for _, m := range r.Rows {
+			if r.Timesteps(m) == t {
+				v = append(v, m.EvalReturnMean)
+				break
+			}
+		}
+	}
+	return v
+}
+
 // SecondsPerEpoch returns the run's cost per learning epoch against
 // timesteps: for each row after the random phase (timesteps > 0: the row at
 // timestep 0 ends a random epoch, which costs next to nothing), the wall

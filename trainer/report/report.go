@@ -192,6 +192,8 @@ func (r *Report) Markdown(w io.Writer, figures map[string]Figures) {
 	fmt.Fprintf(w, "\nPublished values are approximate, read off the paper's figures (its axis: timesteps), "+
 		"from the project's table in trainer/report/published.go.\n\n")
 
+	r.milestones(w)
+
 	if len(figures) > 0 {
 		fmt.Fprintf(w, "## Learning curves\n\n")
 		for _, env := range r.Envs() {
@@ -232,6 +234,55 @@ func (r *Report) Markdown(w io.Writer, figures map[string]Figures) {
 			fmt.Fprintf(w, "- `%s`: %s\n", r.rel(wn.File), wn.Msg)
 		}
 	}
+}
+
+// milestones writes the return of each group at the learning epochs of
+// Milestones: always the first four (25, 50, 100 and 125, "—" where no seed
+// got there), the longer ones where some group reached them.
+func (r *Report) milestones(w io.Writer) {
+	var cols []int
+	for i, e := range Milestones {
+		reached := i < 4
+		for _, g := range r.Groups {
+			reached = reached || len(g.ReturnsAtEpoch(e)) > 0
+		}
+		if reached {
+			cols = append(cols, e)
+		}
+	}
+	fmt.Fprintf(w, "## Return at learning epochs\n\n")
+	fmt.Fprintf(w, "The evaluation at the end of learning epoch N (timesteps N × epoch length, the paper's axis): "+
+		"mean ± std over the seeds that got there, their number in brackets when not all did; — where none did.\n\n")
+	fmt.Fprintf(w, "| env | ablation |")
+	for _, e := range cols {
+		fmt.Fprintf(w, " epoch %d |", e)
+	}
+	fmt.Fprintf(w, " published (MBPO) |\n|---|---|")
+	for range cols {
+		fmt.Fprintf(w, "---|")
+	}
+	fmt.Fprintf(w, "---|\n")
+	for _, g := range r.Groups {
+		fmt.Fprintf(w, "| %s | %s |", g.Env, g.Label())
+		for _, e := range cols {
+			v := g.ReturnsAtEpoch(e)
+			cell := "—"
+			if len(v) > 0 {
+				mean, std := MeanStd(v)
+				cell = fmt.Sprintf("%s ± %s", number(mean), number(std))
+				if len(v) < len(g.Runs) {
+					cell += fmt.Sprintf(" (%d)", len(v))
+				}
+			}
+			fmt.Fprintf(w, " %s |", cell)
+		}
+		pub := "—"
+		if g.Ablation == "none" {
+			pub = publishedText(g.Env)
+		}
+		fmt.Fprintf(w, " %s |\n", pub)
+	}
+	fmt.Fprintf(w, "\n")
 }
 
 // publishedText is the published result of env as the reference gives it.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -200,5 +201,43 @@ func TestNumberFormats(t *testing.T) {
 		if got := steps(s); got != want {
 			t.Errorf("steps(%d) = %q, want %q", s, got, want)
 		}
+	}
+}
+
+func TestReturnAtLearningEpochs(t *testing.T) {
+	root := t.TempDir()
+	ramp := func(n int, slope float64) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = slope * float64(i+1)
+		}
+		return v
+	}
+	// 1,000 random steps, so learning epoch N ends at env steps 1000·(N+1):
+	// row N (0-based) of the returns.
+	random := func(c *trainer.Config) { c.InitSteps, c.Steps = 1000, 60_000 }
+	writeRun(t, root, "a", 0, random, ramp(51, 100), "") // epoch 25: 2,600; epoch 50: 5,100
+	writeRun(t, root, "b", 1, random, ramp(26, 200), "") // epoch 25: 5,200; stops there
+	r, err := Build(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := r.Groups[0]
+	for _, tt := range []struct {
+		epoch int
+		want  []float64
+	}{{25, []float64{2600, 5200}}, {50, []float64{5100}}, {100, nil}, {24, []float64{2500, 5000}}} {
+		if got := g.ReturnsAtEpoch(tt.epoch); !slices.Equal(got, tt.want) {
+			t.Errorf("ReturnsAtEpoch(%d) = %v, want %v", tt.epoch, got, tt.want)
+		}
+	}
+	var md strings.Builder
+	r.Markdown(&md, nil)
+	// Mean 3,900, std √(2·1300²) = 1,838.5; epoch 50 from one seed of two;
+	// 100 and 125 shown though unreached, 200 and above left out.
+	want := "| env | ablation | epoch 25 | epoch 50 | epoch 100 | epoch 125 | published (MBPO) |\n|---|---|---|---|---|---|---|\n" +
+		"| Hopper-v4 | MBPO | 3,900.0 ± 1,838.5 | 5,100.0 ± 0.0 (1) | — | — | ≈3,000+ by 100k |\n"
+	if !contains(md.String(), want) {
+		t.Errorf("report.md lacks\n%s\nin:\n%s", want, md.String())
 	}
 }

@@ -79,11 +79,12 @@ type epochState struct {
 	SACCount     int          `json:"sac_count"`
 	TrainReturns []jsonFloat  `json:"train_returns"`
 	NonFinite    int          `json:"nonfinite_steps"`
+	Terminations int          `json:"terminations,omitempty"` // absent before train/termination_rate: 0
 }
 
 func (a *epochAccumulator) state() epochState {
 	u := a.sac
-	s := epochState{SACCount: u.Updates, NonFinite: a.nonFinite}
+	s := epochState{SACCount: u.Updates, NonFinite: a.nonFinite, Terminations: a.terminations}
 	for i, v := range []float64{u.Q1Loss, u.Q2Loss, u.PolicyLoss, u.AlphaLoss, u.Alpha, u.Entropy, u.QMean} {
 		s.SACSums[i] = jsonFloat(v)
 	}
@@ -94,7 +95,7 @@ func (a *epochAccumulator) state() epochState {
 }
 
 func (a *epochAccumulator) setState(s epochState) {
-	a.nonFinite, a.trainReturns = s.NonFinite, nil
+	a.nonFinite, a.terminations, a.trainReturns = s.NonFinite, s.Terminations, nil
 	v := s.SACSums
 	a.sac = engine.UpdateSums{
 		Q1Loss: float64(v[0]), Q2Loss: float64(v[1]), PolicyLoss: float64(v[2]), AlphaLoss: float64(v[3]),

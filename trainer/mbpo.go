@@ -90,6 +90,7 @@ type epochAccumulator struct {
 	envStepsAtStart                                    int
 	wallAtStart                                        time.Time
 	nonFinite                                          int
+	terminations                                       int // real episodes ended by the termination rule
 }
 
 // New prepares a fresh run of cfg on eng, writing into runDir (created). It
@@ -254,6 +255,9 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 		}
 		t.epLen++
 		copy(t.obs, next)
+		if st.Terminated && !st.Info.NonFinite {
+			t.epochAcc.terminations++
+		}
 		if st.Terminated || st.Truncated {
 			if err := t.flushEpisode(); err != nil {
 				return err
@@ -411,7 +415,8 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 		Epoch: epoch, EnvSteps: t.envSteps, Timesteps: max(0, t.envSteps-c.InitSteps),
 		EvalReturnMean: ev.ReturnMean, EvalReturnStd: ev.ReturnStd, EvalLengthMean: ev.LengthMean,
 		TrainReturnMean: mean(a.trainReturns), TrainEpisodes: len(a.trainReturns), TrainNonFinite: a.nonFinite,
-		RolloutK: t.k, Updates: t.updates,
+		TrainTermRate: rate(float64(a.terminations), float64(t.envSteps-(epoch-1)*c.EpochLength)),
+		RolloutK:      t.k, Updates: t.updates,
 		ModelReturnMean: math.NaN(), RealReturnMean: math.NaN(),
 	}
 	if t.ens != nil && t.retrains > 0 {
@@ -422,6 +427,7 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 		}
 		m.ModelBufCap = t.st.Model().Cap()
 		m.RolloutMeanLen = t.lastRollout.MeanLen()
+		m.RolloutTermRate = rate(float64(t.lastRollout.Finished), float64(t.lastRollout.Steps))
 		if c.ModelReturnHorz > 0 {
 			mr, err := t.check.ModelReturns(t.elites, ev.Start, len(ev.Returns), c.ModelReturnHorz, uint64(epoch))
 			if err != nil {
@@ -472,7 +478,7 @@ func (a *epochAccumulator) begin(envSteps int) {
 // an epoch): the time columns of the epoch cover this session only.
 func (a *epochAccumulator) startSession(envSteps int) {
 	*a = epochAccumulator{
-		sac: a.sac, trainReturns: a.trainReturns, nonFinite: a.nonFinite,
+		sac: a.sac, trainReturns: a.trainReturns, nonFinite: a.nonFinite, terminations: a.terminations,
 		envStepsAtStart: envSteps, wallAtStart: time.Now(),
 	}
 }

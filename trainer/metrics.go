@@ -31,6 +31,10 @@ type Metrics struct {
 	TrainReturnMean float64 `json:"train/return_mean"` // episodes of the data-collecting env that ended this epoch (NaN if none)
 	TrainEpisodes   int     `json:"train/episodes"`
 	TrainNonFinite  int     `json:"train/nonfinite_steps"` // steps after which the simulator state was not finite (episode ended, transition dropped)
+	// TrainTermRate is the real episodes the environment's termination rule
+	// ended this epoch per real env step of the epoch (time-limit
+	// truncations not counted): the real-env side of rollout/termination_rate.
+	TrainTermRate float64 `json:"train/termination_rate"`
 
 	ModelHoldoutMSE []float32 `json:"model/holdout_mse"`  // per member, last retrain of the epoch, at the member's best epoch
 	ModelHoldoutNLL []float32 `json:"model/holdout_nll"`  // per member
@@ -43,6 +47,11 @@ type Metrics struct {
 	ModelBufSize   int     `json:"rollout/buffer_size"` // transitions in the model buffer
 	ModelBufCap    int     `json:"rollout/buffer_capacity"`
 	RolloutMeanLen float64 `json:"rollout/mean_length"` // mean steps per rollout of the last round
+	// RolloutTermRate is the model rollouts the termination function ended in
+	// the last round per model transition made: the hazard that
+	// train/termination_rate measures in the real env. Much lower than the
+	// real rate, the model keeps states alive that would have ended.
+	RolloutTermRate float64 `json:"rollout/termination_rate"`
 
 	Q1Loss     float64 `json:"sac/q1_loss"` // means over the epoch's updates
 	Q2Loss     float64 `json:"sac/q2_loss"`

@@ -146,6 +146,17 @@ func TestEveryEnvTrains(t *testing.T) {
 			} else if !never && (m.RolloutMeanLen < 1 || m.RolloutMeanLen >= 5) {
 				t.Errorf("mean rollout length %v, want within [1, 5): the termination function should end some rollouts", m.RolloutMeanLen)
 			}
+			// No episode can reach the 1,000-step time limit in 600 steps,
+			// so every episode that ended in the second epoch (300 steps)
+			// was ended by the termination rule.
+			if got := math.Round(m.TrainTermRate * 300); got != float64(m.TrainEpisodes) || math.Abs(got-m.TrainTermRate*300) > 1e-9 {
+				t.Errorf("train/termination_rate %v (%v terminations in 300 steps), want train/episodes %d / 300", m.TrainTermRate, m.TrainTermRate*300, m.TrainEpisodes)
+			}
+			if never := id == "HalfCheetah-v4" || id == "Swimmer-v4"; never && (m.RolloutTermRate != 0 || m.TrainTermRate != 0) {
+				t.Errorf("termination rates: rollouts %v, real %v; want 0: %s never terminates", m.RolloutTermRate, m.TrainTermRate, id)
+			} else if !never && !(m.RolloutTermRate > 0 && m.RolloutTermRate <= 1) {
+				t.Errorf("rollout/termination_rate %v, want within (0, 1]: the rollouts that end early (mean length %v) are counted", m.RolloutTermRate, m.RolloutMeanLen)
+			}
 			if m.EvalLengthMean < 1 || m.EvalLengthMean > 1000 {
 				t.Errorf("mean evaluation episode length %v, want within [1, 1000]", m.EvalLengthMean)
 			}

@@ -250,8 +250,13 @@ func TestFiguresOfAReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"curves_Hopper-v4.png", "curves_Hopper-v4.svg", "time_Hopper-v4.png", "time_Hopper-v4.svg",
-		"curves_InvertedPendulum-v4.png", "curves_InvertedPendulum-v4.svg", "time_InvertedPendulum-v4.png", "time_InvertedPendulum-v4.svg", "report.md"}
+	var want []string
+	for _, env := range []string{"Hopper-v4", "InvertedPendulum-v4"} {
+		for _, fig := range []string{"curves_", "time_", "health_"} {
+			want = append(want, fig+env+".png", fig+env+".svg")
+		}
+	}
+	want = append(want, "report.md")
 	var got []string
 	for _, f := range files {
 		got = append(got, filepath.Base(f))

@@ -7,15 +7,20 @@ package report
 import (
 	"fmt"
 	"image/color"
+	"io"
 	"math"
+	"os"
 	"slices"
 	"strings"
 
+	"github.com/mbpogo/mbpo/trainer"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Line is one line of a figure with an optional band around it.
@@ -32,7 +37,8 @@ type Figure struct {
 	Lines                 []Line
 	Marks                 []Mark // single points, e.g. a published result
 	LegendTopLeft         bool
-	FromZero              bool // both axes start at 0 or below
+	FromZero              bool      // both axes start at 0 or below
+	XRange                []float64 // if set, {min, max} of the x axis (panels that share it)
 }
 
 // Mark is a labelled point.
@@ -43,6 +49,23 @@ type Mark struct {
 
 // Save writes the figure to base.png and base.svg and returns their paths.
 func (f Figure) Save(base string) ([]string, error) {
+	p, err := f.plot()
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, ext := range []string{".png", ".svg"} {
+		path := base + ext
+		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, path); err != nil {
+			return paths, fmt.Errorf("figure %q: %w", f.Title, err)
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
+}
+
+// plot builds the figure.
+func (f Figure) plot() (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = f.Title, f.XLabel, f.YLabel
 	p.Legend.Top, p.Legend.Left = f.LegendTopLeft, f.LegendTopLeft
@@ -97,17 +120,67 @@ func (f Figure) Save(base string) ([]string, error) {
 	if f.FromZero {
 		p.X.Min, p.Y.Min = math.Min(p.X.Min, 0), math.Min(p.Y.Min, 0)
 	}
+	if len(f.XRange) == 2 {
+		p.X.Min, p.X.Max = f.XRange[0], f.XRange[1]
+	}
 	// A mark on the edge of the data's range would be cut in half: leave
 	// room around it.
 	for _, m := range f.Marks {
 		p.X.Max = math.Max(p.X.Max, m.X+0.04*(math.Max(p.X.Max, m.X)-p.X.Min))
 		p.Y.Max = math.Max(p.Y.Max, m.Y+0.06*(math.Max(p.Y.Max, m.Y)-p.Y.Min))
 	}
+	return p, nil
+}
+
+// SavePanels writes figures as panels of one picture, cols to a row, to
+// base.png and base.svg, and returns their paths.
+func SavePanels(panels []Figure, cols int, base string) ([]string, error) {
+	rows := (len(panels) + cols - 1) / cols
+	grid := make([][]*plot.Plot, rows)
+	for i := range grid {
+		grid[i] = make([]*plot.Plot, cols)
+	}
+	for i, f := range panels {
+		p, err := f.plot()
+		if err != nil {
+			return nil, err
+		}
+		grid[i/cols][i%cols] = p
+	}
+	w, h := 5*vg.Inch*vg.Length(cols), 3.4*vg.Inch*vg.Length(rows)
+	draw1 := func(c vg.CanvasSizer) {
+		dc := draw.New(c)
+		tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Points(8), PadY: vg.Points(8),
+			PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(4)}
+		canvases := plot.Align(grid, tiles, dc)
+		for i := range grid {
+			for j, p := range grid[i] {
+				if p != nil {
+					p.Draw(canvases[i][j])
+				}
+			}
+		}
+	}
+	img := vgimg.New(w, h)
+	draw1(img)
+	svg := vgsvg.New(w, h)
+	draw1(svg)
 	var paths []string
-	for _, ext := range []string{".png", ".svg"} {
-		path := base + ext
-		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, path); err != nil {
-			return paths, fmt.Errorf("figure %q: %w", f.Title, err)
+	for _, out := range []struct {
+		ext string
+		w   io.WriterTo
+	}{{".png", vgimg.PngCanvas{Canvas: img}}, {".svg", svg}} {
+		path := base + out.ext
+		f, err := os.Create(path)
+		if err != nil {
+			return paths, fmt.Errorf("figure %s: %w", path, err)
+		}
+		_, err = out.w.WriteTo(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return paths, fmt.Errorf("figure %s: %w", path, err)
 		}
 		paths = append(paths, path)
 	}
@@ -239,4 +312,75 @@ func PlotTime(env string, groups []Group, base string) ([]string, error) {
 		}
 	}
 	return f.Save(base)
+}
+
+// PlotHealth draws what to watch while MBPO learns, for each run of one
+// environment against timesteps (one line per seed, dashed for every
+// ablation after the first), as six panels into base.png and base.svg: the
+// elites' mean holdout MSE; the deterministic policy's return under the
+// model minus its real return (exploitation: the paper finds it near and
+// mostly below 0); the critics' |Q| over the largest value the rewards allow
+// (health/q_ratio: divergence nears 1); the critic loss; alpha; and the
+// model rollouts' termination rate over the real env's (1: the termination
+// function ends model rollouts as often as the real env ends episodes).
+func PlotHealth(env string, groups []Group, base string) ([]string, error) {
+	x := AxisNote(runsOf(groups))
+	panels := []struct {
+		title string
+		value func(trainer.Metrics) float64
+	}{
+		{"model holdout MSE (elites' mean)", elitesMSE},
+		{"return under the model − real return", func(m trainer.Metrics) float64 { return m.ModelReturnMean - m.RealReturnMean }},
+		{"|Q| / bound the rewards allow (health/q_ratio)", func(m trainer.Metrics) float64 { return m.HealthQRatio }},
+		{"critic 1 loss (sac/q1_loss)", func(m trainer.Metrics) float64 { return m.Q1Loss }},
+		{"alpha (sac/alpha)", func(m trainer.Metrics) float64 { return m.Alpha }},
+		{"termination rate: model rollouts / real env", func(m trainer.Metrics) float64 {
+			if m.TrainTermRate > 0 {
+				return m.RolloutTermRate / m.TrainTermRate
+			}
+			return math.NaN()
+		}},
+	}
+	// Every panel spans the same timesteps, from the end of the random
+	// phase to the furthest row.
+	last := 1.0
+	for _, r := range runsOf(groups) {
+		last = math.Max(last, float64(r.LastTimesteps()))
+	}
+	var figs []Figure
+	for i, pn := range panels {
+		f := Figure{Title: pn.title, XLabel: x, LegendTopLeft: true, XRange: []float64{0, last}}
+		if i == 0 {
+			f.Title = env + ": " + pn.title
+		}
+		for gi, g := range groups {
+			for _, r := range g.Runs {
+				l := Line{Label: fmt.Sprintf("%s, seed %d", g.Label(), r.Seed), Dashed: gi > 0}
+				for _, m := range r.Rows {
+					if t := r.Timesteps(m); t > 0 {
+						l.X, l.Y = append(l.X, float64(t)), append(l.Y, pn.value(m))
+					}
+				}
+				f.Lines = append(f.Lines, l)
+			}
+		}
+		figs = append(figs, f)
+	}
+	return SavePanels(figs, 2, base)
+}
+
+// elitesMSE is the mean holdout MSE of the row's elites (NaN before the
+// first retrain).
+func elitesMSE(m trainer.Metrics) float64 {
+	s, n := 0.0, 0
+	for _, e := range m.ModelElites {
+		if e >= 0 && e < len(m.ModelHoldoutMSE) {
+			s += float64(m.ModelHoldoutMSE[e])
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return s / float64(n)
 }

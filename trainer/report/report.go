@@ -86,11 +86,13 @@ func (r *Report) groupsOf(env string) []Group {
 type Figures struct {
 	Curves string // eval return against timesteps
 	Time   string // seconds per epoch against timesteps
+	Health string // what to watch while it learns (PlotHealth) against timesteps
 }
 
 // Write writes the report into dir: per environment a learning-curve
-// figure (curves_ENV.png and .svg) and a seconds-per-epoch figure
-// (time_ENV.png and .svg), and report.md. It returns the paths written.
+// figure (curves_ENV.png and .svg), a seconds-per-epoch figure
+// (time_ENV.png and .svg) and the panels of what to watch while it learns
+// (health_ENV.png and .svg), and report.md. It returns the paths written.
 func (r *Report) Write(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
@@ -98,13 +100,18 @@ func (r *Report) Write(dir string) ([]string, error) {
 	var files []string
 	figures := map[string]Figures{}
 	for _, env := range r.Envs() {
-		fig := Figures{Curves: "curves_" + fileSafe(env), Time: "time_" + fileSafe(env)}
+		fig := Figures{Curves: "curves_" + fileSafe(env), Time: "time_" + fileSafe(env), Health: "health_" + fileSafe(env)}
 		paths, err := PlotCurves(env, r.groupsOf(env), filepath.Join(dir, fig.Curves))
 		if err != nil {
 			return files, err
 		}
 		files = append(files, paths...)
 		paths, err = PlotTime(env, r.groupsOf(env), filepath.Join(dir, fig.Time))
+		if err != nil {
+			return files, err
+		}
+		files = append(files, paths...)
+		paths, err = PlotHealth(env, r.groupsOf(env), filepath.Join(dir, fig.Health))
 		if err != nil {
 			return files, err
 		}
@@ -210,6 +217,19 @@ func (r *Report) Markdown(w io.Writer, figures map[string]Figures) {
 			if fig, ok := figures[env]; ok && fig.Time != "" {
 				fmt.Fprintf(w, "![%s: seconds per epoch](%s.png)\n\n", env, fig.Time)
 				fmt.Fprintf(w, "*x axis* — %s. [%s.svg](%s.svg)\n\n", AxisNote(runsOf(r.groupsOf(env))), fig.Time, fig.Time)
+			}
+		}
+		fmt.Fprintf(w, "## What to watch while it learns\n\n")
+		fmt.Fprintf(w, "Per epoch, one line per seed: the elites' mean holdout MSE; the deterministic policy's return under the model "+
+			"minus its real return from the same start states (the paper finds the model's near and mostly below the real one); "+
+			"the critics' |Q| over the largest value the rewards allow (`health/q_ratio`: diverging critics approach 1); "+
+			"the critic loss; alpha; and the model rollouts' termination rate over the real env's (`rollout/termination_rate` / "+
+			"`train/termination_rate`: near 1 the termination function ends model rollouts as often as the real env ends episodes; "+
+			"no value in epochs without a real termination, and none for rows written before those metrics existed).\n\n")
+		for _, env := range r.Envs() {
+			if fig, ok := figures[env]; ok && fig.Health != "" {
+				fmt.Fprintf(w, "![%s: what to watch](%s.png)\n\n", env, fig.Health)
+				fmt.Fprintf(w, "*x axis* — %s. [%s.svg](%s.svg)\n\n", AxisNote(runsOf(r.groupsOf(env))), fig.Health, fig.Health)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ package report
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -131,18 +132,24 @@ func TestReportOnPartialAndCorruptInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"curves_Hopper-v4.png", "curves_Hopper-v4.svg", "time_Hopper-v4.png", "time_Hopper-v4.svg", "report.md"} {
+	for _, name := range []string{"curves_Hopper-v4.png", "curves_Hopper-v4.svg", "time_Hopper-v4.png", "time_Hopper-v4.svg",
+		"health_Hopper-v4.png", "health_Hopper-v4.svg", "report.md"} {
 		st, err := os.Stat(filepath.Join(out, name))
 		if err != nil || st.Size() < 100 {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if len(files) != 5 {
+	if len(files) != 7 {
 		t.Errorf("Write returned %v", files)
 	}
-	png, _ := os.ReadFile(filepath.Join(out, "curves_Hopper-v4.png"))
-	if !strings.HasPrefix(string(png), "\x89PNG") {
-		t.Errorf("the PNG is not a PNG")
+	for _, name := range []string{"curves_Hopper-v4.png", "health_Hopper-v4.png"} {
+		png, _ := os.ReadFile(filepath.Join(out, name))
+		if !strings.HasPrefix(string(png), "\x89PNG") {
+			t.Errorf("%s is not a PNG", name)
+		}
+	}
+	if svg, _ := os.ReadFile(filepath.Join(out, "health_Hopper-v4.svg")); !contains(string(svg), "<svg") || !contains(string(svg), "alpha (sac/alpha)") {
+		t.Errorf("health_Hopper-v4.svg is not an SVG of the six panels")
 	}
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
 	for _, want := range []string{
@@ -150,6 +157,7 @@ func TestReportOnPartialAndCorruptInputs(t *testing.T) {
 		"| Hopper-v4 | MBPO, k = 1 | 1 | 300.0 ± 0.0 | 3k | not reached (3,000.0 by 3k) | — |",
 		"| Hopper-v4 | MBPO | 2 | 3000 of 5000 | 3000 | 30s | 100.0 | 500.0 | `Hopper-v4/none/seed_2` |",
 		"![Hopper-v4](curves_Hopper-v4.png)",
+		"![Hopper-v4: what to watch](health_Hopper-v4.png)",
 		"## Warnings",
 	} {
 		if !contains(string(md), want) {
@@ -239,5 +247,23 @@ func TestReturnAtLearningEpochs(t *testing.T) {
 		"| Hopper-v4 | MBPO | 3,900.0 ± 1,838.5 | 5,100.0 ± 0.0 (1) | — | — | ≈3,000+ by 100k |\n"
 	if !contains(md.String(), want) {
 		t.Errorf("report.md lacks\n%s\nin:\n%s", want, md.String())
+	}
+}
+
+func TestElitesMSE(t *testing.T) {
+	tests := []struct {
+		name string
+		m    trainer.Metrics
+		want float64
+	}{
+		{"before the first retrain", trainer.Metrics{}, math.NaN()},
+		{"the elites only", trainer.Metrics{ModelHoldoutMSE: []float32{1, 2, 4, 100}, ModelElites: []int{2, 0, 1}}, 7.0 / 3},
+		{"an elite id beyond the members is left out", trainer.Metrics{ModelHoldoutMSE: []float32{1, 3}, ModelElites: []int{1, 5}}, 3},
+	}
+	for _, tt := range tests {
+		got := elitesMSE(tt.m)
+		if !(got == tt.want || math.IsNaN(got) && math.IsNaN(tt.want)) {
+			t.Errorf("%s: elitesMSE = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -69,6 +69,35 @@ func (s *EarlyStop) Improved() []int { return s.improved }
 // one), the epoch whose weights a retrain restores.
 func (s *EarlyStop) BestEpochs() []int { return append([]int(nil), s.bestEpoch...) }
 
+// LastEpochs returns, for every member, the last epoch recorded: the
+// weights a retrain that does not restore deploys.
+func (s *EarlyStop) LastEpochs() []int {
+	last := make([]int, len(s.best))
+	for e := range last {
+		last[e] = s.epoch - 1
+	}
+	return last
+}
+
+// Finish ends a retrain: it restores every member to its best epoch
+// (Restore), or with noRestore leaves them as they are, and returns the
+// epoch whose weights each member now has.
+func (s *EarlyStop) Finish(ens Ensemble, noRestore bool) ([]int, error) {
+	if noRestore {
+		return s.LastEpochs(), nil
+	}
+	return s.Restore(ens)
+}
+
+// Keep snapshots the members that improved in the epoch Stop last recorded
+// (ens.SaveMembers(Improved())), unless the retrain does not restore.
+func (s *EarlyStop) Keep(ens Ensemble, noRestore bool) error {
+	if noRestore {
+		return nil
+	}
+	return ens.SaveMembers(s.improved)
+}
+
 // Restore puts every member that had a best epoch back to its weights of
 // that epoch, saved with ens.SaveMembers(Improved()) after each Stop, and
 // returns BestEpochs.

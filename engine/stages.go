@@ -89,6 +89,10 @@ type FitSettings struct {
 	MaxEpochs    int     // 0: no cap
 	Elites       int     // members kept for rollouts (5)
 	Seed         uint64  // keys the holdout split, the bootstrap and the shuffles
+	// NoRestore leaves every member at its last epoch's weights instead of
+	// putting it back to its best epoch's (the no-restore ablation; the
+	// authors' code restores).
+	NoRestore bool
 }
 
 // FitResult reports one retrain.

@@ -108,7 +108,7 @@ func Fit(ens engine.Ensemble, buf *Replay, st engine.FitSettings, call uint64) (
 		// than st.Improvement (relative) resets the patience counter, and
 		// its weights of this epoch are kept as its best.
 		stopNow := stop.Stop(mse)
-		if err := ens.SaveMembers(stop.Improved()); err != nil {
+		if err := stop.Keep(ens, st.NoRestore); err != nil {
 			return stats, err
 		}
 		if stopNow {
@@ -117,9 +117,9 @@ func Fit(ens engine.Ensemble, buf *Replay, st engine.FitSettings, call uint64) (
 	}
 	// Every member goes back to its best epoch's weights, and the elites
 	// are ranked on the holdout MSE of those weights (bnn.py's _set_state
-	// and _end_train).
+	// and _end_train); the no-restore ablation keeps the last epoch's.
 	var err error
-	if stats.BestEpochs, err = stop.Restore(ens); err != nil {
+	if stats.BestEpochs, err = stop.Finish(ens, st.NoRestore); err != nil {
 		return stats, err
 	}
 	if err := ens.Evaluate(xHold, yHold, nHold, mse, nll); err != nil {

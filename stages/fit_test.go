@@ -2,6 +2,7 @@ package stages_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/mbpogo/mbpo/engine"
@@ -88,4 +89,29 @@ func TestFitRestoresEachMembersBestEpoch(t *testing.T) {
 		}
 	}
 	t.Logf("member 0: holdout MSE per epoch %v, best epoch %d, best epochs %v", w.evals, best, stats.BestEpochs)
+
+	// The no-restore ablation deploys the last epoch's weights: the same
+	// retrain (same seed, same spoiling) ends with member 0 at its final,
+	// worse MSE, and every member's epoch is the last.
+	ens2, err := eng.NewEnsemble(spec, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2 := &worsening{Ensemble: ens2, spoilAfter: spoil}
+	st.NoRestore = true
+	last, err := stages.Fit(w2, buf, st, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.Epochs != stats.Epochs || !slices.Equal(w2.evals[:last.Epochs], w.evals[:stats.Epochs]) {
+		t.Fatalf("without restore the retrain ran %d epochs (MSE %v), want the same %d as with it (%v)", last.Epochs, w2.evals, stats.Epochs, w.evals)
+	}
+	if math.Float32bits(last.HoldoutMSE[0]) != math.Float32bits(final) {
+		t.Errorf("no restore: member 0 deployed with holdout MSE %v, want its last epoch's %v", last.HoldoutMSE[0], final)
+	}
+	for e, ep := range last.BestEpochs {
+		if ep != last.Epochs-1 {
+			t.Errorf("no restore: member %d at epoch %d, want the last, %d", e, ep, last.Epochs-1)
+		}
+	}
 }

@@ -196,7 +196,7 @@ func LearningSteps(id string) int {
 // values as defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Algo, "algo", c.Algo, "algorithm: mbpo, or sac (model-free SAC: G=1, real data only)")
-	fs.StringVar(&c.Ablation, "ablation", c.Ablation, "ablation: none, or no-model (SAC at the same G on real data only)")
+	fs.StringVar(&c.Ablation, "ablation", c.Ablation, "ablation: none, no-model (SAC at the same G on real data only) or no-restore (ensemble members keep their last retrain epoch's weights, not their best's)")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "random seed (every random number is a function of it)")
 	fs.IntVar(&c.Steps, "steps", c.Steps, "total env steps, the initial random ones included")
 	fs.IntVar(&c.EpochLength, "epoch-length", c.EpochLength, "env steps per epoch (one evaluation and metrics row each)")
@@ -301,7 +301,7 @@ func (f floatsFlag) Set(v string) error {
 }
 
 // Model reports whether the run learns and uses a dynamics model.
-func (c Config) Model() bool { return c.Algo == "mbpo" && c.Ablation == "none" }
+func (c Config) Model() bool { return c.Algo == "mbpo" && c.Ablation != "no-model" }
 
 // Normalize applies what the algorithm and ablation imply: SAC runs G = 1 on
 // real data only; the no-model ablation keeps G but uses only real data.
@@ -327,7 +327,7 @@ func (c Config) Validate() error {
 		}
 	}
 	check(c.Algo == "mbpo" || c.Algo == "sac", "--algo %q: want mbpo or sac", c.Algo)
-	check(c.Ablation == "none" || c.Ablation == "no-model", "--ablation %q: want none or no-model", c.Ablation)
+	check(c.Ablation == "none" || c.Ablation == "no-model" || c.Ablation == "no-restore", "--ablation %q: want none, no-model or no-restore", c.Ablation)
 	check(c.Steps > 0, "--steps %d: want > 0", c.Steps)
 	check(c.EpochLength > 0, "--epoch-length %d: want > 0", c.EpochLength)
 	check(c.InitSteps >= 0, "--init-steps %d: want >= 0", c.InitSteps)

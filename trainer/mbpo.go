@@ -173,6 +173,7 @@ func stagesConfig(cfg Config, spec env.Spec) engine.StagesConfig {
 		Fit: engine.FitSettings{
 			Batch: cfg.ModelBatch, HoldoutRatio: cfg.HoldoutRatio, MaxHoldout: cfg.MaxHoldout, EarlyStop: cfg.EarlyStop,
 			Improvement: cfg.ModelImprovement, MaxEpochs: cfg.ModelMaxEpochs, Elites: cfg.Elites, Seed: cfg.Seed,
+			NoRestore: cfg.Ablation == "no-restore",
 		},
 	}
 }

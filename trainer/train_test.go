@@ -418,6 +418,16 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	if noModel.G != base.G || noModel.RealRatio != 1 || noModel.Model() {
 		t.Errorf("--ablation no-model normalised to G=%d real ratio %v model %v", noModel.G, noModel.RealRatio, noModel.Model())
 	}
+	noRestore := base
+	noRestore.Ablation = "no-restore"
+	noRestore.Normalize()
+	if err := noRestore.Validate(); err != nil || noRestore.RealRatio != base.RealRatio || !noRestore.Model() {
+		t.Errorf("--ablation no-restore: %v, real ratio %v, model %v; want valid, %v, a model", err, noRestore.RealRatio, noRestore.Model(), base.RealRatio)
+	}
+	spec, _ := env.Lookup(base.Env)
+	if fit := stagesConfig(noRestore, spec).Fit; !fit.NoRestore || stagesConfig(base, spec).Fit.NoRestore {
+		t.Errorf("--ablation no-restore does not reach the fit stage (NoRestore %v), or MBPO does not restore", fit.NoRestore)
+	}
 }
 
 // The GPU engine's stages (device buffers, fit, device rollouts and SAC

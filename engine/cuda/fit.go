@@ -138,15 +138,16 @@ func (e *Engine) fit(ens engine.Ensemble, real engine.Transitions, s engine.FitS
 			return res, fmt.Errorf("model training loss is %v at epoch %d (retrain %d): lower --model-lr or check the data", loss[0], ep, call)
 		}
 		stopNow := stop.Stop(mse)
-		if err := ce.SaveMembers(stop.Improved()); err != nil {
+		if err := stop.Keep(ce, s.NoRestore); err != nil {
 			return res, err
 		}
 		if stopNow {
 			break
 		}
 	}
-	// Every member back to its best epoch, its holdout MSE measured again.
-	if res.BestEpochs, err = stop.Restore(ce); err != nil {
+	// Every member back to its best epoch (unless the no-restore
+	// ablation), its holdout MSE measured again.
+	if res.BestEpochs, err = stop.Finish(ce, s.NoRestore); err != nil {
 		return res, err
 	}
 	if err := firstErr(

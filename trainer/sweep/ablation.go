@@ -13,10 +13,12 @@ import (
 
 // Ablation is one variant of the algorithm, by its name in a grid:
 //
-//	none      MBPO as published
-//	kN        MBPO with a fixed rollout length N (k1, k200, k500, ...)
-//	no-model  SAC at MBPO's G, on real data only
-//	sac       model-free SAC (G = 1)
+//	none        MBPO as published
+//	kN          MBPO with a fixed rollout length N (k1, k200, k500, ...)
+//	no-model    SAC at MBPO's G, on real data only
+//	no-restore  MBPO with each ensemble member left at its last retrain
+//	            epoch, not put back to its best (the authors' code restores)
+//	sac         model-free SAC (G = 1)
 //
 // Every place that names a variant (grids, sweep directories, report
 // labels, mbpo train's run directories) reads it from one table, variants.
@@ -46,6 +48,7 @@ func variants() []variant {
 		{name: "none", label: "MBPO", experiment: "mbpo", algo: "mbpo", ablation: "none"},
 		{name: "k", label: "MBPO, k = %d", experiment: "mbpo-k%d", algo: "mbpo", ablation: "none", fixedK: true},
 		{name: "no-model", label: "no model (SAC at MBPO's G)", experiment: "mbpo-no-model", algo: "mbpo", ablation: "no-model"},
+		{name: "no-restore", label: "MBPO, no best-epoch restore", experiment: "mbpo-no-restore", algo: "mbpo", ablation: "no-restore"},
 		{name: "sac", label: "SAC", experiment: "sac", algo: "sac", ablation: "none"},
 	}
 }

@@ -100,6 +100,7 @@ func TestAblations(t *testing.T) {
 	}{
 		{"none", "mbpo", "none", 0, "MBPO", "mbpo"},
 		{"no-model", "mbpo", "no-model", 0, "no model (SAC at MBPO's G)", "mbpo-no-model"},
+		{"no-restore", "mbpo", "no-restore", 0, "MBPO, no best-epoch restore", "mbpo-no-restore"},
 		{"sac", "sac", "none", 0, "SAC", "sac"},
 		{"k1", "mbpo", "none", 1, "MBPO, k = 1", "mbpo-k1"},
 		{"k200", "mbpo", "none", 200, "MBPO, k = 200", "mbpo-k200"},
@@ -137,7 +138,7 @@ func TestAblations(t *testing.T) {
 			t.Errorf("AblationOf(algo %s, ablation %s, k %d) = %s, want %s", tt.algo, tt.variant, tt.k, got, tt.want)
 		}
 	}
-	if _, err := ParseAblation("model"); err == nil || !strings.Contains(err.Error(), "none, kN (a fixed rollout length N >= 1: k1, k200, ...), no-model, sac") {
+	if _, err := ParseAblation("model"); err == nil || !strings.Contains(err.Error(), "none, kN (a fixed rollout length N >= 1: k1, k200, ...), no-model, no-restore, sac") {
 		t.Errorf("ParseAblation(model): %v; want an error listing the ablations", err)
 	}
 	for _, bad := range []string{"k0", "k-1", "k01", "model", ""} {
@@ -145,7 +146,7 @@ func TestAblations(t *testing.T) {
 			t.Errorf("ParseAblation(%q) accepted", bad)
 		}
 	}
-	order := []string{"none", "k1", "k200", "k500", "no-model", "sac", "zzz"}
+	order := []string{"none", "k1", "k200", "k500", "no-model", "no-restore", "sac", "zzz"}
 	for i := 0; i+1 < len(order); i++ {
 		if !Less(order[i], order[i+1]) || Less(order[i+1], order[i]) {
 			t.Errorf("Less does not put %s before %s", order[i], order[i+1])

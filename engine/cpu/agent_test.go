@@ -6,6 +6,7 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -68,11 +69,26 @@ func layerIndices(r *rand.Rand, shape engine.MLP) []int {
 	return idx
 }
 
+// batchSizes are the batches the SAC checks run on: one block of the
+// policy update smaller than policyBlockRows, and several blocks whose last
+// is partial (the paper's batch of 256 is two).
+var batchSizes = []int{13, 2*policyBlockRows + 44}
+
+// forBatchSizes runs test on each of batchSizes.
+func forBatchSizes(t *testing.T, test func(t *testing.T, n int)) {
+	for _, n := range batchSizes {
+		t.Run(fmt.Sprintf("batch_%d", n), func(t *testing.T) { test(t, n) })
+	}
+}
+
 func TestCriticGradient(t *testing.T) {
+	forBatchSizes(t, testCriticGradient)
+}
+
+func testCriticGradient(t *testing.T, n int) {
 	spec := smallAgentSpec()
 	a := newTestAgent(t, spec, 1)
 	r := rand.New(rand.NewPCG(2, 3))
-	const n = 13
 	b := randomBatch(r, spec, n)
 	eps := randSlice(r, n*spec.Act, 1)
 	alpha := float32(math.Exp(float64(a.logAlpha[0])))
@@ -96,7 +112,7 @@ func TestCriticGradient(t *testing.T) {
 	v := refForward(spec.Critic(), refReLU, q1, refConcat(rb.obs, rb.act, n, spec.Obs, spec.Act), n)
 	mean := 0.0
 	for _, q := range v {
-		mean += q / n
+		mean += q / float64(n)
 	}
 	if !near(qmean, mean, 1e-5) {
 		t.Errorf("mean Q1 = %g, reference %g", qmean, mean)
@@ -107,10 +123,13 @@ func TestCriticGradient(t *testing.T) {
 }
 
 func TestActorGradient(t *testing.T) {
+	forBatchSizes(t, testActorGradient)
+}
+
+func testActorGradient(t *testing.T, n int) {
 	spec := smallAgentSpec()
 	a := newTestAgent(t, spec, 4)
 	r := rand.New(rand.NewPCG(5, 6))
-	const n = 13
 	obs := randSlice(r, n*spec.Obs, 1)
 	eps := randSlice(r, n*spec.Act, 1)
 	alpha := float32(math.Exp(float64(a.logAlpha[0])))
@@ -155,11 +174,14 @@ func TestActorGradient(t *testing.T) {
 // the critic losses, the actor loss under the critics as updated in this
 // step, the temperature loss and step, and the Polyak-averaged targets.
 func TestUpdateFollowsSpec(t *testing.T) {
+	forBatchSizes(t, testUpdateFollowsSpec)
+}
+
+func testUpdateFollowsSpec(t *testing.T, n int) {
 	spec := smallAgentSpec()
 	spec.LR = 1e-2 // large enough that the critics' step shows in the actor loss
 	a := newTestAgent(t, spec, 7)
 	r := rand.New(rand.NewPCG(8, 9))
-	const n = 17
 	b := randomBatch(r, spec, n)
 	key := rng.Key{Seed: 5, Purpose: rng.SACNoise, Step: 3}
 	before := a.State()

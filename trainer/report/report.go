@@ -202,36 +202,20 @@ func (r *Report) Markdown(w io.Writer, figures map[string]Figures) {
 	r.milestones(w)
 
 	if len(figures) > 0 {
-		fmt.Fprintf(w, "## Learning curves\n\n")
-		for _, env := range r.Envs() {
-			if fig, ok := figures[env]; ok && fig.Curves != "" {
-				fmt.Fprintf(w, "![%s](%s.png)\n\n", env, fig.Curves)
-				fmt.Fprintf(w, "*x axis* — %s. The cross is the published MBPO result (%s). [%s.svg](%s.svg)\n\n",
-					AxisNote(runsOf(r.groupsOf(env))), publishedText(env), fig.Curves, fig.Curves)
-			}
-		}
-		fmt.Fprintf(w, "## Seconds per epoch\n\n")
-		fmt.Fprintf(w, "Wall time between consecutive rows, per epoch, one line per seed: the cost growth of a run "+
-			"(each model retrain fits all the real data; the rollout length grows with the schedule).\n\n")
-		for _, env := range r.Envs() {
-			if fig, ok := figures[env]; ok && fig.Time != "" {
-				fmt.Fprintf(w, "![%s: seconds per epoch](%s.png)\n\n", env, fig.Time)
-				fmt.Fprintf(w, "*x axis* — %s. [%s.svg](%s.svg)\n\n", AxisNote(runsOf(r.groupsOf(env))), fig.Time, fig.Time)
-			}
-		}
-		fmt.Fprintf(w, "## What to watch while it learns\n\n")
-		fmt.Fprintf(w, "Per epoch, one line per seed: the elites' mean holdout MSE; the deterministic policy's return under the model "+
-			"minus its real return from the same start states (the paper finds the model's near and mostly below the real one); "+
+		r.figureSection(w, "Learning curves", "", figures, func(f Figures) string { return f.Curves }, func(env string) (string, string) {
+			return env, fmt.Sprintf(" The cross is the published MBPO result (%s).", publishedText(env))
+		})
+		r.figureSection(w, "Seconds per epoch", "Wall time between consecutive rows, per epoch, one line per seed: the cost growth of a run "+
+			"(each model retrain fits all the real data; the rollout length grows with the schedule).",
+			figures, func(f Figures) string { return f.Time }, func(env string) (string, string) { return env + ": seconds per epoch", "" })
+		r.figureSection(w, "What to watch while it learns", "Per epoch, one line per seed: the elites' mean holdout MSE; "+
+			"the deterministic policy's return under the model minus its real return from the same start states "+
+			"(the paper finds the model's near and mostly below the real one); "+
 			"the critics' |Q| over the largest value the rewards allow (`health/q_ratio`: diverging critics approach 1); "+
 			"the critic loss; alpha; and the model rollouts' termination rate over the real env's (`rollout/termination_rate` / "+
 			"`train/termination_rate`: near 1 the termination function ends model rollouts as often as the real env ends episodes; "+
-			"no value in epochs without a real termination, and none for rows written before those metrics existed).\n\n")
-		for _, env := range r.Envs() {
-			if fig, ok := figures[env]; ok && fig.Health != "" {
-				fmt.Fprintf(w, "![%s: what to watch](%s.png)\n\n", env, fig.Health)
-				fmt.Fprintf(w, "*x axis* — %s. [%s.svg](%s.svg)\n\n", AxisNote(runsOf(r.groupsOf(env))), fig.Health, fig.Health)
-			}
-		}
+			"no value in epochs without a real termination, and none for rows written before those metrics existed).",
+			figures, func(f Figures) string { return f.Health }, func(env string) (string, string) { return env + ": what to watch", "" })
 	}
 
 	fmt.Fprintf(w, "## Wall time and throughput\n\n")
@@ -303,6 +287,28 @@ func (r *Report) milestones(w io.Writer) {
 		fmt.Fprintf(w, " %s |\n", pub)
 	}
 	fmt.Fprintf(w, "\n")
+}
+
+// figureSection writes a section of report.md showing, for each
+// environment, the figure of figures that pick names (none: skipped), with
+// the alt text and the caption's extra sentence that caption gives, after an
+// introduction (none if "").
+func (r *Report) figureSection(w io.Writer, title, intro string, figures map[string]Figures,
+	pick func(Figures) string, caption func(env string) (alt, extra string)) {
+	fmt.Fprintf(w, "## %s\n\n", title)
+	if intro != "" {
+		fmt.Fprintf(w, "%s\n\n", intro)
+	}
+	for _, env := range r.Envs() {
+		fig, ok := figures[env]
+		if !ok || pick(fig) == "" {
+			continue
+		}
+		name := pick(fig)
+		alt, extra := caption(env)
+		fmt.Fprintf(w, "![%s](%s.png)\n\n", alt, name)
+		fmt.Fprintf(w, "*x axis* — %s.%s [%s.svg](%s.svg)\n\n", AxisNote(runsOf(r.groupsOf(env))), extra, name, name)
+	}
 }
 
 // publishedText is the published result of env as the reference gives it.

@@ -2,7 +2,11 @@
 # compare.sh: the Hopper check of the fidelity issue, rebuilt from metrics
 # committed in this repository. Run from the repository root:
 #
-#     sh docs/results/fidelity/compare.sh > docs/results/fidelity/table.md
+#     sh docs/results/fidelity/compare.sh [RUNS] > docs/results/fidelity/table.md
+#
+# RUNS, if given, is the --out directory of the no-restore sweep (e.g.
+# ../runs/restore-ab), whose runs' metrics are first copied into
+# docs/results/fidelity/runs.
 #
 # Sets, each Hopper-v4 in the paper's configuration, seeds 0 and 1:
 #   before      the runs made before the fidelity changes (members kept their
@@ -16,6 +20,7 @@
 # It writes fidelity_Hopper-v4.png and .svg here and the table to stdout.
 set -eu
 here=docs/results/fidelity
+if [ $# -gt 0 ]; then sh docs/results/copy-runs.sh "$1" "$here/runs"; fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for s in 0 1; do

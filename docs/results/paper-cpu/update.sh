@@ -14,14 +14,6 @@
 set -eu
 runs=${1:-../runs/paper-cpu}
 here=docs/results/paper-cpu
-[ -d "$runs" ] || { echo "update.sh: no run directories at $runs" >&2; exit 1; }
-find "$runs" -name config.json | while read -r cfg; do
-	dir=$(dirname "$cfg")
-	rel=${dir#"$runs"/}
-	mkdir -p "$here/runs/$rel"
-	for f in config.json metrics.jsonl metrics.csv; do
-		[ -f "$dir/$f" ] && cp "$dir/$f" "$here/runs/$rel/$f"
-	done
-done
+sh docs/results/copy-runs.sh "$runs" "$here/runs"
 go run ./cmd/mbpo report --out "$here" "$here/runs" >/dev/null
 echo "update.sh: report in $here/report.md"

@@ -45,7 +45,7 @@ func TestSweepReportAnalyzeEndToEnd(t *testing.T) {
 	}
 
 	code, stdout, stderr := mbpo(t, "report", out)
-	if code != 0 || !strings.Contains(stdout, "| InvertedPendulum-v4 | MBPO | 2 |") || stderr != "wrote 5 files into "+filepath.Join(out, "report")+"\n" {
+	if code != 0 || !strings.Contains(stdout, "| InvertedPendulum-v4 | MBPO | 2 |") || stderr != "wrote 7 files into "+filepath.Join(out, "report")+"\n" {
 		t.Errorf("report: exit %d\n%s%s", code, stdout, stderr)
 	}
 

@@ -150,18 +150,52 @@ var Milestones = []int{25, 50, 100, 125, 200, 300, 400}
 // ReturnsAtEpoch returns the eval returns of the seeds of g that evaluated at
 // the end of learning epoch e (timesteps e·EpochLength: the paper's axis,
 // after the random phase), one per seed that got that far.
-func (g Group) ReturnsAtEpoch(e int) []float64 {
+func (g Group) ReturnsAtEpoch(e int) []float64 { return g.MeanReturnsTo(e, 1) }
+
+// WindowEpochs is how many learning epochs the report's smoothed return
+// averages: one evaluation swings by 1,000 and more from one epoch to the
+// next early in a Hopper run, so the return at an epoch alone says little.
+const WindowEpochs = 5
+
+// MeanReturnsTo returns, for each seed of g that evaluated at the end of
+// every one of the n learning epochs e−n+1 … e, the mean of those n
+// returns; seeds missing any of them are left out.
+func (g Group) MeanReturnsTo(e, n int) []float64 {
 	var v []float64
 	for _, r := range g.Runs {
-		t := e * r.Config.EpochLength
-		for _, m := range r.Rows {
-			if r.Timesteps(m) == t {
-				v = append(v, m.EvalReturnMean)
-				break
+		at := epochReturns(r)
+		sum, got := 0.0, 0
+		for i := e - n + 1; i <= e; i++ {
+			if x, ok := at[i]; ok && i >= 1 {
+				sum, got = sum+x, got+1
 			}
+		}
+		if got == n {
+			v = append(v, sum/float64(n))
 		}
 	}
 	return v
+}
+
+// epochReturns maps each learning epoch the run evaluated at the end of
+// (timesteps a multiple of its epoch length) to that evaluation's return,
+// the first row of an epoch if there are several.
+func epochReturns(r Run) map[int]float64 {
+	at := map[int]float64{}
+	ep := r.Config.EpochLength
+	if ep <= 0 {
+		return at
+	}
+	for _, m := range r.Rows {
+		t := r.Timesteps(m)
+		if t <= 0 || t%ep != 0 {
+			continue
+		}
+		if _, ok := at[t/ep]; !ok {
+			at[t/ep] = m.EvalReturnMean
+		}
+	}
+	return at
 }
 
 // SecondsPerEpoch returns the run's cost per learning epoch against

@@ -241,8 +241,9 @@ func (r *Report) Markdown(w io.Writer, figures map[string]Figures) {
 }
 
 // milestones writes the return of each group at the learning epochs of
-// Milestones: always the first four (25, 50, 100 and 125, "—" where no seed
-// got there), the longer ones where some group reached them.
+// Milestones (always the first four, 25, 50, 100 and 125, "—" where no seed
+// got there; the longer ones where some group reached them), then the mean
+// return over the WindowEpochs epochs ending at each.
 func (r *Report) milestones(w io.Writer) {
 	var cols []int
 	for i, e := range Milestones {
@@ -257,6 +258,16 @@ func (r *Report) milestones(w io.Writer) {
 	fmt.Fprintf(w, "## Return at learning epochs\n\n")
 	fmt.Fprintf(w, "The evaluation at the end of learning epoch N (timesteps N × epoch length, the paper's axis): "+
 		"mean ± std over the seeds that got there, their number in brackets when not all did; — where none did.\n\n")
+	r.epochTable(w, cols, Group.ReturnsAtEpoch)
+	fmt.Fprintf(w, "One evaluation swings a lot from one epoch to the next; the mean return over the %d learning "+
+		"epochs N−%d … N, per seed, then mean ± std over the seeds that evaluated at all of them:\n\n",
+		WindowEpochs, WindowEpochs-1)
+	r.epochTable(w, cols, func(g Group, e int) []float64 { return g.MeanReturnsTo(e, WindowEpochs) })
+}
+
+// epochTable writes a table of each group's returns at the learning epochs
+// cols, as returns gives them per seed, beside the published value.
+func (r *Report) epochTable(w io.Writer, cols []int, returns func(Group, int) []float64) {
 	fmt.Fprintf(w, "| env | ablation |")
 	for _, e := range cols {
 		fmt.Fprintf(w, " epoch %d |", e)
@@ -269,7 +280,7 @@ func (r *Report) milestones(w io.Writer) {
 	for _, g := range r.Groups {
 		fmt.Fprintf(w, "| %s | %s |", g.Env, g.Label())
 		for _, e := range cols {
-			v := g.ReturnsAtEpoch(e)
+			v := returns(g, e)
 			cell := "—"
 			if len(v) > 0 {
 				mean, std := MeanStd(v)

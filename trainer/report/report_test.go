@@ -239,8 +239,23 @@ func TestReturnAtLearningEpochs(t *testing.T) {
 			t.Errorf("ReturnsAtEpoch(%d) = %v, want %v", tt.epoch, got, tt.want)
 		}
 	}
+	// Windows of 5 epochs: 21–25 averages a's 2,200 … 2,600 to 2,400 and
+	// b's to 4,800; 46–50 only a has; epochs before the first learning epoch
+	// do not count, so a window reaching back past it has no seed.
+	for _, tt := range []struct {
+		epoch, n int
+		want     []float64
+	}{{25, 5, []float64{2400, 4800}}, {50, 5, []float64{4900}}, {5, 5, []float64{400, 800}}, {4, 5, nil}, {26, 2, []float64{2650}}} {
+		if got := g.MeanReturnsTo(tt.epoch, tt.n); !slices.Equal(got, tt.want) {
+			t.Errorf("MeanReturnsTo(%d, %d) = %v, want %v", tt.epoch, tt.n, got, tt.want)
+		}
+	}
 	var md strings.Builder
 	r.Markdown(&md, nil)
+	smoothed := "| Hopper-v4 | MBPO | 3,600.0 ± 1,697.1 | 4,900.0 ± 0.0 (1) | — | — | ≈3,000+ by 100k |\n"
+	if !contains(md.String(), smoothed) {
+		t.Errorf("report.md lacks the 5-epoch means\n%s\nin:\n%s", smoothed, md.String())
+	}
 	// Mean 3,900, std √(2·1300²) = 1,838.5; epoch 50 from one seed of two;
 	// 100 and 125 shown though unreached, 200 and above left out.
 	want := "| env | ablation | epoch 25 | epoch 50 | epoch 100 | epoch 125 | published (MBPO) |\n|---|---|---|---|---|---|---|\n" +

@@ -32,4 +32,4 @@ done
 sets="before=$tmp/before after=docs/results/paper-cpu/runs/hopper"
 [ -d "$here/runs" ] && sets="$sets no-restore=$here/runs"
 # shellcheck disable=SC2086 # the sets are words
-go run "$here/compare.go" -out "$here" $sets
+go run docs/results/compare.go -out "$here" -upto 25 -name fidelity_Hopper-v4 -title "Hopper-v4: the fidelity check" $sets

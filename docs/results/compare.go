@@ -1,17 +1,19 @@
 //go:build ignore
 
-// compare.go: the Hopper check of the fidelity issue (issue 12). It sets
-// runs of Hopper-v4 in the paper's configuration side by side on the paper's
-// axis (timesteps: env steps after the 5,000 random ones), one set per
-// directory given as LABEL=DIR (any tree of run directories, as mbpo report
-// reads them), and writes into -out a figure of every run's evaluation
-// return (fidelity_Hopper-v4.png and .svg) and, to standard output, a
-// Markdown table per set and seed: the mean evaluation return over windows
-// of learning epochs, the return at chosen epochs, and the model's mean
-// elite holdout MSE and retrain epochs over the same windows. Run from the
-// repository root (docs/results/fidelity/compare.sh does):
+// compare.go: sets of Hopper-v4 runs in the paper's configuration side by
+// side on the paper's axis (timesteps: env steps after the 5,000 random
+// ones), for the checks that compare two builds or settings seed by seed:
+// the fidelity issue's (docs/results/fidelity) and bf16 against fp32
+// (docs/results/bf16). One set per directory given as LABEL=DIR (any tree
+// of run directories, as mbpo report reads them). It writes into -out a
+// figure of every run's evaluation return (-name, .png and .svg) and, to
+// standard output, a Markdown table per set and seed: the mean evaluation
+// return over windows of learning epochs, the return at chosen epochs, and
+// over the same windows the model's mean elite holdout MSE, its retrain
+// epochs and the critics' mean Q estimate. Run from the repository root
+// (the compare.sh beside each result does):
 //
-//	go run docs/results/fidelity/compare.go -out DIR before=DIR1 after=DIR2 ...
+//	go run docs/results/compare.go -out DIR -name NAME -title TITLE before=DIR1 after=DIR2 ...
 package main
 
 import (
@@ -34,9 +36,12 @@ func main() {
 	out := flag.String("out", "", "directory for the figure (required)")
 	windows := flag.String("windows", "1-10,11-20,21-25", "windows of learning epochs for the means")
 	at := flag.String("at", "20,25", "learning epochs at which to give the return")
+	name := flag.String("name", "compare_Hopper-v4", "the figure's file name, without extension")
+	title := flag.String("title", "Hopper-v4", "the figure's title")
+	upto := flag.Int("upto", 0, "leave out learning epochs after this one (0: none)")
 	flag.Parse()
 	if *out == "" || flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: go run docs/results/fidelity/compare.go -out DIR LABEL=DIR ...")
+		fmt.Fprintln(os.Stderr, "usage: go run docs/results/compare.go -out DIR [-name NAME] [-title TITLE] LABEL=DIR ...")
 		os.Exit(2)
 	}
 	var wins []window
@@ -56,7 +61,7 @@ func main() {
 		ats = append(ats, e)
 	}
 
-	fig := report.Figure{Title: "Hopper-v4: the fidelity check", YLabel: "eval return (10 episodes)", LegendTopLeft: true}
+	fig := report.Figure{Title: *title, YLabel: "eval return (10 episodes)", LegendTopLeft: true}
 	fmt.Printf("| set | seed | last epoch |")
 	for _, w := range wins {
 		fmt.Printf(" return, epochs %d–%d |", w.first, w.last)
@@ -65,9 +70,9 @@ func main() {
 		fmt.Printf(" return at %d |", e)
 	}
 	for _, w := range wins {
-		fmt.Printf(" elites' MSE, %d–%d | retrain epochs, %d–%d |", w.first, w.last, w.first, w.last)
+		fmt.Printf(" elites' MSE, %d–%d | retrain epochs, %d–%d | Q, %d–%d |", w.first, w.last, w.first, w.last, w.first, w.last)
 	}
-	fmt.Printf("\n|---|---|---|%s\n", strings.Repeat("---|", len(wins)*3+len(ats)))
+	fmt.Printf("\n|---|---|---|%s\n", strings.Repeat("---|", len(wins)*4+len(ats)))
 	for si, arg := range flag.Args() {
 		label, dir, ok := strings.Cut(arg, "=")
 		if !ok {
@@ -89,7 +94,7 @@ func main() {
 			l := report.Line{Label: fmt.Sprintf("%s, seed %d", label, r.Seed), Dashed: si%2 == 1}
 			last := 0
 			for _, m := range r.Rows {
-				if t := r.Timesteps(m); t > 0 && t%1000 == 0 {
+				if t := r.Timesteps(m); t > 0 && t%1000 == 0 && (*upto == 0 || t/1000 <= *upto) {
 					byEpoch[t/1000] = m
 					last = max(last, t/1000)
 					l.X, l.Y = append(l.X, float64(t)), append(l.Y, m.EvalReturnMean)
@@ -108,8 +113,9 @@ func main() {
 				}
 			}
 			for _, w := range wins {
-				fmt.Printf(" %s | %s |", meanOver(byEpoch, w, elitesMSE, "%.4f"),
-					meanOver(byEpoch, w, func(m trainer.Metrics) float64 { return float64(m.ModelEpochs) }, "%.1f"))
+				fmt.Printf(" %s | %s | %s |", meanOver(byEpoch, w, elitesMSE, "%.4f"),
+					meanOver(byEpoch, w, func(m trainer.Metrics) float64 { return float64(m.ModelEpochs) }, "%.1f"),
+					meanOver(byEpoch, w, func(m trainer.Metrics) float64 { return m.QMean }, "%.0f"))
 			}
 			fmt.Println()
 			if len(runs) > 0 {
@@ -120,7 +126,7 @@ func main() {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fail("%v", err)
 	}
-	if _, err := fig.Save(filepath.Join(*out, "fidelity_Hopper-v4")); err != nil {
+	if _, err := fig.Save(filepath.Join(*out, *name)); err != nil {
 		fail("%v", err)
 	}
 }

@@ -99,6 +99,16 @@ func Columns(members int) []string {
 	return cols
 }
 
+// Untimed returns m without the fields that measure time (wall time, the
+// per-stage seconds and the rates), so that two runs of the same computation,
+// one of them stopped and resumed say, compare equal.
+func (m Metrics) Untimed() Metrics {
+	m.WallSec = 0
+	m.TimeEnv, m.TimeModel, m.TimeRollout, m.TimeSAC, m.TimeEval = 0, 0, 0, 0, 0
+	m.EnvStepsPerSec, m.SACUpdatesPerSec, m.ModelStepsPerSec, m.ModelTrainRowsPerS = 0, 0, 0, 0
+	return m
+}
+
 // perMember returns the per-member values of the list metric named f, and
 // whether f is one (the CSV gives each member a column).
 func (m Metrics) perMember(f string) ([]float64, bool) {

@@ -30,6 +30,9 @@ mbpo exits with status 1 at the end. Each cell locks its run directory: a cell
 that another process is training fails at once, naming that process.
 Ctrl-C or SIGTERM stops the running cells after saving their checkpoints, and
 mbpo exits with status 3 (interrupted; re-run to resume).
+--until N pauses every cell at N env steps (checkpointed; status 0), so that a
+sweep takes all its cells to a milestone before any goes further: the same
+command with a larger --until, or without, goes on from there.
 
 Ablations: none (MBPO), no-model (SAC at MBPO's G, real data only), sac, and
 kN, MBPO with a fixed rollout length N (k1, k200, k500).
@@ -50,6 +53,7 @@ say what the nodes and the cluster need.
 Examples:
   mbpo sweep --envs Hopper-v4,Walker2d-v4 --seeds 0-4 --ablations none,no-model,k1 --out runs/sweep
   mbpo sweep --preset ablations --steps 20000 --set model-hidden=64 --parallel 2 --out runs/abl
+  mbpo sweep --preset paper --seeds 0 --until 55000 --out runs/paper   # every env to 50 learning epochs first
   mbpo sweep --preset paper --out /shared/paper --emit slurm --parallel 10 --cpus 4 --time 72:00:00`
 
 // settingsFlag collects repeated --set NAME=VALUE.
@@ -80,6 +84,7 @@ func runSweep(a *app, args []string) error {
 	devicesFlag := fs.String("devices", "", "GPUs to spread the cells over, e.g. 0,1,2,3: each cell runs on one, the least busy; --parallel cells at once in all")
 	precision := fs.String("precision", "", "matrix products of every cell: fp32 or bf16 (the same as --set precision=...)")
 	statusEvery := fs.Duration("status-every", time.Minute, "how often to print the status table when stderr is not a terminal")
+	until := fs.Int("until", 0, "pause every cell at this many env steps, checkpointed (0: run each to its end); a later sweep goes on")
 	repair := fs.Bool("repair-metrics", false, "rebuild the damaged or missing metrics files of the cells it resumes, saying what is lost")
 	emit := fs.String("emit", "", "instead of training here, write a cluster job: slurm or k8s")
 	jobName := fs.String("job-name", "mbpo-sweep", "--emit: the job's name")
@@ -107,6 +112,12 @@ func runSweep(a *app, args []string) error {
 	// Every check before anything is written.
 	if flagSet(fs, "cell") && *cell < 0 {
 		return usagef("--cell %d: want a cell number, 0 or more", *cell)
+	}
+	if *until < 0 {
+		return usagef("--until %d: want env steps, 1 or more (0: no pause)", *until)
+	}
+	if *until > 0 && *emit != "" {
+		return usagef("--until pauses the cells of a sweep run here; an emitted job runs each cell to its end (choose its length with --steps)")
 	}
 	if *threads < 0 {
 		return usagef("--threads %d: want >= 0 (0: CPUs / --parallel)", *threads)
@@ -270,7 +281,7 @@ func runSweep(a *app, args []string) error {
 
 	board := sweep.NewBoard(cells, func(c sweep.Cell) int {
 		cfg, _ := g.Config(c) // valid: checked by Validate
-		return cfg.Steps
+		return sweep.StopAt(cfg.Steps, *until)
 	})
 	// The status table goes where a progress display may (log.go): with a
 	// JSON log, never into it.
@@ -296,7 +307,7 @@ func runSweep(a *app, args []string) error {
 		Str("out", *out).Msg("sweep starting")
 	runner := &sweep.Runner{
 		Grid: g, Out: *out, Parallel: file.Parallel, Device: file.Device, Devices: devices, Threads: *threads, Log: log, Board: board,
-		RepairMetrics: *repair,
+		RepairMetrics: *repair, Until: *until,
 		NewEngine: func(device string, threads int) (engine.Engine, error) {
 			return selectEngine(device, threads, log)
 		},
@@ -308,14 +319,21 @@ func runSweep(a *app, args []string) error {
 	sum := runner.Run(ctx, cells)
 	stopStatus()
 
-	fmt.Fprintf(a.stdout, "sweep %s: %d cells: %d done now, %d done before, %d failed, %d interrupted, %d not started\n",
-		*out, len(cells), sum.Count(sweep.Done), sum.Count(sweep.Skipped), sum.Count(sweep.Failed),
+	paused := ""
+	if *until > 0 {
+		paused = fmt.Sprintf(", %d paused at %d env steps", sum.Count(sweep.Paused), *until)
+	}
+	fmt.Fprintf(a.stdout, "sweep %s: %d cells: %d done now, %d done before%s, %d failed, %d interrupted, %d not started\n",
+		*out, len(cells), sum.Count(sweep.Done), sum.Count(sweep.Skipped), paused, sum.Count(sweep.Failed),
 		sum.Count(sweep.Interrupted), sum.Count(sweep.NotStarted))
 	if err := sum.Err(); err != nil {
 		return err
 	}
 	if ctx.Err() != nil || sum.Count(sweep.Interrupted)+sum.Count(sweep.NotStarted) > 0 {
 		return interruptedError{"interrupted, checkpoints saved: re-run the same command to resume"}
+	}
+	if n := sum.Count(sweep.Paused); n > 0 {
+		fmt.Fprintf(a.stdout, "%d cells paused at %d env steps: the same command with a larger --until, or without, goes on\n", n, *until)
 	}
 	fmt.Fprintf(a.stdout, "report with: mbpo report %s\n", *out)
 	return nil

@@ -29,6 +29,11 @@ func mbpo(t *testing.T, args ...string) (int, string, string) {
 
 func TestSweepReportAnalyzeEndToEnd(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "sweep")
+	// Both cells to 450 env steps first (exit 0), then to their end.
+	if code, stdout, stderr := mbpo(t, append(tinySweep(out), "--until", "450")...); code != 0 ||
+		!strings.Contains(stdout, "0 done now, 0 done before, 2 paused at 450 env steps") || !strings.Contains(stdout, "with a larger --until, or without, goes on") {
+		t.Fatalf("sweep --until 450: exit %d\n%s%s", code, stdout, stderr)
+	}
 	if code, stdout, stderr := mbpo(t, tinySweep(out)...); code != 0 || !strings.Contains(stdout, "2 done now") {
 		t.Fatalf("sweep: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -101,6 +106,8 @@ func TestSweepCommandLineErrors(t *testing.T) {
 		{[]string{"sweep", "--preset", "ablations", "--set", "hiden=3", "--out", out}, 2, "no flag --hiden"},
 		{[]string{"sweep", "--preset", "ablations", "--cell", "99", "--out", out}, 2, "cells 0 to 29"},
 		{[]string{"sweep", "--preset", "ablations", "--emit", "pbs", "--out", out}, 2, "want slurm or k8s"},
+		{[]string{"sweep", "--preset", "ablations", "--until", "-5", "--out", out}, 2, "--until -5: want env steps"},
+		{[]string{"sweep", "--preset", "ablations", "--until", "5000", "--emit", "slurm", "--out", out}, 2, "an emitted job runs each cell to its end"},
 		{[]string{"report"}, 2, "want exactly one DIR"},
 		{[]string{"report", out}, 1, "no usable runs"},
 		{[]string{"analyze", "exploitation", out}, 1, "is " + out + " a run directory"},

@@ -53,6 +53,20 @@ type Runner struct {
 	// RepairMetrics rebuilds the metrics files of every cell it resumes
 	// (trainer.RepairMetrics) before resuming it.
 	RepairMetrics bool
+	// Until, when positive, pauses every cell at that many env steps (an
+	// exact checkpoint; its configuration, length included, unchanged), so
+	// that a sweep can take every cell to a milestone before any goes on: a
+	// later run with a larger Until, or none, continues each from there.
+	Until int
+}
+
+// StopAt is the env step at which a cell of steps stops in a sweep that
+// pauses cells at until (0: none).
+func StopAt(steps, until int) int {
+	if until > 0 {
+		return min(steps, until)
+	}
+	return steps
 }
 
 // Result is the outcome of one cell.
@@ -222,6 +236,12 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int, device string
 		log.Debug().Int("env_steps", p.EnvSteps).Msg("already finished: skipped")
 		return res
 	}
+	stopAt := StopAt(cfg.Steps, r.Until)
+	if p.EnvSteps >= stopAt {
+		res.State = Paused
+		log.Debug().Int("env_steps", p.EnvSteps).Int("until", r.Until).Msg("already at --until: left paused")
+		return res
+	}
 	eng, err := r.NewEngine(cfg.Device, cfg.Threads)
 	if err != nil {
 		return fail(err)
@@ -254,9 +274,18 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int, device string
 	}
 	defer t.Close()
 	os.Remove(filepath.Join(dir, ErrorFile)) // of an earlier attempt; the lock is ours now
-	r.Board.start(c.Index, t.EnvSteps(), t.Cfg.InitSteps, t.Cfg.Steps, p.Return)
-	err = t.Run(ctx, trainer.Hooks{
-		Step: func(done, total int) { r.Board.progress(c.Index, done) },
+	r.Board.start(c.Index, t.EnvSteps(), t.Cfg.InitSteps, stopAt, p.Return)
+	// Reaching stopAt short of the run's end stops it as Ctrl-C would: the
+	// trainer checkpoints where it is, inside an epoch or not.
+	runCtx, pause := context.WithCancel(ctx)
+	defer pause()
+	err = t.Run(runCtx, trainer.Hooks{
+		Step: func(done, total int) {
+			r.Board.progress(c.Index, done)
+			if done >= stopAt {
+				pause()
+			}
+		},
 		Epoch: func(m trainer.Metrics) {
 			r.Board.eval(c.Index, m.EvalReturnMean)
 			log.Debug().Int("env_steps", m.EnvSteps).Float64("eval_return", m.EvalReturnMean).Msg("epoch")
@@ -265,6 +294,11 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int, device string
 	res.EnvSteps = t.EnvSteps()
 	if err != nil {
 		return fail(err)
+	}
+	if t.EnvSteps() < cfg.Steps && ctx.Err() == nil && t.EnvSteps() >= stopAt {
+		res.State = Paused
+		log.Info().Int("env_steps", t.EnvSteps()).Msg("cell paused at --until: checkpoint saved, a sweep with a larger --until or none goes on")
+		return res
 	}
 	if t.EnvSteps() < cfg.Steps {
 		res.State = Interrupted

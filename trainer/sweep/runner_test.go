@@ -6,6 +6,7 @@ package sweep
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -253,5 +254,67 @@ func TestSweepCellsLockedOrWithoutCheckpoint(t *testing.T) {
 	}
 	if s := stepsOf(metricsOf(t, dir)); len(s) != 2 || s[0] != 300 || s[1] != 600 {
 		t.Errorf("cell started over: metrics at %v, want [300 600]", s)
+	}
+}
+
+// Until pauses every cell at that env step with an exact checkpoint, leaves
+// paused cells alone on a re-run with the same Until, and a sweep without it
+// finishes them with the numbers of cells that never paused.
+func TestSweepPausesAtUntil(t *testing.T) {
+	g := tinyGrid()
+	g.Ablations = []string{"none"}
+	cells := g.Cells()
+	out := t.TempDir()
+
+	// 450: inside the first learning epoch, just before its second retrain.
+	board := NewBoard(cells, func(c Cell) int { return StopAt(g.Steps, 450) })
+	r := newRunner(g, out, 2)
+	r.Until, r.Board = 450, board
+	sum := r.Run(context.Background(), cells)
+	if sum.Count(Paused) != 2 || sum.Err() != nil {
+		t.Fatalf("until 450: %+v", sum.Results)
+	}
+	var table strings.Builder
+	board.Render(&table)
+	if !strings.Contains(table.String(), "450/450") || !strings.Contains(table.String(), "0 done, 2 paused") {
+		t.Errorf("status table of paused cells:\n%s", table.String())
+	}
+	for _, c := range cells {
+		dir := filepath.Join(out, c.Dir())
+		if steps, err := trainer.CheckpointEnvSteps(dir); err != nil || steps != 450 {
+			t.Errorf("%s: checkpoint at %d (%v), want 450", c, steps, err)
+		}
+		if s := stepsOf(metricsOf(t, dir)); len(s) != 1 || s[0] != 300 {
+			t.Errorf("%s: metrics at %v, want [300]", c, s)
+		}
+	}
+
+	r = newRunner(g, out, 2)
+	r.Until = 450
+	sum = r.Run(context.Background(), cells)
+	if sum.Count(Paused) != 2 || sum.Results[0].EnvSteps != 450 {
+		t.Fatalf("until 450 again: %+v", sum.Results)
+	}
+
+	sum = newRunner(g, out, 2).Run(context.Background(), cells)
+	if sum.Count(Done) != 2 || sum.Err() != nil {
+		t.Fatalf("without until: %+v", sum.Results)
+	}
+	whole := t.TempDir()
+	if sum := newRunner(g, whole, 2).Run(context.Background(), cells); sum.Count(Done) != 2 {
+		t.Fatalf("never paused: %+v", sum.Results)
+	}
+	for _, c := range cells {
+		got, want := metricsOf(t, filepath.Join(out, c.Dir())), metricsOf(t, filepath.Join(whole, c.Dir()))
+		if len(got) != 2 || len(want) != 2 {
+			t.Fatalf("%s: %d and %d rows, want 2", c, len(got), len(want))
+		}
+		for i := range got {
+			a, _ := json.Marshal(got[i].Untimed())
+			b, _ := json.Marshal(want[i].Untimed())
+			if string(a) != string(b) {
+				t.Errorf("%s row %d: paused and resumed\n%s\nnever paused\n%s", c, i, a, b)
+			}
+		}
 	}
 }

@@ -28,6 +28,7 @@ const (
 	Skipped     State = "done before" // finished by an earlier run of the sweep
 	Failed      State = "FAILED"
 	Interrupted State = "interrupted"
+	Paused      State = "paused"      // stopped at the sweep's Until, checkpoint saved: a later sweep goes on
 	NotStarted  State = "not started" // the sweep was interrupted first
 )
 
@@ -184,8 +185,12 @@ func (b *Board) render(w io.Writer) int {
 	if rate > 0 {
 		eta = formatETA(float64(remaining) / rate)
 	}
-	fmt.Fprintf(w, "%d cells: %d running, %d pending, %d done, %d failed; %.1f env steps/s; ETA %s\n",
-		len(b.rows), counts[Running], counts[Pending], counts[Done]+counts[Skipped], counts[Failed], rate, eta)
+	paused := ""
+	if n := counts[Paused]; n > 0 {
+		paused = fmt.Sprintf(", %d paused", n)
+	}
+	fmt.Fprintf(w, "%d cells: %d running, %d pending, %d done%s, %d failed; %.1f env steps/s; ETA %s\n",
+		len(b.rows), counts[Running], counts[Pending], counts[Done]+counts[Skipped], paused, counts[Failed], rate, eta)
 	return len(b.rows) + 2
 }
 

@@ -180,7 +180,11 @@ func (t *Trainer) SaveCheckpoint() error {
 			w.Replay("model_buffer", mb)
 		}
 	}
-	return w.WriteFile(filepath.Join(t.RunDir, rundir.CheckpointFile), h)
+	if err := w.WriteFile(filepath.Join(t.RunDir, rundir.CheckpointFile), h); err != nil {
+		return err
+	}
+	t.savedAt = t.envSteps
+	return nil
 }
 
 // Resume reopens the run in runDir at its checkpoint, on eng, holding
@@ -300,6 +304,7 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 		return fail(fmt.Errorf("env: %w", err))
 	}
 	t.envSteps, t.updates, t.retrains = h.EnvSteps, h.Updates, h.Retrains
+	t.savedAt = h.EnvSteps
 	t.epRet, t.epLen, t.wallBefore = h.EpRet, h.EpLen, h.WallSec
 	copy(t.obs, h.Obs)
 	t.lastModel, t.lastRollout = h.LastModel, h.LastRollout

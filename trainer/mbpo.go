@@ -74,6 +74,7 @@ type Trainer struct {
 	realAdded    int64   // transitions ever added to the real buffer
 	rMax         float64 // the largest |reward| of a real transition so far (divergence watch)
 	wallBefore   float64 // wall seconds of earlier sessions of this run
+	savedAt      int     // env steps of the checkpoint on disk (-1: none)
 	lastModel    engine.FitResult
 	lastRollout  engine.RolloutResult
 	epochAcc     epochAccumulator
@@ -134,7 +135,7 @@ func build(cfg Config, eng engine.Engine, runDir string, log zerolog.Logger) (*T
 		return nil, err
 	}
 	od, ad := spec.ObsDim, spec.ActDim
-	t := &Trainer{Cfg: cfg, RunDir: runDir, spec: spec, eng: eng, log: log, obs: make([]float32, od), k: cfg.Schedule().K(0)}
+	t := &Trainer{Cfg: cfg, RunDir: runDir, spec: spec, eng: eng, log: log, obs: make([]float32, od), k: cfg.Schedule().K(0), savedAt: -1}
 	if t.agent, err = eng.NewAgent(cfg.AgentSpec(spec.ObsDim, spec.ActDim), cfg.Seed); err != nil {
 		return nil, err
 	}
@@ -215,7 +216,11 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 	next := make([]float32, t.spec.ObsDim)
 	for t.envSteps < c.Steps {
 		if ctx.Err() != nil {
-			t.log.Info().Int("env_steps", t.envSteps).Msg("interrupted: saving a checkpoint")
+			if t.savedAt == t.envSteps {
+				t.log.Info().Int("env_steps", t.envSteps).Msg("stopped: the checkpoint of this step is saved")
+				return nil
+			}
+			t.log.Info().Int("env_steps", t.envSteps).Msg("stopped: saving a checkpoint")
 			return t.SaveCheckpoint()
 		}
 		learning := t.envSteps >= c.InitSteps

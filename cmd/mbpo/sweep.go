@@ -321,7 +321,7 @@ func runSweep(a *app, args []string) error {
 
 	paused := ""
 	if *until > 0 {
-		paused = fmt.Sprintf(", %d paused at %d env steps", sum.Count(sweep.Paused), *until)
+		paused = fmt.Sprintf(", %d paused at --until %d", sum.Count(sweep.Paused), *until)
 	}
 	fmt.Fprintf(a.stdout, "sweep %s: %d cells: %d done now, %d done before%s, %d failed, %d interrupted, %d not started\n",
 		*out, len(cells), sum.Count(sweep.Done), sum.Count(sweep.Skipped), paused, sum.Count(sweep.Failed),
@@ -333,7 +333,7 @@ func runSweep(a *app, args []string) error {
 		return interruptedError{"interrupted, checkpoints saved: re-run the same command to resume"}
 	}
 	if n := sum.Count(sweep.Paused); n > 0 {
-		fmt.Fprintf(a.stdout, "%d cells paused at %d env steps: the same command with a larger --until, or without, goes on\n", n, *until)
+		fmt.Fprintf(a.stdout, "%d cells paused at or past %d env steps: the same command with a larger --until, or without, goes on\n", n, *until)
 	}
 	fmt.Fprintf(a.stdout, "report with: mbpo report %s\n", *out)
 	return nil

@@ -31,7 +31,7 @@ func TestSweepReportAnalyzeEndToEnd(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "sweep")
 	// Both cells to 450 env steps first (exit 0), then to their end.
 	if code, stdout, stderr := mbpo(t, append(tinySweep(out), "--until", "450")...); code != 0 ||
-		!strings.Contains(stdout, "0 done now, 0 done before, 2 paused at 450 env steps") || !strings.Contains(stdout, "with a larger --until, or without, goes on") {
+		!strings.Contains(stdout, "0 done now, 0 done before, 2 paused at --until 450,") || !strings.Contains(stdout, "with a larger --until, or without, goes on") {
 		t.Fatalf("sweep --until 450: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if code, stdout, stderr := mbpo(t, tinySweep(out)...); code != 0 || !strings.Contains(stdout, "2 done now") {

@@ -40,8 +40,8 @@ func main() {
 	title := flag.String("title", "Hopper-v4", "the figure's title")
 	upto := flag.Int("upto", 0, "leave out learning epochs after this one (0: none)")
 	flag.Parse()
-	if *out == "" || flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: go run docs/results/compare.go -out DIR [-name NAME] [-title TITLE] LABEL=DIR ...")
+	if *out == "" || flag.NArg() == 0 || *upto < 0 {
+		fmt.Fprintln(os.Stderr, "usage: go run docs/results/compare.go -out DIR [-name NAME] [-title TITLE] [-upto EPOCH] [-windows A-B,...] [-at E,...] LABEL=DIR ...")
 		os.Exit(2)
 	}
 	var wins []window

@@ -159,8 +159,11 @@ const WindowEpochs = 5
 
 // MeanReturnsTo returns, for each seed of g that evaluated at the end of
 // every one of the n learning epochs e−n+1 … e, the mean of those n
-// returns; seeds missing any of them are left out.
+// returns; seeds missing any of them are left out (all of them for n < 1).
 func (g Group) MeanReturnsTo(e, n int) []float64 {
+	if n < 1 {
+		return nil
+	}
 	var v []float64
 	for _, r := range g.Runs {
 		at := epochReturns(r)
@@ -178,8 +181,7 @@ func (g Group) MeanReturnsTo(e, n int) []float64 {
 }
 
 // epochReturns maps each learning epoch the run evaluated at the end of
-// (timesteps a multiple of its epoch length) to that evaluation's return,
-// the first row of an epoch if there are several.
+// (timesteps a multiple of its epoch length) to that evaluation's return.
 func epochReturns(r Run) map[int]float64 {
 	at := map[int]float64{}
 	ep := r.Config.EpochLength
@@ -191,9 +193,7 @@ func epochReturns(r Run) map[int]float64 {
 		if t <= 0 || t%ep != 0 {
 			continue
 		}
-		if _, ok := at[t/ep]; !ok {
-			at[t/ep] = m.EvalReturnMean
-		}
+		at[t/ep] = m.EvalReturnMean
 	}
 	return at
 }

@@ -53,15 +53,16 @@ type Runner struct {
 	// RepairMetrics rebuilds the metrics files of every cell it resumes
 	// (trainer.RepairMetrics) before resuming it.
 	RepairMetrics bool
-	// Until, when positive, pauses every cell at that many env steps (an
-	// exact checkpoint; its configuration, length included, unchanged), so
-	// that a sweep can take every cell to a milestone before any goes on: a
-	// later run with a larger Until, or none, continues each from there.
+	// Until, when positive, pauses every cell at that many env steps,
+	// checkpointed as a Ctrl-C stop is, its configuration (length
+	// included) unchanged, so that a sweep can take every cell to a
+	// milestone before any goes on: a later run with a larger Until, or
+	// none, continues each from there.
 	Until int
 }
 
-// StopAt is the env step at which a cell of steps stops in a sweep that
-// pauses cells at until (0: none).
+// StopAt returns the env steps at which a cell whose run is steps long
+// stops when the sweep pauses cells at until (0: no pause).
 func StopAt(steps, until int) int {
 	if until > 0 {
 		return min(steps, until)
@@ -239,7 +240,7 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int, device string
 	stopAt := StopAt(cfg.Steps, r.Until)
 	if p.EnvSteps >= stopAt {
 		res.State = Paused
-		log.Debug().Int("env_steps", p.EnvSteps).Int("until", r.Until).Msg("already at --until: left paused")
+		log.Info().Int("env_steps", p.EnvSteps).Int("until", r.Until).Msg("at or past --until: left where it is")
 		return res
 	}
 	eng, err := r.NewEngine(cfg.Device, cfg.Threads)
@@ -295,7 +296,7 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int, device string
 	if err != nil {
 		return fail(err)
 	}
-	if t.EnvSteps() < cfg.Steps && ctx.Err() == nil && t.EnvSteps() >= stopAt {
+	if t.EnvSteps() < cfg.Steps && t.EnvSteps() >= stopAt {
 		res.State = Paused
 		log.Info().Int("env_steps", t.EnvSteps()).Msg("cell paused at --until: checkpoint saved, a sweep with a larger --until or none goes on")
 		return res

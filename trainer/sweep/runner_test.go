@@ -257,20 +257,27 @@ func TestSweepCellsLockedOrWithoutCheckpoint(t *testing.T) {
 	}
 }
 
-// Until pauses every cell at that env step with an exact checkpoint, leaves
-// paused cells alone on a re-run with the same Until, and a sweep without it
-// finishes them with the numbers of cells that never paused.
+// Until pauses every cell at that env step, on an epoch's end or inside an
+// epoch, leaves cells at or past it alone, and a sweep without it finishes
+// them with the numbers of cells that never paused.
 func TestSweepPausesAtUntil(t *testing.T) {
 	g := tinyGrid()
 	g.Ablations = []string{"none"}
 	cells := g.Cells()
 	out := t.TempDir()
 
+	// 300: the end of the random epoch, a checkpoint of its own.
+	r := newRunner(g, out, 2)
+	r.Until = 300
+	sum := r.Run(context.Background(), cells)
+	if sum.Count(Paused) != 2 || sum.Results[1].EnvSteps != 300 {
+		t.Fatalf("until 300: %+v", sum.Results)
+	}
 	// 450: inside the first learning epoch, just before its second retrain.
 	board := NewBoard(cells, func(c Cell) int { return StopAt(g.Steps, 450) })
-	r := newRunner(g, out, 2)
+	r = newRunner(g, out, 2)
 	r.Until, r.Board = 450, board
-	sum := r.Run(context.Background(), cells)
+	sum = r.Run(context.Background(), cells)
 	if sum.Count(Paused) != 2 || sum.Err() != nil {
 		t.Fatalf("until 450: %+v", sum.Results)
 	}
@@ -289,11 +296,14 @@ func TestSweepPausesAtUntil(t *testing.T) {
 		}
 	}
 
-	r = newRunner(g, out, 2)
-	r.Until = 450
-	sum = r.Run(context.Background(), cells)
-	if sum.Count(Paused) != 2 || sum.Results[0].EnvSteps != 450 {
-		t.Fatalf("until 450 again: %+v", sum.Results)
+	// Again, and below where the cells are: nothing moves.
+	for _, until := range []int{450, 300} {
+		r = newRunner(g, out, 2)
+		r.Until = until
+		sum = r.Run(context.Background(), cells)
+		if sum.Count(Paused) != 2 || sum.Results[0].EnvSteps != 450 {
+			t.Fatalf("until %d after 450: %+v", until, sum.Results)
+		}
 	}
 
 	sum = newRunner(g, out, 2).Run(context.Background(), cells)

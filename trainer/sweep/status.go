@@ -132,6 +132,7 @@ func (b *Board) finish(cell int, res Result) {
 		r.state = res.State
 		if res.EnvSteps > 0 {
 			r.steps = res.EnvSteps
+			r.total = max(r.total, r.steps) // a cell that an earlier sweep took past --until
 		}
 	}
 }

@@ -304,7 +304,6 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 		return fail(fmt.Errorf("env: %w", err))
 	}
 	t.envSteps, t.updates, t.retrains = h.EnvSteps, h.Updates, h.Retrains
-	t.savedAt = h.EnvSteps
 	t.epRet, t.epLen, t.wallBefore = h.EpRet, h.EpLen, h.WallSec
 	copy(t.obs, h.Obs)
 	t.lastModel, t.lastRollout = h.LastModel, h.LastRollout

@@ -74,7 +74,7 @@ type Trainer struct {
 	realAdded    int64   // transitions ever added to the real buffer
 	rMax         float64 // the largest |reward| of a real transition so far (divergence watch)
 	wallBefore   float64 // wall seconds of earlier sessions of this run
-	savedAt      int     // env steps of the checkpoint on disk (-1: none)
+	savedAt      int     // env steps of the checkpoint this process saved last (-1: none; a resumed run's settings may differ from its checkpoint's)
 	lastModel    engine.FitResult
 	lastRollout  engine.RolloutResult
 	epochAcc     epochAccumulator

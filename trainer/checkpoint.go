@@ -178,6 +178,10 @@ func (t *Trainer) SaveCheckpoint() error {
 			}
 			h.ModelBufferSaved = true
 			w.Replay("model_buffer", mb)
+		} else if !t.capWarned {
+			t.capWarned = true
+			t.log.Warn().Int64("model_buffer_mib", int64(n)*rowBytes>>20).Int("cap_mib", t.Cfg.CheckpointModelBufferMiB).
+				Msg("the model buffer has outgrown --checkpoint-model-buffer-mib: checkpoints leave it out, so a resume refills it with fresh rollouts and no longer repeats an uninterrupted run; raise the cap (a resume can) to keep resumes exact")
 		}
 	}
 	if err := w.WriteFile(filepath.Join(t.RunDir, rundir.CheckpointFile), h); err != nil {
@@ -198,7 +202,8 @@ func Resume(runDir string, eng engine.Engine, steps int, log zerolog.Logger) (*T
 	return ResumeWith(runDir, eng, ResumeSettings{Steps: steps}, log)
 }
 
-// ResumeSettings are the settings a resumed run may change.
+// ResumeSettings are the settings a resumed run may change. A zero field
+// keeps the run's own.
 type ResumeSettings struct {
 	Steps int // the run's new total of env steps, if positive
 	// Precision, if set and not the run's, continues the run with matrix
@@ -207,11 +212,17 @@ type ResumeSettings struct {
 	// uninterrupted one. The command asks for it explicitly
 	// (--change-precision).
 	Precision string
+	// CheckpointEvery and CheckpointModelBufferMiB, if positive, replace the
+	// run's (Config.CheckpointEvery, Config.CheckpointModelBufferMiB): they
+	// decide when checkpoints are written and what they hold, not what the
+	// run computes. A larger model-buffer cap keeps the resumes of a run whose
+	// model buffer outgrew the old one exact from its next checkpoint on.
+	CheckpointEvery          int
+	CheckpointModelBufferMiB int
 }
 
 // ResumeWith is Resume with the settings s changed.
 func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.Logger) (*Trainer, error) {
-	steps := s.Steps
 	lock, err := rundir.Open(runDir)
 	if err != nil {
 		return nil, err
@@ -227,10 +238,7 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 		return nil, err
 	}
 	cfg := h.Config
-	if steps > 0 {
-		cfg.Steps = steps
-	}
-	s.changePrecision(&cfg, log)
+	s.apply(&cfg, log)
 	if err := cfg.Validate(); err != nil {
 		lock.Unlock()
 		return nil, fmt.Errorf("%s: config: %w", path, err)
@@ -318,7 +326,7 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 	if dropped > 0 {
 		log.Info().Int("rows", dropped).Int("env_steps", t.envSteps).Msg("dropped the metrics rows written after the checkpoint: they will be written again")
 	}
-	if cfg.Steps != h.Config.Steps || cfg.Precision != h.Config.Precision {
+	if s.changes(h.Config) {
 		if err := rundir.WriteJSON(filepath.Join(runDir, rundir.ConfigFile), cfg); err != nil {
 			t.Close()
 			return nil, err
@@ -333,13 +341,34 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 	return t, nil
 }
 
-// changePrecision sets cfg's precision to the one s asks for, saying so.
-func (s ResumeSettings) changePrecision(cfg *Config, log zerolog.Logger) {
+// apply sets in cfg the settings s changes, saying so where the run no
+// longer repeats an uninterrupted one.
+func (s ResumeSettings) apply(cfg *Config, log zerolog.Logger) {
+	if s.Steps > 0 {
+		cfg.Steps = s.Steps
+	}
 	if s.Precision != "" && s.Precision != cfg.Precision {
 		log.Warn().Str("from", cfg.Precision).Str("to", s.Precision).
 			Msg("changing the run's precision: from here on it no longer repeats an uninterrupted run")
 		cfg.Precision = s.Precision
 	}
+	if s.CheckpointEvery > 0 && s.CheckpointEvery != cfg.CheckpointEvery {
+		log.Info().Int("from", cfg.CheckpointEvery).Int("to", s.CheckpointEvery).Msg("checkpoint every N epochs")
+		cfg.CheckpointEvery = s.CheckpointEvery
+	}
+	if s.CheckpointModelBufferMiB > 0 && s.CheckpointModelBufferMiB != cfg.CheckpointModelBufferMiB {
+		log.Info().Int("from", cfg.CheckpointModelBufferMiB).Int("to", s.CheckpointModelBufferMiB).Msg("checkpoints hold a model buffer of up to N MiB")
+		cfg.CheckpointModelBufferMiB = s.CheckpointModelBufferMiB
+	}
+}
+
+// changes reports whether s changes any of cfg's settings (config.json is
+// then written again).
+func (s ResumeSettings) changes(cfg Config) bool {
+	c := cfg
+	s.apply(&c, zerolog.Nop())
+	return c.Steps != cfg.Steps || c.Precision != cfg.Precision ||
+		c.CheckpointEvery != cfg.CheckpointEvery || c.CheckpointModelBufferMiB != cfg.CheckpointModelBufferMiB
 }
 
 // restart starts over, from its config.json, a run stopped before its first
@@ -351,10 +380,7 @@ func restart(runDir string, eng engine.Engine, s ResumeSettings, lock *rundir.Lo
 		lock.Unlock()
 		return nil, err
 	}
-	if s.Steps > 0 {
-		cfg.Steps = s.Steps
-	}
-	s.changePrecision(&cfg, log)
+	s.apply(&cfg, log)
 	if err := cfg.Validate(); err != nil {
 		lock.Unlock()
 		return nil, fmt.Errorf("%s: %w", filepath.Join(runDir, rundir.ConfigFile), err)

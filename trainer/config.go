@@ -88,7 +88,8 @@ type Config struct {
 	// and keeps it on resume.
 	Precision string `json:"precision"`
 	// CheckpointModelBufferMiB caps the model buffer's size in checkpoints;
-	// above it, resume refills the buffer with a fresh rollout instead.
+	// above it, resume refills the buffer with a fresh rollout instead (and
+	// no longer repeats an uninterrupted run). A resume may raise it.
 	CheckpointModelBufferMiB int `json:"checkpoint_model_buffer_mib"`
 	// TensorBoard writes every metrics row also as TensorBoard scalars, into
 	// event files in the run directory (tensorboard.go).
@@ -240,7 +241,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Device, "device", c.Device, "engine: auto (GPU if one is usable, else CPU), cpu, cuda (GPU 0) or cuda:N (GPU N)")
 	fs.IntVar(&c.Threads, "threads", c.Threads, "CPU threads of the engine (0: all)")
 	fs.StringVar(&c.Precision, "precision", c.Precision, "matrix products: fp32 (faithful) or bf16 (bfloat16 operands, fp32 accumulation: the CPU engine on AMX or AVX512-BF16)")
-	fs.IntVar(&c.CheckpointModelBufferMiB, "checkpoint-model-buffer-mib", c.CheckpointModelBufferMiB, "largest model buffer saved in checkpoints; a larger one is refilled by a fresh rollout on resume")
+	fs.IntVar(&c.CheckpointModelBufferMiB, "checkpoint-model-buffer-mib", c.CheckpointModelBufferMiB, "largest model buffer saved in checkpoints, in MiB; a larger one is refilled by a fresh rollout on resume, not exactly as an uninterrupted run (may change on resume)")
 	fs.BoolVar(&c.TensorBoard, "tensorboard", c.TensorBoard, "also write the metrics as TensorBoard scalars (event files in the run directory; --tensorboard=false: none)")
 }
 
@@ -303,6 +304,16 @@ func (f floatsFlag) Set(v string) error {
 // Model reports whether the run learns and uses a dynamics model.
 func (c Config) Model() bool { return c.Algo == "mbpo" && c.Ablation != "no-model" }
 
+// Numerics returns c without the settings that leave a run's numbers as
+// they are: where it runs (device, threads: results are bitwise the same on
+// any thread count) and when checkpoints are written and what they hold.
+// Runs whose Numerics are equal compute the same thing; a resumed run may
+// change the others.
+func (c Config) Numerics() Config {
+	c.Device, c.Threads, c.CheckpointEvery, c.CheckpointModelBufferMiB = "", 0, 0, 0
+	return c
+}
+
 // Normalize applies what the algorithm and ablation imply: SAC runs G = 1 on
 // real data only; the no-model ablation keeps G but uses only real data.
 func (c *Config) Normalize() {
@@ -346,6 +357,7 @@ func (c Config) Validate() error {
 	check(c.QBoundMargin > 0, "--q-bound-margin %v: want > 0", c.QBoundMargin)
 	check(c.EvalEpisodes >= 1, "--eval-episodes %d: want >= 1", c.EvalEpisodes)
 	check(c.CheckpointEvery >= 0, "--checkpoint-every %d: want >= 0", c.CheckpointEvery)
+	check(c.CheckpointModelBufferMiB >= 0, "--checkpoint-model-buffer-mib %d: want >= 0", c.CheckpointModelBufferMiB)
 	check(validDevice(c.Device), "--device %q: want auto, cpu, cuda or cuda:N (GPU N, from 0)", c.Device)
 	check(c.Threads >= 0, "--threads %d: want >= 0", c.Threads)
 	check(c.Precision == "fp32" || c.Precision == "bf16", "--precision %q: want fp32 or bf16", c.Precision)

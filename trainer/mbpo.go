@@ -75,6 +75,7 @@ type Trainer struct {
 	rMax         float64 // the largest |reward| of a real transition so far (divergence watch)
 	wallBefore   float64 // wall seconds of earlier sessions of this run
 	savedAt      int     // env steps of the checkpoint this process saved last (-1: none; a resumed run's settings may differ from its checkpoint's)
+	capWarned    bool    // said that checkpoints leave out the model buffer (over the cap)
 	lastModel    engine.FitResult
 	lastRollout  engine.RolloutResult
 	epochAcc     epochAccumulator

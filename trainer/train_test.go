@@ -260,6 +260,54 @@ func testResume(t *testing.T, c Config, whole []Metrics, stop string) {
 	}
 }
 
+// A run whose model buffer outgrew --checkpoint-model-buffer-mib says so
+// once, and a resume with a larger cap saves the buffer again from its next
+// checkpoint on (and records the new settings in config.json).
+func TestResumeRaisesTheCheckpointCap(t *testing.T) {
+	c := tinyConfig(t)
+	c.CheckpointModelBufferMiB = 0 // any model rows are over it
+	var logs strings.Builder
+	tr, err := New(c, newEngine(t), t.TempDir(), zerolog.New(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background(), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	if n := strings.Count(logs.String(), "outgrown --checkpoint-model-buffer-mib"); n != 1 {
+		t.Errorf("checkpoints at 600 and 900 env steps left out the model buffer: %d warnings, want 1:\n%s", n, logs.String())
+	}
+
+	dir := t.TempDir()
+	short := c
+	short.Steps = 600
+	run(t, short, dir)
+	h, _, err := readCheckpoint(filepath.Join(dir, rundir.CheckpointFile))
+	if err != nil || h.ModelBufferSaved {
+		t.Fatalf("checkpoint at 600 with a cap of 0 MiB: model buffer saved %v, %v", h.ModelBufferSaved, err)
+	}
+	tr, err = ResumeWith(dir, newEngine(t), ResumeSettings{Steps: 900, CheckpointEvery: 3, CheckpointModelBufferMiB: 64}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Cfg.CheckpointEvery != 3 || tr.Cfg.CheckpointModelBufferMiB != 64 {
+		t.Errorf("resumed with checkpoint-every 3 and a 64 MiB cap: config has %d and %d", tr.Cfg.CheckpointEvery, tr.Cfg.CheckpointModelBufferMiB)
+	}
+	if saved, err := readConfigJSON(dir); err != nil || saved.CheckpointModelBufferMiB != 64 || saved.CheckpointEvery != 3 {
+		t.Errorf("config.json after the resume: checkpoint-every %d, cap %d, %v", saved.CheckpointEvery, saved.CheckpointModelBufferMiB, err)
+	}
+	if err := tr.Run(context.Background(), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	h, _, err = readCheckpoint(filepath.Join(dir, rundir.CheckpointFile))
+	if err != nil || h.EnvSteps != 900 || !h.ModelBufferSaved || h.Config.CheckpointModelBufferMiB != 64 {
+		t.Errorf("checkpoint after the resume: env steps %d, model buffer saved %v, cap %d, %v (want 900, true, 64)",
+			h.EnvSteps, h.ModelBufferSaved, h.Config.CheckpointModelBufferMiB, err)
+	}
+}
+
 func TestCorruptCheckpointIsAClearError(t *testing.T) {
 	c := tinyConfig(t)
 	c.Steps = 300

@@ -106,7 +106,7 @@ func TestTrainNeverOverwritesARun(t *testing.T) {
 	before = files(t, dir)
 	other := filepath.Join(t.TempDir(), "other")
 	code, _, stderr = runMbpo("train", "--resume", dir, "--G", "3", "--hidden", "8", "--env", "Hopper-v4", "--run-dir", other)
-	if code != 2 || !strings.Contains(stderr, "--G, --env, --hidden, --run-dir: --resume continues a run with its own settings (only --steps and --threads may change)") {
+	if code != 2 || !strings.Contains(stderr, "--G, --env, --hidden, --run-dir: --resume continues a run with its own settings (only --steps, --threads, --checkpoint-every and --checkpoint-model-buffer-mib may change)") {
 		t.Errorf("resume with other flags: exit %d, %q", code, stderr)
 	}
 	if _, err := os.Stat(other); !errors.Is(err, os.ErrNotExist) || !equalFiles(before, files(t, dir)) {
@@ -413,9 +413,9 @@ func TestInterruptedSweepExitsThree(t *testing.T) {
 	}
 }
 
-// --threads may change on resume, and the resumed run repeats, bitwise, a
-// run made on one thread throughout: results do not depend on the thread
-// count.
+// --threads and the checkpoint settings may change on resume, and the
+// resumed run repeats, bitwise, a run made on one thread throughout: results
+// depend on neither.
 func TestResumeOnAnotherThreadCount(t *testing.T) {
 	args := append(tinyTrain(), "--checkpoint-every", "1", "--log-level", "warn")
 	whole := filepath.Join(t.TempDir(), "whole")
@@ -426,8 +426,12 @@ func TestResumeOnAnotherThreadCount(t *testing.T) {
 	if code, _, stderr := runMbpo(append(append([]string{"train", "--run-dir", dir}, args...), "--threads", "1")...); code != 0 {
 		t.Fatalf("train: exit %d\n%s", code, stderr)
 	}
-	if code, _, stderr := runMbpo("train", "--resume", dir, "--steps", "900", "--threads", "2", "--log-level", "warn"); code != 0 {
-		t.Fatalf("resume --threads 2: exit %d\n%s", code, stderr)
+	if code, _, stderr := runMbpo("train", "--resume", dir, "--steps", "900", "--threads", "2", "--log-level", "warn",
+		"--checkpoint-every", "2", "--checkpoint-model-buffer-mib", "64"); code != 0 {
+		t.Fatalf("resume --threads 2 --checkpoint-every 2 --checkpoint-model-buffer-mib 64: exit %d\n%s", code, stderr)
+	}
+	if c, err := trainer.ReadConfig(dir); err != nil || c.CheckpointEvery != 2 || c.CheckpointModelBufferMiB != 64 {
+		t.Errorf("after the resume: checkpoint-every %d, cap %d MiB, %v; want 2 and 64", c.CheckpointEvery, c.CheckpointModelBufferMiB, err)
 	}
 	a, b := learningRows(t, whole), learningRows(t, dir)
 	if len(a) != 3 || !slices.Equal(a, b) {

@@ -38,11 +38,11 @@ Ablations from the paper: --ablation no-model, --rollout-length 1,
 --rollout-length 200, --algo sac.`
 
 // resumeFlags are the flags --resume takes besides --steps: they choose how
-// this process runs and reports, not what the run computes (--threads
-// included: a run gives bitwise the same results on any number of threads).
-// --precision too, checked against the run's own (resumePrecision).
+// this process runs, reports and checkpoints, not what the run computes
+// (--threads included: a run gives bitwise the same results on any number of
+// threads). --precision too, checked against the run's own (resumePrecision).
 var resumeFlags = map[string]bool{"resume": true, "steps": true, "repair-metrics": true, "threads": true,
-	"precision": true, "change-precision": true,
+	"precision": true, "change-precision": true, "checkpoint-every": true, "checkpoint-model-buffer-mib": true,
 	"log-format": true, "log-level": true, "progress": true, "cpuprofile": true,
 	"video-every": true, "video-format": true, "video-size": true, "video-fps": true}
 
@@ -113,7 +113,7 @@ func runTrain(a *app, args []string) error {
 			}
 		})
 		if len(other) > 0 {
-			return usagef("%s: --resume continues a run with its own settings (only --steps and --threads may change): start a new run to use %s",
+			return usagef("%s: --resume continues a run with its own settings (only --steps, --threads, --checkpoint-every and --checkpoint-model-buffer-mib may change): start a new run to use %s",
 				strings.Join(other, ", "), map[bool]string{true: "it", false: "them"}[len(other) == 1])
 		}
 		if flagSet(fs, "steps") && cfg.Steps <= 0 {
@@ -182,11 +182,17 @@ func runTrain(a *app, args []string) error {
 		if err := checkPrecision(eng, precision); err != nil {
 			return err
 		}
-		steps := 0
+		rs := trainer.ResumeSettings{Precision: precisionChange}
 		if flagSet(fs, "steps") {
-			steps = cfg.Steps
+			rs.Steps = cfg.Steps
 		}
-		if t, err = trainer.ResumeWith(resume, eng, trainer.ResumeSettings{Steps: steps, Precision: precisionChange}, log); err != nil {
+		if flagSet(fs, "checkpoint-every") {
+			rs.CheckpointEvery = cfg.CheckpointEvery
+		}
+		if flagSet(fs, "checkpoint-model-buffer-mib") {
+			rs.CheckpointModelBufferMiB = cfg.CheckpointModelBufferMiB
+		}
+		if t, err = trainer.ResumeWith(resume, eng, rs, log); err != nil {
 			return err
 		}
 		log.Info().Str("run_dir", resume).Int("env_steps", t.EnvSteps()).Int("total", t.Cfg.Steps).Msg("resuming")

@@ -316,7 +316,8 @@ func consistent(runs []Run) ([]Run, []Warning) {
 // differ in: seed, total steps (runs of other lengths align on env steps)
 // and where and how often it saved.
 func settingsKey(c trainer.Config) string {
-	c.Seed, c.Steps, c.Device, c.Threads, c.CheckpointEvery, c.CheckpointModelBufferMiB = 0, 0, "", 0, 0, 0
+	c = c.Numerics()
+	c.Seed, c.Steps = 0, 0
 	b, _ := json.Marshal(c)
 	return string(b)
 }

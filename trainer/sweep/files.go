@@ -228,8 +228,27 @@ func (g Grid) diff(old Grid) string {
 	add("ablations", strings.Join(old.Ablations, ","), strings.Join(g.Ablations, ","))
 	add("seeds", old.Seeds.String(), g.Seeds.String())
 	add("steps", fmt.Sprint(old.Steps), fmt.Sprint(g.Steps))
-	add("set", "["+strings.Join(old.Set, " ")+"]", "["+strings.Join(g.Set, " ")+"]")
+	add("set", "["+strings.Join(old.Set.computed(), " ")+"]", "["+strings.Join(g.Set.computed(), " ")+"]")
 	return strings.Join(d, "; ")
+}
+
+// checkpointing reports whether a later run of a sweep may change the named
+// setting: when checkpoints are written and what they hold, not what the
+// cells compute. A resumed cell takes the new values (Runner).
+func checkpointing(name string) bool {
+	return name == "checkpoint-every" || name == "checkpoint-model-buffer-mib"
+}
+
+// computed returns the settings that decide what the cells compute: s less
+// the checkpointing ones.
+func (s Settings) computed() Settings {
+	var c Settings
+	for _, kv := range s {
+		if k, _, _ := strings.Cut(kv, "="); !checkpointing(strings.TrimLeft(k, "-")) {
+			c = append(c, kv)
+		}
+	}
+	return c
 }
 
 // Flags writes the grid as mbpo sweep flags.

@@ -297,6 +297,21 @@ func TestClaimRecordsTheGrid(t *testing.T) {
 	if err := Claim(dir, g); err != nil {
 		t.Errorf("claiming again with the same grid: %v", err)
 	}
+	// Checkpoint settings may change between runs of a sweep; others not.
+	g.Set = Settings{"model-hidden=64", "checkpoint-every=1"}
+	dir = t.TempDir()
+	if err := Claim(dir, g); err != nil {
+		t.Fatal(err)
+	}
+	later := g
+	later.Set = Settings{"model-hidden=64", "checkpoint-every=5", "checkpoint-model-buffer-mib=4096"}
+	if err := Claim(dir, later); err != nil {
+		t.Errorf("claiming with other checkpoint settings: %v", err)
+	}
+	later.Set = Settings{"model-hidden=32", "checkpoint-every=1"}
+	if err := Claim(dir, later); err == nil || !strings.Contains(err.Error(), "model-hidden=32") {
+		t.Errorf("claiming with another model-hidden: %v", err)
+	}
 	other := g
 	other.Seeds = Seeds{0, 1, 2}
 	err = Claim(dir, other)

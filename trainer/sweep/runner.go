@@ -54,8 +54,9 @@ type Runner struct {
 	// (trainer.RepairMetrics) before resuming it.
 	RepairMetrics bool
 	// Until, when positive, pauses every cell at that many env steps,
-	// checkpointed as a Ctrl-C stop is, its configuration (length
-	// included) unchanged, so that a sweep can take every cell to a
+	// checkpointed as a Ctrl-C stop is (exact while the checkpoint holds
+	// the model buffer: Config.CheckpointModelBufferMiB), its configuration
+	// (length included) unchanged, so that a sweep can take every cell to a
 	// milestone before any goes on: a later run with a larger Until, or
 	// none, continues each from there.
 	Until int
@@ -263,7 +264,10 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int, device string
 				return fail(err)
 			}
 		}
-		if t, err = trainer.Resume(dir, eng, cfg.Steps, log); err != nil {
+		// The sweep's checkpoint settings win: they change what
+		// checkpoints hold, not what the cell computes.
+		rs := trainer.ResumeSettings{Steps: cfg.Steps, CheckpointEvery: cfg.CheckpointEvery, CheckpointModelBufferMiB: cfg.CheckpointModelBufferMiB}
+		if t, err = trainer.ResumeWith(dir, eng, rs, log); err != nil {
 			return fail(err)
 		}
 		log.Info().Int("env_steps", t.EnvSteps()).Int("total", cfg.Steps).Msg("resuming cell")
@@ -364,12 +368,11 @@ func Inspect(dir string, cfg trainer.Config) (Progress, error) {
 }
 
 // configDiff names the first setting (by JSON name) in which a and b differ,
-// ignoring where they run (device, threads).
+// ignoring those that leave the numbers as they are (Config.Numerics).
 func configDiff(a, b trainer.Config) string {
-	a.Device, a.Threads, b.Device, b.Threads = "", 0, "", 0
 	var ma, mb map[string]any
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
+	ja, _ := json.Marshal(a.Numerics())
+	jb, _ := json.Marshal(b.Numerics())
 	json.Unmarshal(ja, &ma)
 	json.Unmarshal(jb, &mb)
 	keys := make([]string, 0, len(ma))

@@ -199,12 +199,18 @@ func TestInterruptedSweepResumes(t *testing.T) {
 	if steps, err := trainer.CheckpointEnvSteps(dir); err != nil || steps != 0 {
 		t.Fatalf("interrupted cell: checkpoint at %d, %v", steps, err)
 	}
+	// The re-run raises the model buffer's checkpoint cap (a checkpoint
+	// setting a later run may change): the resumed cell takes it.
+	g.Set = append(g.Set[:len(g.Set):len(g.Set)], "checkpoint-model-buffer-mib=7")
 	sum = newRunner(g, out, 1).Run(context.Background(), g.Cells())
 	if sum.Count(Done) != 2 {
 		t.Fatalf("re-run: %+v", sum.Results)
 	}
 	if s := stepsOf(metricsOf(t, dir)); len(s) != 2 || s[1] != 600 {
 		t.Errorf("resumed cell: metrics at %v, want [300 600]", s)
+	}
+	if c, err := trainer.ReadConfig(dir); err != nil || c.CheckpointModelBufferMiB != 7 {
+		t.Errorf("resumed cell's config: cap %d MiB, %v; want the re-run's 7", c.CheckpointModelBufferMiB, err)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"time"
@@ -181,7 +182,7 @@ func (t *Trainer) SaveCheckpoint() error {
 		} else if !t.capWarned {
 			t.capWarned = true
 			t.log.Warn().Int64("model_buffer_mib", int64(n)*rowBytes>>20).Int("cap_mib", t.Cfg.CheckpointModelBufferMiB).
-				Msg("the model buffer has outgrown --checkpoint-model-buffer-mib: checkpoints leave it out, so a resume refills it with fresh rollouts and no longer repeats an uninterrupted run; raise the cap (a resume can) to keep resumes exact")
+				Msg("the model buffer has outgrown --checkpoint-model-buffer-mib: checkpoints leave it out, so a resume refills it with fresh rollouts and no longer repeats an uninterrupted run; raise the cap (a resume can; in a sweep, --set checkpoint-model-buffer-mib=N) to keep resumes exact")
 		}
 	}
 	if err := w.WriteFile(filepath.Join(t.RunDir, rundir.CheckpointFile), h); err != nil {
@@ -212,13 +213,14 @@ type ResumeSettings struct {
 	// uninterrupted one. The command asks for it explicitly
 	// (--change-precision).
 	Precision string
-	// CheckpointEvery and CheckpointModelBufferMiB, if positive, replace the
+	// CheckpointEvery and CheckpointModelBufferMiB, if not nil, replace the
 	// run's (Config.CheckpointEvery, Config.CheckpointModelBufferMiB): they
 	// decide when checkpoints are written and what they hold, not what the
-	// run computes. A larger model-buffer cap keeps the resumes of a run whose
-	// model buffer outgrew the old one exact from its next checkpoint on.
-	CheckpointEvery          int
-	CheckpointModelBufferMiB int
+	// run computes (CheckpointFlag). A larger model-buffer cap keeps the
+	// resumes of a run whose model buffer outgrew the old one exact from its
+	// next checkpoint on.
+	CheckpointEvery          *int
+	CheckpointModelBufferMiB *int
 }
 
 // ResumeWith is Resume with the settings s changed.
@@ -237,7 +239,13 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 		lock.Unlock()
 		return nil, err
 	}
+	// config.json holds the settings of the last resume that changed them,
+	// which may have stopped before its first checkpoint.
 	cfg := h.Config
+	saved, savedErr := readConfigJSON(runDir)
+	if savedErr == nil && sameRun(saved, cfg) {
+		cfg.Steps, cfg.CheckpointEvery, cfg.CheckpointModelBufferMiB = saved.Steps, saved.CheckpointEvery, saved.CheckpointModelBufferMiB
+	}
 	s.apply(&cfg, log)
 	if err := cfg.Validate(); err != nil {
 		lock.Unlock()
@@ -326,7 +334,10 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 	if dropped > 0 {
 		log.Info().Int("rows", dropped).Int("env_steps", t.envSteps).Msg("dropped the metrics rows written after the checkpoint: they will be written again")
 	}
-	if s.changes(h.Config) {
+	if reflect.DeepEqual(cfg, h.Config) {
+		t.savedAt = h.EnvSteps // the checkpoint on disk is this run's as it stands
+	}
+	if savedErr != nil || !reflect.DeepEqual(cfg, saved) {
 		if err := rundir.WriteJSON(filepath.Join(runDir, rundir.ConfigFile), cfg); err != nil {
 			t.Close()
 			return nil, err
@@ -352,23 +363,22 @@ func (s ResumeSettings) apply(cfg *Config, log zerolog.Logger) {
 			Msg("changing the run's precision: from here on it no longer repeats an uninterrupted run")
 		cfg.Precision = s.Precision
 	}
-	if s.CheckpointEvery > 0 && s.CheckpointEvery != cfg.CheckpointEvery {
-		log.Info().Int("from", cfg.CheckpointEvery).Int("to", s.CheckpointEvery).Msg("checkpoint every N epochs")
-		cfg.CheckpointEvery = s.CheckpointEvery
+	if s.CheckpointEvery != nil && *s.CheckpointEvery != cfg.CheckpointEvery {
+		log.Info().Int("from", cfg.CheckpointEvery).Int("to", *s.CheckpointEvery).Msg("checkpoint every N epochs")
+		cfg.CheckpointEvery = *s.CheckpointEvery
 	}
-	if s.CheckpointModelBufferMiB > 0 && s.CheckpointModelBufferMiB != cfg.CheckpointModelBufferMiB {
-		log.Info().Int("from", cfg.CheckpointModelBufferMiB).Int("to", s.CheckpointModelBufferMiB).Msg("checkpoints hold a model buffer of up to N MiB")
-		cfg.CheckpointModelBufferMiB = s.CheckpointModelBufferMiB
+	if s.CheckpointModelBufferMiB != nil && *s.CheckpointModelBufferMiB != cfg.CheckpointModelBufferMiB {
+		log.Info().Int("from", cfg.CheckpointModelBufferMiB).Int("to", *s.CheckpointModelBufferMiB).Msg("checkpoints hold a model buffer of up to N MiB")
+		cfg.CheckpointModelBufferMiB = *s.CheckpointModelBufferMiB
 	}
 }
 
-// changes reports whether s changes any of cfg's settings (config.json is
-// then written again).
-func (s ResumeSettings) changes(cfg Config) bool {
-	c := cfg
-	s.apply(&c, zerolog.Nop())
-	return c.Steps != cfg.Steps || c.Precision != cfg.Precision ||
-		c.CheckpointEvery != cfg.CheckpointEvery || c.CheckpointModelBufferMiB != cfg.CheckpointModelBufferMiB
+// sameRun reports whether a and b are the settings of one run: equal but for
+// its length and the checkpoint settings.
+func sameRun(a, b Config) bool {
+	a, b = a.Numerics(), b.Numerics()
+	a.Steps, b.Steps = 0, 0
+	return reflect.DeepEqual(a, b)
 }
 
 // restart starts over, from its config.json, a run stopped before its first

@@ -237,7 +237,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.QBoundMargin, "q-bound-margin", c.QBoundMargin, "divergence watch: Q estimates beyond this many times max|r|/(1-gamma) are divergence")
 	fs.BoolVar(&c.StopOnDivergence, "stop-on-divergence", c.StopOnDivergence, "end the run at an epoch that diverges (Q beyond its bound, critic loss up 100-fold), keeping the last good checkpoint")
 	fs.IntVar(&c.EvalEpisodes, "eval-episodes", c.EvalEpisodes, "deterministic evaluation episodes per epoch (run in parallel)")
-	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "epochs between checkpoints (0: only at the end)")
+	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "epochs between checkpoints (0: only at the end; may change on resume)")
 	fs.StringVar(&c.Device, "device", c.Device, "engine: auto (GPU if one is usable, else CPU), cpu, cuda (GPU 0) or cuda:N (GPU N)")
 	fs.IntVar(&c.Threads, "threads", c.Threads, "CPU threads of the engine (0: all)")
 	fs.StringVar(&c.Precision, "precision", c.Precision, "matrix products: fp32 (faithful) or bf16 (bfloat16 operands, fp32 accumulation: the CPU engine on AMX or AVX512-BF16)")
@@ -303,6 +303,14 @@ func (f floatsFlag) Set(v string) error {
 
 // Model reports whether the run learns and uses a dynamics model.
 func (c Config) Model() bool { return c.Algo == "mbpo" && c.Ablation != "no-model" }
+
+// CheckpointFlag reports whether the named train flag is a checkpoint
+// setting (--checkpoint-every, --checkpoint-model-buffer-mib): when
+// checkpoints are written and what they hold, not what the run computes. A
+// resumed run may change them (ResumeSettings).
+func CheckpointFlag(name string) bool {
+	return name == "checkpoint-every" || name == "checkpoint-model-buffer-mib"
+}
 
 // Numerics returns c without the settings that leave a run's numbers as
 // they are: where it runs (device, threads: results are bitwise the same on

@@ -279,29 +279,80 @@ func TestResumeRaisesTheCheckpointCap(t *testing.T) {
 		t.Errorf("checkpoints at 600 and 900 env steps left out the model buffer: %d warnings, want 1:\n%s", n, logs.String())
 	}
 
+	// Stopped at 600 env steps of 900.
 	dir := t.TempDir()
-	short := c
-	short.Steps = 600
-	run(t, short, dir)
-	h, _, err := readCheckpoint(filepath.Join(dir, rundir.CheckpointFile))
-	if err != nil || h.ModelBufferSaved {
-		t.Fatalf("checkpoint at 600 with a cap of 0 MiB: model buffer saved %v, %v", h.ModelBufferSaved, err)
-	}
-	tr, err = ResumeWith(dir, newEngine(t), ResumeSettings{Steps: 900, CheckpointEvery: 3, CheckpointModelBufferMiB: 64}, zerolog.Nop())
+	tr, err = New(c, newEngine(t), dir, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.Cfg.CheckpointEvery != 3 || tr.Cfg.CheckpointModelBufferMiB != 64 {
-		t.Errorf("resumed with checkpoint-every 3 and a 64 MiB cap: config has %d and %d", tr.Cfg.CheckpointEvery, tr.Cfg.CheckpointModelBufferMiB)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := tr.Run(ctx, Hooks{Step: func(done, total int) {
+		if done == 600 {
+			cancel()
+		}
+	}}); err != nil {
+		t.Fatal(err)
 	}
-	if saved, err := readConfigJSON(dir); err != nil || saved.CheckpointModelBufferMiB != 64 || saved.CheckpointEvery != 3 {
+	tr.Close()
+	ckpt := filepath.Join(dir, rundir.CheckpointFile)
+	h, _, err := readCheckpoint(ckpt)
+	if err != nil || h.ModelBufferSaved {
+		t.Fatalf("checkpoint at 600 with a cap of 0 MiB: model buffer saved %v, %v", h.ModelBufferSaved, err)
+	}
+	stopAtOnce := func(s ResumeSettings) *Trainer {
+		t.Helper()
+		tr, err := ResumeWith(dir, newEngine(t), s, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := tr.Run(ctx, Hooks{}); err != nil {
+			t.Fatal(err)
+		}
+		tr.Close()
+		return tr
+	}
+	// Stopped at once with its settings unchanged, the run leaves the
+	// checkpoint as it was.
+	stopAtOnce(ResumeSettings{})
+	if h2, _, err := readCheckpoint(ckpt); err != nil || !h2.Saved.Equal(h.Saved) {
+		t.Errorf("resumed and stopped at once: checkpoint saved %v, before %v (%v); want it untouched", h2.Saved, h.Saved, err)
+	}
+	// A resume that changes them and is killed before its next checkpoint
+	// leaves them in config.json; zero is a value like any other.
+	zero, cap64 := 0, 64
+	tr, err = ResumeWith(dir, newEngine(t), ResumeSettings{CheckpointEvery: &zero, CheckpointModelBufferMiB: &cap64}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	if tr.Cfg.CheckpointEvery != 0 || tr.Cfg.CheckpointModelBufferMiB != 64 {
+		t.Errorf("resumed with checkpoint-every 0 and a 64 MiB cap: config has %d and %d", tr.Cfg.CheckpointEvery, tr.Cfg.CheckpointModelBufferMiB)
+	}
+	if saved, err := readConfigJSON(dir); err != nil || saved.CheckpointModelBufferMiB != 64 || saved.CheckpointEvery != 0 {
 		t.Errorf("config.json after the resume: checkpoint-every %d, cap %d, %v", saved.CheckpointEvery, saved.CheckpointModelBufferMiB, err)
+	}
+	// The next plain resume takes them from config.json and, stopped at
+	// once, saves a checkpoint that records them and holds the model buffer.
+	tr = stopAtOnce(ResumeSettings{})
+	if tr.Cfg.CheckpointEvery != 0 || tr.Cfg.CheckpointModelBufferMiB != 64 {
+		t.Errorf("plain resume after config.json took new settings: checkpoint-every %d, cap %d; want 0 and 64", tr.Cfg.CheckpointEvery, tr.Cfg.CheckpointModelBufferMiB)
+	}
+	if h2, _, err := readCheckpoint(ckpt); err != nil || h2.EnvSteps != 600 || !h2.ModelBufferSaved || h2.Config.CheckpointModelBufferMiB != 64 {
+		t.Errorf("checkpoint after a resume with a 64 MiB cap, stopped at once: env steps %d, model buffer saved %v, cap %d, %v (want 600, true, 64)",
+			h2.EnvSteps, h2.ModelBufferSaved, h2.Config.CheckpointModelBufferMiB, err)
+	}
+	tr, err = Resume(dir, newEngine(t), 0, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := tr.Run(context.Background(), Hooks{}); err != nil {
 		t.Fatal(err)
 	}
 	tr.Close()
-	h, _, err = readCheckpoint(filepath.Join(dir, rundir.CheckpointFile))
+	h, _, err = readCheckpoint(ckpt)
 	if err != nil || h.EnvSteps != 900 || !h.ModelBufferSaved || h.Config.CheckpointModelBufferMiB != 64 {
 		t.Errorf("checkpoint after the resume: env steps %d, model buffer saved %v, cap %d, %v (want 900, true, 64)",
 			h.EnvSteps, h.ModelBufferSaved, h.Config.CheckpointModelBufferMiB, err)

@@ -37,12 +37,13 @@ status 3.
 Ablations from the paper: --ablation no-model, --rollout-length 1,
 --rollout-length 200, --algo sac.`
 
-// resumeFlags are the flags --resume takes besides --steps: they choose how
-// this process runs, reports and checkpoints, not what the run computes
-// (--threads included: a run gives bitwise the same results on any number of
-// threads). --precision too, checked against the run's own (resumePrecision).
+// resumeFlags are the flags --resume takes besides --steps and the
+// checkpoint settings (trainer.CheckpointFlag): they choose how this process
+// runs and reports, not what the run computes (--threads included: a run
+// gives bitwise the same results on any number of threads). --precision too,
+// checked against the run's own (resumePrecision).
 var resumeFlags = map[string]bool{"resume": true, "steps": true, "repair-metrics": true, "threads": true,
-	"precision": true, "change-precision": true, "checkpoint-every": true, "checkpoint-model-buffer-mib": true,
+	"precision": true, "change-precision": true,
 	"log-format": true, "log-level": true, "progress": true, "cpuprofile": true,
 	"video-every": true, "video-format": true, "video-size": true, "video-fps": true}
 
@@ -88,7 +89,7 @@ func runTrain(a *app, args []string) error {
 	out := fs.String("out", "runs", "parent directory of new run directories")
 	runDir := fs.String("run-dir", "", "exact run directory (default: OUT/ENV__ALGO__SEED__TIME); one that holds a run is refused")
 	overwrite := fs.Bool("overwrite", false, "delete the run that --run-dir holds (its config, metrics and checkpoint) and start a new one there")
-	fs.StringVar(&resume, "resume", "", "continue the run in this directory from its checkpoint; only --steps (and --threads, which changes no result) may change")
+	fs.StringVar(&resume, "resume", "", "continue the run in this directory from its checkpoint; only --steps, the checkpoint settings and --threads (none of which changes a result but --steps) may change")
 	repair := fs.Bool("repair-metrics", false, "with --resume: rebuild damaged or missing metrics files from what is readable in either, saying what is lost")
 	changePrecision := fs.Bool("change-precision", false, "with --resume: continue the run in the --precision given (its results then no longer repeat an uninterrupted run's)")
 	progress := fs.Bool("progress", true, "show a progress bar with ETA when stderr is a terminal")
@@ -108,7 +109,7 @@ func runTrain(a *app, args []string) error {
 	var other []string
 	if resume != "" {
 		fs.Visit(func(f *flag.Flag) {
-			if !resumeFlags[f.Name] {
+			if !resumeFlags[f.Name] && !trainer.CheckpointFlag(f.Name) {
 				other = append(other, "--"+f.Name)
 			}
 		})
@@ -118,6 +119,9 @@ func runTrain(a *app, args []string) error {
 		}
 		if flagSet(fs, "steps") && cfg.Steps <= 0 {
 			return usagef("--steps %d: want > 0", cfg.Steps)
+		}
+		if cfg.CheckpointEvery < 0 || cfg.CheckpointModelBufferMiB < 0 {
+			return usagef("--checkpoint-every %d, --checkpoint-model-buffer-mib %d: want >= 0", cfg.CheckpointEvery, cfg.CheckpointModelBufferMiB)
 		}
 	} else {
 		if *repair {
@@ -187,10 +191,10 @@ func runTrain(a *app, args []string) error {
 			rs.Steps = cfg.Steps
 		}
 		if flagSet(fs, "checkpoint-every") {
-			rs.CheckpointEvery = cfg.CheckpointEvery
+			rs.CheckpointEvery = &cfg.CheckpointEvery
 		}
 		if flagSet(fs, "checkpoint-model-buffer-mib") {
-			rs.CheckpointModelBufferMiB = cfg.CheckpointModelBufferMiB
+			rs.CheckpointModelBufferMiB = &cfg.CheckpointModelBufferMiB
 		}
 		if t, err = trainer.ResumeWith(resume, eng, rs, log); err != nil {
 			return err

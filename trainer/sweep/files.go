@@ -177,7 +177,9 @@ func ReadRecord(dir string) (Record, error) {
 }
 
 // Claim makes dir the output directory of grid g: it writes dir/sweep.json,
-// or, when one exists, checks that it records the same grid. Several
+// or, when one exists, checks that it records the same grid, checkpoint
+// settings aside (sweep.json keeps those of the first run; each cell's
+// config.json has its own). Several
 // processes may claim the same directory at once (array tasks of one
 // sweep): each writes the same bytes through its own temporary file.
 func Claim(dir string, g Grid) error {
@@ -230,25 +232,6 @@ func (g Grid) diff(old Grid) string {
 	add("steps", fmt.Sprint(old.Steps), fmt.Sprint(g.Steps))
 	add("set", "["+strings.Join(old.Set.computed(), " ")+"]", "["+strings.Join(g.Set.computed(), " ")+"]")
 	return strings.Join(d, "; ")
-}
-
-// checkpointing reports whether a later run of a sweep may change the named
-// setting: when checkpoints are written and what they hold, not what the
-// cells compute. A resumed cell takes the new values (Runner).
-func checkpointing(name string) bool {
-	return name == "checkpoint-every" || name == "checkpoint-model-buffer-mib"
-}
-
-// computed returns the settings that decide what the cells compute: s less
-// the checkpointing ones.
-func (s Settings) computed() Settings {
-	var c Settings
-	for _, kv := range s {
-		if k, _, _ := strings.Cut(kv, "="); !checkpointing(strings.TrimLeft(k, "-")) {
-			c = append(c, kv)
-		}
-	}
-	return c
 }
 
 // Flags writes the grid as mbpo sweep flags.

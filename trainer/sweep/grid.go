@@ -189,11 +189,29 @@ type Settings []string
 // Has reports whether the settings set the named flag.
 func (s Settings) Has(name string) bool {
 	for _, kv := range s {
-		if k, _, _ := strings.Cut(kv, "="); strings.TrimLeft(k, "-") == name {
+		if k, _, _ := strings.Cut(kv, "="); settingName(k) == name {
 			return true
 		}
 	}
 	return false
+}
+
+// computed returns the settings that decide what the cells compute: s less
+// the checkpoint settings (trainer.CheckpointFlag), which a later run of
+// the sweep may change; a resumed cell takes the new ones (Runner).
+func (s Settings) computed() Settings {
+	var c Settings
+	for _, kv := range s {
+		if k, _, _ := strings.Cut(kv, "="); !trainer.CheckpointFlag(settingName(k)) {
+			c = append(c, kv)
+		}
+	}
+	return c
+}
+
+// settingName is the flag name of a setting's NAME part: " --G " is G.
+func settingName(k string) string {
+	return strings.TrimLeft(strings.TrimSpace(k), "-")
 }
 
 // check verifies that every setting names a train flag the grid does not own
@@ -213,7 +231,7 @@ func (s Settings) apply(cfg *trainer.Config) error {
 	cfg.RegisterFlags(fs)
 	for _, kv := range s {
 		name, val, ok := strings.Cut(kv, "=")
-		name = strings.TrimLeft(strings.TrimSpace(name), "-")
+		name = settingName(name)
 		if !ok || name == "" {
 			return fmt.Errorf("--set %q: want NAME=VALUE, e.g. --set model-hidden=64", kv)
 		}

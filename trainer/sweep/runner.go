@@ -264,9 +264,15 @@ func (r *Runner) runCell(ctx context.Context, c Cell, threads int, device string
 				return fail(err)
 			}
 		}
-		// The sweep's checkpoint settings win: they change what
-		// checkpoints hold, not what the cell computes.
-		rs := trainer.ResumeSettings{Steps: cfg.Steps, CheckpointEvery: cfg.CheckpointEvery, CheckpointModelBufferMiB: cfg.CheckpointModelBufferMiB}
+		// Checkpoint settings the sweep's --set names replace the cell's
+		// own; those it leaves out stay as the cell has them.
+		rs := trainer.ResumeSettings{Steps: cfg.Steps}
+		if r.Grid.Set.Has("checkpoint-every") {
+			rs.CheckpointEvery = &cfg.CheckpointEvery
+		}
+		if r.Grid.Set.Has("checkpoint-model-buffer-mib") {
+			rs.CheckpointModelBufferMiB = &cfg.CheckpointModelBufferMiB
+		}
 		if t, err = trainer.ResumeWith(dir, eng, rs, log); err != nil {
 			return fail(err)
 		}

@@ -199,10 +199,25 @@ func TestInterruptedSweepResumes(t *testing.T) {
 	if steps, err := trainer.CheckpointEnvSteps(dir); err != nil || steps != 0 {
 		t.Fatalf("interrupted cell: checkpoint at %d, %v", steps, err)
 	}
-	// The re-run raises the model buffer's checkpoint cap (a checkpoint
-	// setting a later run may change): the resumed cell takes it.
+	// A re-run that sets the model buffer's checkpoint cap (a checkpoint
+	// setting a later run may change), interrupted again at once: the
+	// resumed cell takes the cap.
+	plain := g
 	g.Set = append(g.Set[:len(g.Set):len(g.Set)], "checkpoint-model-buffer-mib=7")
-	sum = newRunner(g, out, 1).Run(context.Background(), g.Cells())
+	ctx, cancel = context.WithCancel(context.Background())
+	r = newRunner(g, out, 1)
+	r.NewEngine = func(device string, threads int) (engine.Engine, error) {
+		cancel()
+		return newEngine(device, threads)
+	}
+	if sum := r.Run(ctx, g.Cells()); sum.Results[0].State != Interrupted {
+		t.Fatalf("second Ctrl-C: %+v", sum.Results)
+	}
+	if c, err := trainer.ReadConfig(dir); err != nil || c.CheckpointModelBufferMiB != 7 {
+		t.Errorf("resumed cell's config: cap %d MiB, %v; want the re-run's 7", c.CheckpointModelBufferMiB, err)
+	}
+	// A re-run that leaves the setting out keeps the cell's.
+	sum = newRunner(plain, out, 1).Run(context.Background(), plain.Cells())
 	if sum.Count(Done) != 2 {
 		t.Fatalf("re-run: %+v", sum.Results)
 	}
@@ -210,7 +225,7 @@ func TestInterruptedSweepResumes(t *testing.T) {
 		t.Errorf("resumed cell: metrics at %v, want [300 600]", s)
 	}
 	if c, err := trainer.ReadConfig(dir); err != nil || c.CheckpointModelBufferMiB != 7 {
-		t.Errorf("resumed cell's config: cap %d MiB, %v; want the re-run's 7", c.CheckpointModelBufferMiB, err)
+		t.Errorf("cell resumed by a sweep without the setting: cap %d MiB, %v; want its own 7", c.CheckpointModelBufferMiB, err)
 	}
 }
 

@@ -8,6 +8,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -119,7 +120,7 @@ func TestReportOnThePapersAxis(t *testing.T) {
 				tt.axis,
 				"| at timesteps | timesteps to paper's return |",
 				fmt.Sprintf("| Hopper-v4 | MBPO | 2 | 80.5 ± 0.7 | %s | not reached (3,000.0 by %s) | ≈3,000+ by 100k |", steps(last), steps(last)),
-				fmt.Sprintf("| Hopper-v4 | MBPO | 0 | 8000 | %d |", last),
+				fmt.Sprintf("| Hopper-v4 | MBPO | 0 | 8000 | %d | 80.0 | 80.0 (%s) |", last, steps(last)),
 			} {
 				if !strings.Contains(md, want) {
 					t.Errorf("report.md lacks %q:\n%s", want, md)
@@ -351,5 +352,33 @@ func TestRunThatJustEndedItsRandomPhase(t *testing.T) {
 	}
 	if _, err := r.Write(filepath.Join(root, "report")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBestReturn: Run.Best takes the highest evaluation after the random
+// phase, with its timesteps, and none where the run has no such row.
+func TestBestReturn(t *testing.T) {
+	row := func(envSteps int, ret float64) trainer.Metrics {
+		return trainer.Metrics{EnvSteps: envSteps, EvalReturnMean: ret}
+	}
+	for _, tt := range []struct {
+		name   string
+		rows   []trainer.Metrics
+		want   float64
+		wantAt int
+		ok     bool
+	}{
+		{"a swing down after the best", []trainer.Metrics{row(5000, 10), row(6000, 900), row(7000, 3400), row(8000, 1000)}, 3400, 2000, true},
+		{"the random phase's row is not a learning epoch", []trainer.Metrics{row(4000, 5000), row(5000, 4000), row(6000, 300)}, 300, 1000, true},
+		{"a non-finite return is skipped", []trainer.Metrics{row(6000, math.NaN()), row(7000, 20)}, 20, 2000, true},
+		{"only the random phase", []trainer.Metrics{row(1000, 50), row(5000, 60)}, 0, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Run{Config: trainer.Config{InitSteps: 5000}, Rows: tt.rows}
+			got, at, ok := r.Best()
+			if got != tt.want || at != tt.wantAt || ok != tt.ok {
+				t.Errorf("Best() = %v at %d, %v; want %v at %d, %v", got, at, ok, tt.want, tt.wantAt, tt.ok)
+			}
+		})
 	}
 }

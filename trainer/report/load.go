@@ -59,6 +59,19 @@ func (r Run) Timesteps(m trainer.Metrics) int { return m.EnvSteps - r.Config.Ini
 // LastTimesteps is how far the run got on the paper's axis.
 func (r Run) LastTimesteps() int { return r.Timesteps(r.Last()) }
 
+// Best returns the run's highest evaluation return after the random phase
+// (timesteps > 0) and its timesteps; ok is false when it has none (a run
+// still in its random phase, or only non-finite returns).
+func (r Run) Best() (ret float64, timesteps int, ok bool) {
+	for _, m := range r.Rows {
+		t := r.Timesteps(m)
+		if t > 0 && finite(m.EvalReturnMean) && (!ok || m.EvalReturnMean > ret) {
+			ret, timesteps, ok = m.EvalReturnMean, t, true
+		}
+	}
+	return ret, timesteps, ok
+}
+
 // Finished reports whether the run reached its configured steps.
 func (r Run) Finished() bool { return r.EnvSteps() >= r.Config.Steps }
 

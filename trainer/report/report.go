@@ -219,16 +219,22 @@ func (r *Report) Markdown(w io.Writer, figures map[string]Figures) {
 	}
 
 	fmt.Fprintf(w, "## Wall time and throughput\n\n")
-	fmt.Fprintf(w, "Env steps count every real step, the random ones included; timesteps only those after them.\n\n")
-	fmt.Fprintf(w, "| env | ablation | seed | env steps | timesteps | wall time | env steps/s | SAC updates/s | run directory |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "Env steps count every real step, the random ones included; timesteps only those after them. "+
+		"Last return: the run's latest evaluation; best: its highest after the random phase, at the timesteps in brackets.\n\n")
+	fmt.Fprintf(w, "| env | ablation | seed | env steps | timesteps | last return | best return | wall time | env steps/s | SAC updates/s | run directory |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, g := range r.Groups {
 		for _, run := range g.Runs {
 			of := fmt.Sprintf("%d", run.EnvSteps())
 			if !run.Finished() {
 				of = fmt.Sprintf("%d of %d", run.EnvSteps(), run.Config.Steps)
 			}
-			fmt.Fprintf(w, "| %s | %s | %d | %s | %d | %s | %s | %s | `%s` |\n", g.Env, g.Label(), run.Seed, of, run.LastTimesteps(),
+			best := "—"
+			if ret, at, ok := run.Best(); ok {
+				best = fmt.Sprintf("%s (%s)", number(ret), steps(at))
+			}
+			fmt.Fprintf(w, "| %s | %s | %d | %s | %d | %s | %s | %s | %s | %s | `%s` |\n", g.Env, g.Label(), run.Seed, of, run.LastTimesteps(),
+				number(run.Last().EvalReturnMean), best,
 				duration(run.Last().WallSec), number(run.StepsPerSec()), number(meanSACRate(run)), r.rel(run.Dir))
 		}
 	}

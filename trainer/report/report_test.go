@@ -155,7 +155,7 @@ func TestReportOnPartialAndCorruptInputs(t *testing.T) {
 	for _, want := range []string{
 		"| Hopper-v4 | MBPO | 3 (1 shorter than 5k) | 2,600.0 ± 100.0 | 3k | not reached (3,000.0 by 3k) | ≈3,000+ by 100k |",
 		"| Hopper-v4 | MBPO, k = 1 | 1 | 300.0 ± 0.0 | 3k | not reached (3,000.0 by 3k) | — |",
-		"| Hopper-v4 | MBPO | 2 | 3000 of 5000 | 3000 | 30s | 100.0 | 500.0 | `Hopper-v4/none/seed_2` |",
+		"| Hopper-v4 | MBPO | 2 | 3000 of 5000 | 3000 | 2,600.0 | 2,600.0 (3k) | 30s | 100.0 | 500.0 | `Hopper-v4/none/seed_2` |",
 		"![Hopper-v4](curves_Hopper-v4.png)",
 		"![Hopper-v4: what to watch](health_Hopper-v4.png)",
 		"## Warnings",

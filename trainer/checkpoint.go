@@ -73,19 +73,44 @@ type checkpointHeader struct {
 	// The section list follows, kept by package checkpoint.
 }
 
-// epochState is the part of epochAccumulator a checkpoint keeps: all but
-// the clocks and the throughput counts that go with them.
+// epochState is what a checkpoint keeps of epochAccumulator.
 type epochState struct {
 	SACSums      [7]jsonFloat `json:"sac_sums"`
 	SACCount     int          `json:"sac_count"`
 	TrainReturns []jsonFloat  `json:"train_returns"`
 	NonFinite    int          `json:"nonfinite_steps"`
 	Terminations int          `json:"terminations,omitempty"` // absent before train/termination_rate: 0
+	// Clocks is absent in checkpoints written before it was kept: the row
+	// of an epoch resumed from one then times only the session after the
+	// resume.
+	Clocks *epochClocks `json:"clocks,omitempty"`
+}
+
+// epochClocks is the epoch's time so far and the counts its rates divide
+// by it, so that the row of an epoch stopped and resumed inside times the
+// whole epoch.
+type epochClocks struct {
+	EnvSec          float64 `json:"env_s"`
+	ModelSec        float64 `json:"model_s"`
+	RolloutSec      float64 `json:"rollout_s"`
+	SACSec          float64 `json:"sac_s"`
+	WallSec         float64 `json:"wall_s"` // since the epoch began, summed over its sessions
+	EnvStepsAtStart int     `json:"env_steps_at_start"`
+	ModelRows       int64   `json:"model_rows"`
+	RolloutSteps    int64   `json:"rollout_steps"`
+	SACUntimed      int     `json:"sac_untimed"`
 }
 
 func (a *epochAccumulator) state() epochState {
 	u := a.sac
 	s := epochState{SACCount: u.Updates, NonFinite: a.nonFinite, Terminations: a.terminations}
+	c := epochClocks{EnvSec: a.timeEnv, ModelSec: a.timeModel, RolloutSec: a.timeRollout, SACSec: a.timeSAC,
+		WallSec: a.wallBefore, EnvStepsAtStart: a.envStepsAtStart, ModelRows: a.modelRows, RolloutSteps: a.rolloutSteps,
+		SACUntimed: a.sacUntimed}
+	if !a.wallAtStart.IsZero() {
+		c.WallSec = time.Since(a.wallAtStart).Seconds()
+	}
+	s.Clocks = &c
 	for i, v := range []float64{u.Q1Loss, u.Q2Loss, u.PolicyLoss, u.AlphaLoss, u.Alpha, u.Entropy, u.QMean} {
 		s.SACSums[i] = jsonFloat(v)
 	}
@@ -95,7 +120,14 @@ func (a *epochAccumulator) state() epochState {
 	return s
 }
 
-func (a *epochAccumulator) setState(s epochState) {
+// setState restores an epoch in progress at env step envSteps.
+func (a *epochAccumulator) setState(s epochState, envSteps int) {
+	*a = epochAccumulator{envStepsAtStart: envSteps, sacUntimed: s.SACCount}
+	if c := s.Clocks; c != nil {
+		a.timeEnv, a.timeModel, a.timeRollout, a.timeSAC = c.EnvSec, c.ModelSec, c.RolloutSec, c.SACSec
+		a.wallBefore, a.envStepsAtStart = c.WallSec, c.EnvStepsAtStart
+		a.modelRows, a.rolloutSteps, a.sacUntimed = c.ModelRows, c.RolloutSteps, c.SACUntimed
+	}
 	a.nonFinite, a.terminations, a.trainReturns = s.NonFinite, s.Terminations, nil
 	v := s.SACSums
 	a.sac = engine.UpdateSums{
@@ -323,7 +355,7 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 	t.epRet, t.epLen, t.wallBefore = h.EpRet, h.EpLen, h.WallSec
 	copy(t.obs, h.Obs)
 	t.lastModel, t.lastRollout = h.LastModel, h.LastRollout
-	t.epochAcc.setState(h.Epoch)
+	t.epochAcc.setState(h.Epoch, h.EnvSteps)
 	t.prevCritic = h.PrevCritic
 	// Rows written after the checkpoint will be written again.
 	dropped, err := rundir.TrimMetrics(runDir, metricsFormat(cfg.EnsembleSize), t.envSteps, cfg.EpochLength)

@@ -82,6 +82,14 @@ func TestCheckpointV1Resumes(t *testing.T) {
 	}
 	oh, op := splitCheckpointV1(t, old)
 	sh, sp := splitCheckpointV1(t, saved)
+	// The earlier build kept no clocks of the epoch in progress: the
+	// restored epoch's SAC updates are left out of its SAC rate, and its
+	// clock starts at the resume.
+	clocks := sh["epoch"].(map[string]any)["clocks"]
+	if c, ok := clocks.(map[string]any); !ok || c["sac_untimed"] != sh["epoch"].(map[string]any)["sac_count"] || c["env_steps_at_start"] != 250.0 {
+		t.Errorf("clocks of the restored epoch %v: want the updates so far untimed, the clock started at env step 250", clocks)
+	}
+	delete(sh["epoch"].(map[string]any), "clocks")
 	if !reflect.DeepEqual(oh, sh) {
 		t.Errorf("the restored state saves another header:\nearlier build %v\nthis build    %v", oh, sh)
 	}
@@ -95,6 +103,12 @@ func TestCheckpointV1Resumes(t *testing.T) {
 	rows := readMetrics(t, dir)
 	if len(rows) != 4 || rows[3].EnvSteps != 400 {
 		t.Fatalf("%d rows after resuming, want 4, the last at env step 400", len(rows))
+	}
+	// The SAC rate of the resumed epoch divides only the updates its clock
+	// timed, those after the resume (G = 1: one per env step).
+	if m := rows[2]; !near64(m.SACUpdatesPerSec*m.TimeSAC, 50) {
+		t.Errorf("resumed epoch: %g SAC updates/s over %g s is %g updates, want the 50 after the resume",
+			m.SACUpdatesPerSec, m.TimeSAC, m.SACUpdatesPerSec*m.TimeSAC)
 	}
 	before := readMetrics(t, checkpointV1)
 	var got bytes.Buffer

@@ -93,6 +93,13 @@ type epochAccumulator struct {
 	wallAtStart                                        time.Time
 	nonFinite                                          int
 	terminations                                       int // real episodes ended by the termination rule
+	// wallBefore is the seconds the epoch ran in earlier sessions, restored
+	// from a checkpoint taken inside it, until startSession takes them.
+	wallBefore float64
+	// sacUntimed counts the updates in sac that no clock of timeSAC covers:
+	// those of an epoch restored from a checkpoint written before the
+	// clocks were kept. The SAC rate leaves them out.
+	sacUntimed int
 }
 
 // New prepares a fresh run of cfg on eng, writing into runDir (created). It
@@ -200,7 +207,7 @@ func (t *Trainer) EnvSteps() int { return t.envSteps }
 func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 	c := t.Cfg
 	t.sessionStart = time.Now()
-	t.epochAcc.startSession(t.envSteps) // keeps the sums of an epoch a checkpoint stopped inside
+	t.epochAcc.startSession() // keeps the sums and clocks of an epoch a checkpoint stopped inside
 	mw, err := openMetrics(t.RunDir, c.EnsembleSize)
 	if err != nil {
 		return err
@@ -467,7 +474,7 @@ func (t *Trainer) endEpoch() (Metrics, error) {
 	m.TimeEnv, m.TimeModel, m.TimeRollout, m.TimeSAC, m.TimeEval = a.timeEnv, a.timeModel, a.timeRollout, a.timeSAC, a.timeEval
 	m.WallSec = t.wallBefore + time.Since(t.sessionStart).Seconds()
 	m.EnvStepsPerSec = rate(float64(t.envSteps-a.envStepsAtStart), time.Since(a.wallAtStart).Seconds())
-	m.SACUpdatesPerSec = rate(float64(a.sac.Updates), a.timeSAC)
+	m.SACUpdatesPerSec = rate(float64(a.sac.Updates-a.sacUntimed), a.timeSAC)
 	m.ModelStepsPerSec = rate(float64(a.rolloutSteps), a.timeRollout)
 	m.ModelTrainRowsPerS = rate(float64(a.modelRows), a.timeModel)
 	if !isFinite64(m.EvalReturnMean) {
@@ -480,14 +487,13 @@ func (a *epochAccumulator) begin(envSteps int) {
 	*a = epochAccumulator{envStepsAtStart: envSteps, wallAtStart: time.Now()}
 }
 
-// startSession starts the clocks of a session of the run at envSteps,
-// keeping the learning statistics (restored from a checkpoint taken inside
-// an epoch): the time columns of the epoch cover this session only.
-func (a *epochAccumulator) startSession(envSteps int) {
-	*a = epochAccumulator{
-		sac: a.sac, trainReturns: a.trainReturns, nonFinite: a.nonFinite, terminations: a.terminations,
-		envStepsAtStart: envSteps, wallAtStart: time.Now(),
-	}
+// startSession starts a session's clock of the epoch in progress, keeping
+// what a checkpoint taken inside it restored: its statistics, and its time
+// columns and rates, which then cover the whole epoch (the time between the
+// sessions aside).
+func (a *epochAccumulator) startSession() {
+	a.wallAtStart = time.Now().Add(-time.Duration(a.wallBefore * float64(time.Second)))
+	a.wallBefore = 0
 }
 
 // checkFinite names the first non-finite quantity of the SAC updates

@@ -258,6 +258,27 @@ func testResume(t *testing.T, c Config, whole []Metrics, stop string) {
 			t.Errorf("epoch %d differs after resume:\nuninterrupted %s\nresumed       %s", i+1, a, b)
 		}
 	}
+	if stop == "epoch-end" {
+		return
+	}
+	// The row of the epoch stopped inside times the whole epoch: the
+	// checkpoint kept its clocks, and its rates divide the epoch's counts
+	// by the epoch's time.
+	c0 := h.Epoch.Clocks
+	if c0 == nil || c0.EnvStepsAtStart != 300 || c0.SACSec <= 0 || c0.WallSec < c0.SACSec+c0.EnvSec {
+		t.Fatalf("the checkpoint inside epoch 2 (env steps 300 to 600) kept the clocks %+v", c0)
+	}
+	m, prev := resumed[1], resumed[0]
+	if m.TimeSAC < c0.SACSec || m.TimeModel < c0.ModelSec || m.TimeEnv < c0.EnvSec {
+		t.Errorf("epoch 2 row: SAC %g s, model %g s, env %g s; the first session alone spent %g, %g, %g",
+			m.TimeSAC, m.TimeModel, m.TimeEnv, c0.SACSec, c0.ModelSec, c0.EnvSec)
+	}
+	if n := float64(m.Updates - prev.Updates); !near64(m.SACUpdatesPerSec*m.TimeSAC, n) {
+		t.Errorf("epoch 2 row: %g SAC updates/s over %g s, want the epoch's %g updates", m.SACUpdatesPerSec, m.TimeSAC, n)
+	}
+	if m.EnvStepsPerSec*c0.WallSec > 300 {
+		t.Errorf("epoch 2 row: %g env steps/s, but its first session alone took %g s for 150 of its 300 steps", m.EnvStepsPerSec, c0.WallSec)
+	}
 }
 
 // A run whose model buffer outgrew --checkpoint-model-buffer-mib says so

@@ -382,3 +382,29 @@ func TestBestReturn(t *testing.T) {
 		})
 	}
 }
+
+// TestMedianSACRate: the report's SAC rate is the median of the rows' rates,
+// so the odd row an older build wrote after a resume inside an epoch (all
+// the epoch's updates over part of its time) does not move it.
+func TestMedianSACRate(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		rates []float64
+		want  float64
+	}{
+		{"one resumed row of an older build", []float64{120, 130, 35353, 125}, 127.5},
+		{"odd count", []float64{130, 120, 125}, 125},
+		{"rows without updates are left out", []float64{0, math.NaN(), 300}, 300},
+		{"no updates at all", []float64{0, 0}, math.NaN()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var r Run
+			for _, v := range tt.rates {
+				r.Rows = append(r.Rows, trainer.Metrics{SACUpdatesPerSec: v})
+			}
+			if got := medianSACRate(r); got != tt.want && !(math.IsNaN(got) && math.IsNaN(tt.want)) {
+				t.Errorf("median of %v = %v, want %v", tt.rates, got, tt.want)
+			}
+		})
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -220,7 +221,8 @@ func (r *Report) Markdown(w io.Writer, figures map[string]Figures) {
 
 	fmt.Fprintf(w, "## Wall time and throughput\n\n")
 	fmt.Fprintf(w, "Env steps count every real step, the random ones included; timesteps only those after them. "+
-		"Last return: the run's latest evaluation; best: its highest after the random phase, at the timesteps in brackets.\n\n")
+		"Last return: the run's latest evaluation; best: its highest after the random phase, at the timesteps in brackets. "+
+		"Env steps/s: all of them over the wall time; SAC updates/s: the median over epochs of each epoch's rate.\n\n")
 	fmt.Fprintf(w, "| env | ablation | seed | env steps | timesteps | last return | best return | wall time | env steps/s | SAC updates/s | run directory |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, g := range r.Groups {
@@ -235,7 +237,7 @@ func (r *Report) Markdown(w io.Writer, figures map[string]Figures) {
 			}
 			fmt.Fprintf(w, "| %s | %s | %d | %s | %d | %s | %s | %s | %s | %s | `%s` |\n", g.Env, g.Label(), run.Seed, of, run.LastTimesteps(),
 				number(run.Last().EvalReturnMean), best,
-				duration(run.Last().WallSec), number(run.StepsPerSec()), number(meanSACRate(run)), r.rel(run.Dir))
+				duration(run.Last().WallSec), number(run.StepsPerSec()), number(medianSACRate(run)), r.rel(run.Dir))
 		}
 	}
 	if len(r.Warnings) > 0 {
@@ -348,17 +350,26 @@ func shorter(g Group) int {
 	return n
 }
 
-// meanSACRate is the mean of perf/sac_updates_per_s over rows that did SAC
-// updates.
-func meanSACRate(r Run) float64 {
+// medianSACRate is the median of perf/sac_updates_per_s over the rows that
+// did SAC updates (NaN where none did). The median, not the mean: builds
+// before the checkpoint kept an epoch's clocks wrote, for an epoch resumed
+// inside, all its updates over the resumed session's SAC time alone, a
+// rate up to hundreds of times too high.
+func medianSACRate(r Run) float64 {
 	var v []float64
 	for _, m := range r.Rows {
-		if m.SACUpdatesPerSec > 0 {
+		if m.SACUpdatesPerSec > 0 && finite(m.SACUpdatesPerSec) {
 			v = append(v, m.SACUpdatesPerSec)
 		}
 	}
-	mean, _ := MeanStd(v)
-	return mean
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }
 
 // number formats x with a thousands separator and one decimal: 3,120.4.

@@ -10,7 +10,7 @@
 # logs/ in it); docs/results/paper-cpu/others.sh is its committed copy.
 cd "$(dirname "$0")"
 TARGET=${TARGET:-55000}
-BIN=${BIN:-./bin/mbpo-b40c46b}
+BIN=${BIN:-./bin/mbpo-ceb8ce7}
 mkdir -p locks
 held=
 trap '[ -n "$held" ] && rmdir "locks/$held" 2>/dev/null' EXIT

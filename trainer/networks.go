@@ -10,6 +10,7 @@ import (
 
 	"github.com/mbpogo/mbpo/engine"
 	"github.com/mbpogo/mbpo/env"
+	"github.com/mbpogo/mbpo/stages"
 	"github.com/mbpogo/mbpo/trainer/rundir"
 )
 
@@ -109,4 +110,30 @@ func (n Networks) NewEnsemble(eng engine.Engine) (engine.Ensemble, error) {
 		return nil, fmt.Errorf("ensemble: %w", err)
 	}
 	return ens, nil
+}
+
+// Buffers are the replay buffers of a run's checkpoint.
+type Buffers struct {
+	Config   Config
+	EnvSteps int // env steps when the checkpoint was saved
+	K        int // the rollout length of the model buffer's last round
+	Real     *stages.Replay
+	// Model is nil for a run without a dynamics model, or when the
+	// checkpoint left it out (over --checkpoint-model-buffer-mib).
+	Model *stages.Replay
+}
+
+// ReadBuffers reads and verifies the checkpoint in runDir and returns its
+// replay buffers.
+func ReadBuffers(runDir string) (Buffers, error) {
+	path := filepath.Join(runDir, rundir.CheckpointFile)
+	h, secs, err := readCheckpoint(path)
+	if err != nil {
+		return Buffers{}, err
+	}
+	b := Buffers{Config: h.Config, EnvSteps: h.EnvSteps, K: h.K, Real: secs.replay["real"], Model: secs.replay["model_buffer"]}
+	if b.Real == nil {
+		return Buffers{}, fmt.Errorf("%s: no real buffer", path)
+	}
+	return b, nil
 }

@@ -1,5 +1,6 @@
 // analyze.go: "mbpo analyze", the paper's analyses of one saved run:
-// compounding model error against rollout horizon, and model exploitation.
+// compounding model error against rollout horizon, and model exploitation;
+// and the model buffer against the real one.
 
 package main
 
@@ -23,6 +24,7 @@ func analyses() []analysis {
 	return []analysis{
 		{"compounding-error", "the saved model's open-loop error against rollout horizon on fresh real episodes", compoundingAbout, runCompounding},
 		{"exploitation", "the policy's return under the model against its real return over training", exploitationAbout, runExploitation},
+		{"buffers", "the model buffer's transitions against the real buffer's: rewards, terminations, state ranges", buffersAbout, runBuffers},
 	}
 }
 
@@ -115,6 +117,29 @@ func runExploitation(a *app, args []string) error {
 	return writeFigure(a, analysisDir(runDir, *out), func(base string) ([]string, error) {
 		return report.PlotExploitation(ex, filepath.Join(base, "exploitation"))
 	})
+}
+
+const buffersAbout = `Reads the real and the model buffer of RUN_DIR's checkpoint and prints, for
+each, the termination rate and the reward distribution; then how many model
+transitions have a next state outside the range the real next states span
+(per dimension and in all), and the largest |s' - s| per dimension in each.
+Where the critics overestimate (health/q_ratio) or the policy's return under
+the model runs far from its real return, this says whether the model's
+transitions look like the real ones. Needs a checkpoint that holds the model
+buffer (see --checkpoint-model-buffer-mib).`
+
+func runBuffers(a *app, args []string) error {
+	fs := a.newFlags("analyze buffers", "[flags] RUN_DIR", buffersAbout)
+	runDir, err := parseRunDir(fs, args)
+	if err != nil {
+		return err
+	}
+	c, err := report.CompareBuffersOf(runDir)
+	if err != nil {
+		return err
+	}
+	report.WriteBufferTable(a.stdout, c)
+	return nil
 }
 
 // parseRunDir parses the flags and the one RUN_DIR argument.

@@ -63,6 +63,10 @@ func TestSweepReportAnalyzeEndToEnd(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "mean ratio") {
 		t.Errorf("exploitation: exit %d\n%s%s", code, stdout, stderr)
 	}
+	code, stdout, stderr = mbpo(t, "analyze", "buffers", cell)
+	if code != 0 || !strings.Contains(stdout, "InvertedPendulum-v4, checkpoint at env step") || !strings.Contains(stdout, "outside the range of the real ones") {
+		t.Errorf("buffers: exit %d\n%s%s", code, stdout, stderr)
+	}
 	for _, f := range []string{"compounding_error.png", "compounding_error.svg", "exploitation.png", "exploitation.svg"} {
 		if _, err := os.Stat(filepath.Join(cell, "analysis", f)); err != nil {
 			t.Errorf("analysis figure: %v", err)

@@ -4,9 +4,9 @@
 // header, typed sections, CRC-32, written to a temporary file and renamed
 // into place); this file decides its contents.
 //
-// The header holds the config, the loop's counters, the statistics of the
-// epoch in progress (so that a stop inside an epoch resumes to the same
-// row), the elites and the data env's physics and noise state; the sections
+// The header holds the config, the loop's counters, the statistics and
+// clocks of the epoch in progress (so that a stop inside an epoch resumes to
+// the same row, its time columns counting both sessions), the elites and the data env's physics and noise state; the sections
 // are the engine states' named float32 buffers ("agent/NAME", "model/NAME";
 // layouts in engine) and the replay buffers ("real", "pending",
 // "model_buffer"). Buffers are engine-independent, so a checkpoint from the
@@ -58,8 +58,9 @@ type checkpointHeader struct {
 	// ModelBufferSaved is false when the model buffer was too large to save:
 	// resume then refills it with one fresh round of rollouts.
 	ModelBufferSaved bool `json:"model_buffer_saved"`
-	// Epoch holds the statistics of the epoch in progress (none at an epoch's
-	// end), so that a run stopped inside an epoch writes the same row for it.
+	// Epoch holds the statistics and clocks of the epoch in progress (at an
+	// epoch's end: none, and clocks just started), so that a run stopped
+	// inside an epoch writes the same row for it.
 	Epoch epochState `json:"epoch"`
 	// PrevCritic is the last finished epoch's mean critic loss, which the
 	// divergence watch compares the next epoch's with (0: none yet).

@@ -203,7 +203,9 @@ func (t *Trainer) EnvSteps() int { return t.envSteps }
 
 // Run trains until Cfg.Steps env steps, or until ctx is cancelled; either way
 // it leaves a checkpoint of where it stopped. A non-finite loss stops it with
-// an error naming the quantity, keeping the last good checkpoint.
+// an error naming the quantity, keeping the last good checkpoint. Run once
+// per Trainer: New or Resume makes the Trainer of each session, and the
+// clocks of the run and of its epoch in progress start with it.
 func (t *Trainer) Run(ctx context.Context, hooks Hooks) error {
 	c := t.Cfg
 	t.sessionStart = time.Now()

@@ -264,20 +264,26 @@ func testResume(t *testing.T, c Config, whole []Metrics, stop string) {
 	// The row of the epoch stopped inside times the whole epoch: the
 	// checkpoint kept its clocks, and its rates divide the epoch's counts
 	// by the epoch's time.
+	ep := c.EpochLength
+	e := h.EnvSteps / ep // the stopped epoch's row: resumed[e], from env step e·ep
 	c0 := h.Epoch.Clocks
-	if c0 == nil || c0.EnvStepsAtStart != 300 || c0.SACSec <= 0 || c0.WallSec < c0.SACSec+c0.EnvSec {
-		t.Fatalf("the checkpoint inside epoch 2 (env steps 300 to 600) kept the clocks %+v", c0)
+	if c0 == nil || c0.EnvStepsAtStart != e*ep || c0.WallSec < c0.SACSec+c0.EnvSec || (e >= 1 && c0.SACSec <= 0) {
+		t.Fatalf("the checkpoint at env step %d, inside the epoch from %d, kept the clocks %+v", h.EnvSteps, e*ep, c0)
 	}
-	m, prev := resumed[1], resumed[0]
+	m, prevUpdates := resumed[e], int64(0)
+	if e >= 1 {
+		prevUpdates = resumed[e-1].Updates
+	}
 	if m.TimeSAC < c0.SACSec || m.TimeModel < c0.ModelSec || m.TimeEnv < c0.EnvSec {
-		t.Errorf("epoch 2 row: SAC %g s, model %g s, env %g s; the first session alone spent %g, %g, %g",
+		t.Errorf("row of the stopped epoch: SAC %g s, model %g s, env %g s; the first session alone spent %g, %g, %g",
 			m.TimeSAC, m.TimeModel, m.TimeEnv, c0.SACSec, c0.ModelSec, c0.EnvSec)
 	}
-	if n := float64(m.Updates - prev.Updates); !near64(m.SACUpdatesPerSec*m.TimeSAC, n) {
-		t.Errorf("epoch 2 row: %g SAC updates/s over %g s, want the epoch's %g updates", m.SACUpdatesPerSec, m.TimeSAC, n)
+	if n := float64(m.Updates - prevUpdates); n > 0 && !near64(m.SACUpdatesPerSec*m.TimeSAC, n) {
+		t.Errorf("row of the stopped epoch: %g SAC updates/s over %g s, want the epoch's %g updates", m.SACUpdatesPerSec, m.TimeSAC, n)
 	}
-	if m.EnvStepsPerSec*c0.WallSec > 300 {
-		t.Errorf("epoch 2 row: %g env steps/s, but its first session alone took %g s for 150 of its 300 steps", m.EnvStepsPerSec, c0.WallSec)
+	if m.EnvStepsPerSec*c0.WallSec > float64(ep) {
+		t.Errorf("row of the stopped epoch: %g env steps/s, but its first session alone took %g s for %d of its %d steps",
+			m.EnvStepsPerSec, c0.WallSec, h.EnvSteps-e*ep, ep)
 	}
 }
 
@@ -625,5 +631,41 @@ func TestDevicePathMatchesHostPath(t *testing.T) {
 	b, _ := json.Marshal(learningFields(resumed[len(resumed)-1]))
 	if string(a) != string(b) {
 		t.Errorf("resumed device run differs:\nuninterrupted %s\nresumed       %s", a, b)
+	}
+}
+
+// The epoch state a checkpoint keeps carries the epoch's clocks through
+// JSON: the restored epoch's clock goes on from the saved wall time and its
+// rates divide the saved counts. A state from a build before the clocks
+// times only the new session and leaves its updates out of the SAC rate.
+func TestEpochClocksSurviveACheckpoint(t *testing.T) {
+	a := epochAccumulator{timeEnv: 1, timeModel: 2, timeRollout: 3, timeSAC: 4, modelRows: 50, rolloutSteps: 60,
+		envStepsAtStart: 3000, wallAtStart: time.Now().Add(-10 * time.Second), terminations: 2}
+	a.sac.Updates = 400
+	b, err := json.Marshal(a.state())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s epochState
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	var r epochAccumulator
+	r.setState(s, 3500)
+	r.startSession()
+	if r.timeEnv != 1 || r.timeModel != 2 || r.timeRollout != 3 || r.timeSAC != 4 || r.modelRows != 50 || r.rolloutSteps != 60 ||
+		r.envStepsAtStart != 3000 || r.sacUntimed != 0 || r.sac.Updates != 400 || r.terminations != 2 {
+		t.Errorf("restored %+v from %s", r, b)
+	}
+	if w := time.Since(r.wallAtStart).Seconds(); w < 10 || w > 15 {
+		t.Errorf("the restored epoch's clock reads %.1f s, want the saved 10 s and a little", w)
+	}
+
+	s.Clocks = nil // as a checkpoint of an earlier build
+	var o epochAccumulator
+	o.setState(s, 3500)
+	o.startSession()
+	if o.timeSAC != 0 || o.envStepsAtStart != 3500 || o.sacUntimed != 400 || o.sac.Updates != 400 || time.Since(o.wallAtStart) > 5*time.Second {
+		t.Errorf("restored from a state without clocks: %+v; want the clocks started at env step 3500, the 400 updates untimed", o)
 	}
 }

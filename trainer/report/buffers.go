@@ -18,20 +18,27 @@ import (
 
 // BufferStats summarises the transitions of one replay buffer.
 type BufferStats struct {
-	N          int
+	N int
+	// NonFinite counts the rewards that are NaN or infinite (model
+	// rollouts do not filter them); the mean and quantiles leave them out.
+	NonFinite  int
 	RewardMean float64
 	// Reward quantiles: minimum, 0.1%, 1%, median, 99%, 99.9%, maximum.
 	RewardQ  [7]float64
 	DoneRate float64 // fraction of transitions that terminated
-	// MaxAbsDelta is the largest finite |s' − s| per observation dimension.
+	// MaxAbsDelta is the largest finite |s' − s| per observation dimension
+	// (a non-finite next state counts as outside the real range instead).
 	MaxAbsDelta []float64
 }
 
 // RewardQuantiles are the probabilities of BufferStats.RewardQ.
 var RewardQuantiles = [7]float64{0, 0.001, 0.01, 0.5, 0.99, 0.999, 1}
 
-// BufferStatsOf summarises r (zero stats for an empty buffer).
+// BufferStatsOf summarises r (zero stats for an empty buffer; NaN reward
+// statistics where no reward is finite).
 func BufferStatsOf(r *stages.Replay) BufferStats {
+	// Rows holds every row (in storage order, which these statistics do
+	// not depend on).
 	obs, _, rew, next, done := r.Rows()
 	n := r.Len()
 	od, _ := r.Dims()
@@ -39,19 +46,30 @@ func BufferStatsOf(r *stages.Replay) BufferStats {
 	if n == 0 {
 		return s
 	}
-	rs := make([]float64, n)
+	rs := make([]float64, 0, n)
 	for i := range n {
-		rs[i] = float64(rew[i])
-		s.RewardMean += rs[i]
+		if v := float64(rew[i]); finite(v) {
+			rs = append(rs, v)
+			s.RewardMean += v
+		} else {
+			s.NonFinite++
+		}
 		s.DoneRate += float64(done[i])
 		for j := range od {
-			if d := math.Abs(float64(next[i*od+j] - obs[i*od+j])); d > s.MaxAbsDelta[j] {
-				s.MaxAbsDelta[j] = d // a NaN is no maximum (it counts as outside the real range)
+			if d := math.Abs(float64(next[i*od+j] - obs[i*od+j])); finite(d) && d > s.MaxAbsDelta[j] {
+				s.MaxAbsDelta[j] = d
 			}
 		}
 	}
-	s.RewardMean /= float64(n)
 	s.DoneRate /= float64(n)
+	if len(rs) == 0 {
+		s.RewardMean = math.NaN()
+		for i := range s.RewardQ {
+			s.RewardQ[i] = math.NaN()
+		}
+		return s
+	}
+	s.RewardMean /= float64(len(rs))
 	slices.Sort(rs)
 	for i, p := range RewardQuantiles {
 		s.RewardQ[i] = NearestRank(rs, p)
@@ -129,7 +147,7 @@ func CompareBuffers(envName string, envSteps, k int, real, model *stages.Replay)
 // WriteBufferTable prints the comparison.
 func WriteBufferTable(w io.Writer, c BufferComparison) {
 	fmt.Fprintf(w, "%s, checkpoint at env step %d: the model buffer (rollouts of k = %d at the last round) against the real buffer.\n\n", c.Env, c.EnvSteps, c.K)
-	fmt.Fprintf(w, "%-6s %9s %9s %8s %8s %8s %8s %8s %8s %8s %8s\n", "buffer", "rows", "done", "r mean", "r min", "r 0.1%", "r 1%", "r 50%", "r 99%", "r 99.9%", "r max")
+	fmt.Fprintf(w, "%-6s %9s %9s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "buffer", "rows", "done", "r mean", "r min", "r 0.1%", "r 1%", "r 50%", "r 99%", "r 99.9%", "r max", "r NaN/Inf")
 	for _, b := range []struct {
 		name string
 		s    BufferStats
@@ -138,11 +156,11 @@ func WriteBufferTable(w io.Writer, c BufferComparison) {
 		for _, q := range b.s.RewardQ {
 			fmt.Fprintf(w, " %8.3f", q)
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintf(w, " %8d\n", b.s.NonFinite)
 	}
 	fmt.Fprintf(w, "\nModel next states outside the range of the real ones in some dimension: %.2f%% of %d.\n", 100*c.OutsideReal, c.Model.N)
-	fmt.Fprintf(w, "\n%4s %12s %12s %14s\n", "dim", "real max|Δs|", "model max|Δs|", "model outside")
+	fmt.Fprintf(w, "\n%4s %13s %13s %14s\n", "dim", "real max|Δs|", "model max|Δs|", "model outside")
 	for j := range c.Real.MaxAbsDelta {
-		fmt.Fprintf(w, "%4d %12.4g %12.4g %14d\n", j, c.Real.MaxAbsDelta[j], c.Model.MaxAbsDelta[j], c.OutsideDims[j])
+		fmt.Fprintf(w, "%4d %13.4g %13.4g %14d\n", j, c.Real.MaxAbsDelta[j], c.Model.MaxAbsDelta[j], c.OutsideDims[j])
 	}
 }

@@ -26,14 +26,14 @@ func TestCompareBuffers(t *testing.T) {
 	model := replayOf(
 		[][2]float32{{0, 0}, {1, 1}, {2, 2}, {3, 3}, {1, 1}},
 		[][2]float32{{1, 1}, {2, -1}, {5, 2}, {4, 4}, {float32(math.NaN()), 1}},
-		[]float32{1, 1, 1, -6, 1}, []bool{false, true, true, false, false})
+		[]float32{1, 1, 1, -6, float32(math.Inf(1))}, []bool{false, true, true, false, false})
 	c := CompareBuffers("Test-v0", 4000, 3, real, model)
 
 	if c.Real.N != 4 || c.Real.DoneRate != 0.25 || c.Real.RewardMean != 4 || c.Real.RewardQ[0] != 1 || c.Real.RewardQ[3] != 2 || c.Real.RewardQ[6] != 10 {
 		t.Errorf("real stats %+v: want 4 rows, done 0.25, reward mean 4, min 1, median 2, max 10", c.Real)
 	}
-	if c.Model.N != 5 || c.Model.DoneRate != 0.4 || c.Model.RewardQ[0] != -6 || c.Model.RewardQ[6] != 1 {
-		t.Errorf("model stats %+v: want 5 rows, done 0.4, reward min -6, max 1", c.Model)
+	if c.Model.N != 5 || c.Model.DoneRate != 0.4 || c.Model.NonFinite != 1 || c.Model.RewardMean != -0.75 || c.Model.RewardQ[0] != -6 || c.Model.RewardQ[6] != 1 {
+		t.Errorf("model stats %+v: want 5 rows, done 0.4, one non-finite reward, the others' mean -0.75, min -6, max 1", c.Model)
 	}
 	if c.Real.MaxAbsDelta[0] != 1 || c.Real.MaxAbsDelta[1] != 3 || c.Model.MaxAbsDelta[0] != 3 || c.Model.MaxAbsDelta[1] != 2 {
 		t.Errorf("max |Δs| real %v model %v: want [1 3] and [3 2] (a NaN is no maximum)", c.Real.MaxAbsDelta, c.Model.MaxAbsDelta)

@@ -221,7 +221,7 @@ func (r *Report) Markdown(w io.Writer, figures map[string]Figures) {
 
 	fmt.Fprintf(w, "## Wall time and throughput\n\n")
 	fmt.Fprintf(w, "Env steps count every real step, the random ones included; timesteps only those after them. "+
-		"Last return: the run's latest evaluation; best: its highest after the random phase, at the timesteps in brackets. "+
+		"Last return: the run's latest evaluation; best: its highest after the random phase, at the timesteps in parentheses. "+
 		"Env steps/s: all of them over the wall time; SAC updates/s: the median over epochs of each epoch's rate.\n\n")
 	fmt.Fprintf(w, "| env | ablation | seed | env steps | timesteps | last return | best return | wall time | env steps/s | SAC updates/s | run directory |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -352,9 +352,9 @@ func shorter(g Group) int {
 
 // medianSACRate is the median of perf/sac_updates_per_s over the rows that
 // did SAC updates (NaN where none did). The median, not the mean: builds
-// before the checkpoint kept an epoch's clocks wrote, for an epoch resumed
-// inside, all its updates over the resumed session's SAC time alone, a
-// rate up to hundreds of times too high.
+// before ceb8ce7, whose checkpoints lacked the clocks of the epoch in
+// progress, divided all the updates of an epoch resumed inside by the
+// resumed session's SAC time alone, a rate up to hundreds of times too high.
 func medianSACRate(r Run) float64 {
 	var v []float64
 	for _, m := range r.Rows {

@@ -88,6 +88,9 @@ type BufferComparison struct {
 	// and OutsideDims how many model transitions leave it in each dimension.
 	OutsideReal float64
 	OutsideDims []int
+	// RewardBelow and RewardAbove count the model rewards below the real
+	// buffer's smallest and above its largest (non-finite ones in neither).
+	RewardBelow, RewardAbove int
 }
 
 // CompareBuffersOf reads runDir's checkpoint and compares its model buffer
@@ -124,7 +127,16 @@ func CompareBuffers(envName string, envSteps, k int, real, model *stages.Replay)
 		}
 	}
 	c.OutsideDims = make([]int, od)
-	_, _, _, mnext, _ := model.Rows()
+	_, _, mrew, mnext, _ := model.Rows()
+	for _, v := range mrew[:model.Len()] {
+		if !finite(float64(v)) {
+			continue
+		} else if float64(v) < c.Real.RewardQ[0] {
+			c.RewardBelow++
+		} else if float64(v) > c.Real.RewardQ[len(c.Real.RewardQ)-1] {
+			c.RewardAbove++
+		}
+	}
 	outside := 0
 	for i := range model.Len() {
 		out := false
@@ -158,7 +170,8 @@ func WriteBufferTable(w io.Writer, c BufferComparison) {
 		}
 		fmt.Fprintf(w, " %8d\n", b.s.NonFinite)
 	}
-	fmt.Fprintf(w, "\nModel next states outside the range of the real ones in some dimension: %.2f%% of %d.\n", 100*c.OutsideReal, c.Model.N)
+	fmt.Fprintf(w, "\nModel rewards below the smallest real one: %d, above the largest: %d (of %d).\n", c.RewardBelow, c.RewardAbove, c.Model.N)
+	fmt.Fprintf(w, "Model next states outside the range of the real ones in some dimension: %.2f%% of %d.\n", 100*c.OutsideReal, c.Model.N)
 	fmt.Fprintf(w, "\n%4s %13s %13s %14s\n", "dim", "real max|Δs|", "model max|Δs|", "model outside")
 	for j := range c.Real.MaxAbsDelta {
 		fmt.Fprintf(w, "%4d %13.4g %13.4g %14d\n", j, c.Real.MaxAbsDelta[j], c.Model.MaxAbsDelta[j], c.OutsideDims[j])

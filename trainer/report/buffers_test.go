@@ -44,9 +44,13 @@ func TestCompareBuffers(t *testing.T) {
 		t.Errorf("outside the real range: %v of the model rows, per dim %v; want 0.8, [3 2]", c.OutsideReal, c.OutsideDims)
 	}
 
+	// Real rewards span [1, 10]: -6 is below; +Inf is neither.
+	if c.RewardBelow != 1 || c.RewardAbove != 0 {
+		t.Errorf("model rewards below / above the real range: %d, %d; want 1, 0", c.RewardBelow, c.RewardAbove)
+	}
 	var b strings.Builder
 	WriteBufferTable(&b, c)
-	for _, want := range []string{"Test-v0, checkpoint at env step 4000", "k = 3", "80.00% of 5"} {
+	for _, want := range []string{"Test-v0, checkpoint at env step 4000", "k = 3", "80.00% of 5", "below the smallest real one: 1, above the largest: 0 (of 5)"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}

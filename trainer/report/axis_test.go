@@ -408,3 +408,28 @@ func TestMedianSACRate(t *testing.T) {
 		})
 	}
 }
+
+// TestCompactTicks: tick labels without gonum's trailing zeros, thousands
+// as k.
+func TestCompactTicks(t *testing.T) {
+	for _, tt := range []struct {
+		min, max float64
+		want     []string
+	}{
+		{0, 5000, []string{"0", "2.5k", "5k"}},
+		{0, 125000, []string{"0", "40k", "80k", "120k"}},
+		{0.62, 0.83, []string{"0.64", "0.72", "0.8"}},
+		{-130, 50, []string{"-120", "-40", "40"}},
+		{0, 1e9, []string{"0", "5e+08", "1e+09"}},
+	} {
+		var got []string
+		for _, tk := range (compactTicks{}).Ticks(tt.min, tt.max) {
+			if tk.Label != "" {
+				got = append(got, tk.Label)
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("ticks of [%v, %v]: %q, want %q", tt.min, tt.max, got, tt.want)
+		}
+	}
+}

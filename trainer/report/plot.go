@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/mbpogo/mbpo/trainer"
@@ -73,6 +74,7 @@ func (f Figure) plot() (*plot.Plot, error) {
 	if !f.LegendTopLeft {
 		p.Legend.XOffs, p.Legend.YOffs = -vg.Points(6), vg.Points(6)
 	}
+	p.X.Tick.Marker, p.Y.Tick.Marker = compactTicks{}, compactTicks{}
 	p.Add(plotter.NewGrid())
 	for i, l := range f.Lines {
 		c := plotutil.Color(i)
@@ -130,6 +132,38 @@ func (f Figure) plot() (*plot.Plot, error) {
 		p.Y.Max = math.Max(p.Y.Max, m.Y+0.06*(math.Max(p.Y.Max, m.Y)-p.Y.Min))
 	}
 	return p, nil
+}
+
+// compactTicks are gonum's default ticks with shorter labels: no trailing
+// zeros, and thousands as k (0, 2.5k, 5k rather than 0.00, 2500.00, 5000.00).
+type compactTicks struct{}
+
+func (compactTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = compactLabel(ts[i].Label, ts[i].Value)
+		}
+	}
+	return ts
+}
+
+// compactLabel shortens a tick label of gonum's fixed-point format.
+func compactLabel(label string, v float64) string {
+	if strings.ContainsAny(label, "eE") || !strings.Contains(label, ".") {
+		if v == math.Trunc(v) && math.Abs(v) >= 1000 && !strings.ContainsAny(label, "eE") {
+			return strconv.FormatFloat(v/1000, 'f', -1, 64) + "k"
+		}
+		return label
+	}
+	label = strings.TrimRight(strings.TrimRight(label, "0"), ".")
+	if label == "-0" {
+		label = "0"
+	}
+	if !strings.Contains(label, ".") && math.Abs(v) >= 1000 {
+		return strconv.FormatFloat(math.Round(v)/1000, 'f', -1, 64) + "k"
+	}
+	return label
 }
 
 // SavePanels writes figures as panels of one picture, cols to a row, to

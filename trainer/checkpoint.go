@@ -6,8 +6,9 @@
 //
 // The header holds the config, the loop's counters, the statistics and
 // clocks of the epoch in progress (so that a stop inside an epoch resumes to
-// the same row, its time columns counting both sessions), the elites and the data env's physics and noise state; the sections
-// are the engine states' named float32 buffers ("agent/NAME", "model/NAME";
+// the same row, its time columns counting both sessions), the elites and the
+// data env's physics and noise state; the sections are the engine states'
+// named float32 buffers ("agent/NAME", "model/NAME";
 // layouts in engine) and the replay buffers ("real", "pending",
 // "model_buffer"). Buffers are engine-independent, so a checkpoint from the
 // CPU engine resumes on a GPU engine and back.

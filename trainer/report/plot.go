@@ -150,13 +150,12 @@ func (compactTicks) Ticks(min, max float64) []plot.Tick {
 
 // compactLabel shortens a tick label of gonum's fixed-point format.
 func compactLabel(label string, v float64) string {
-	if strings.ContainsAny(label, "eE") || !strings.Contains(label, ".") {
-		if v == math.Trunc(v) && math.Abs(v) >= 1000 && !strings.ContainsAny(label, "eE") {
-			return strconv.FormatFloat(v/1000, 'f', -1, 64) + "k"
-		}
+	if strings.ContainsAny(label, "eE") {
 		return label
 	}
-	label = strings.TrimRight(strings.TrimRight(label, "0"), ".")
+	if strings.Contains(label, ".") {
+		label = strings.TrimRight(strings.TrimRight(label, "0"), ".")
+	}
 	if label == "-0" {
 		label = "0"
 	}

@@ -66,6 +66,7 @@ static struct {
   void* config;
   egl_create_context_fn create_context;
   egl_create_pbuffer_fn create_pbuffer;
+  egl_bind_api_fn bind_api;  // per thread: called before every other EGL call on a context
   egl_make_current_fn make_current;
   egl_destroy_fn destroy_context, destroy_surface;
   egl_get_error_fn get_error;
@@ -144,14 +145,14 @@ static int open_egl(const char* lib, char* err, int errsz) {
   egl_get_proc_fn gpa = (egl_get_proc_fn)dlsym(h, "eglGetProcAddress");
   egl_initialize_fn init = (egl_initialize_fn)dlsym(h, "eglInitialize");
   egl_choose_config_fn choose = (egl_choose_config_fn)dlsym(h, "eglChooseConfig");
-  egl_bind_api_fn bind = (egl_bind_api_fn)dlsym(h, "eglBindAPI");
+  egl.bind_api = (egl_bind_api_fn)dlsym(h, "eglBindAPI");
   egl.create_context = (egl_create_context_fn)dlsym(h, "eglCreateContext");
   egl.create_pbuffer = (egl_create_pbuffer_fn)dlsym(h, "eglCreatePbufferSurface");
   egl.make_current = (egl_make_current_fn)dlsym(h, "eglMakeCurrent");
   egl.destroy_context = (egl_destroy_fn)dlsym(h, "eglDestroyContext");
   egl.destroy_surface = (egl_destroy_fn)dlsym(h, "eglDestroySurface");
   egl.get_error = (egl_get_error_fn)dlsym(h, "eglGetError");
-  if (!gpa || !init || !choose || !bind || !egl.create_context || !egl.create_pbuffer ||
+  if (!gpa || !init || !choose || !egl.bind_api || !egl.create_context || !egl.create_pbuffer ||
       !egl.make_current || !egl.destroy_context || !egl.destroy_surface || !egl.get_error) {
     snprintf(err, errsz, "%s lacks an EGL 1.4 function", lib);
     return 0;
@@ -172,7 +173,7 @@ static int open_egl(const char* lib, char* err, int errsz) {
              egl.get_error());
     return 0;
   }
-  if (!bind(MBPO_EGL_OPENGL_API)) {
+  if (!egl.bind_api(MBPO_EGL_OPENGL_API)) {
     snprintf(err, errsz, "EGL cannot bind the desktop OpenGL API (error 0x%x)", egl.get_error());
     return 0;
   }
@@ -204,17 +205,21 @@ int mbpo_gl_open(int backend, const char* osmesa_lib, const char* egl_lib, char*
 }
 
 // make_current makes r's context current on this thread; release undoes it.
+// EGL's bound API is per thread, and a goroutine may come on any thread: a
+// context is created and released under desktop OpenGL bound on the thread
+// of the call (released under another API, it would stay current here).
 static int make_current(mbpo_renderer* r) {
   if (gl_backend == MBPO_GL_OSMESA) {
     return osmesa.make_current(r->ctx, r->osmesa_buf, MBPO_GL_UNSIGNED_BYTE, r->width, r->height);
   }
-  return egl.make_current(egl.display, r->surface, r->surface, r->ctx);
+  return egl.bind_api(MBPO_EGL_OPENGL_API) && egl.make_current(egl.display, r->surface, r->surface, r->ctx);
 }
 
 static void release(void) {
   if (gl_backend == MBPO_GL_OSMESA) {
     osmesa.make_current(NULL, NULL, 0, 0, 0);
   } else {
+    egl.bind_api(MBPO_EGL_OPENGL_API);
     egl.make_current(egl.display, NULL, NULL, NULL);
   }
 }
@@ -289,6 +294,7 @@ mbpo_renderer* mbpo_renderer_new(const mjModel* m, int width, int height, char* 
     }
   } else {
     const int pb[] = {MBPO_EGL_WIDTH, 1, MBPO_EGL_HEIGHT, 1, MBPO_EGL_NONE};
+    egl.bind_api(MBPO_EGL_OPENGL_API);  // else this thread's default, OpenGL ES
     r->surface = egl.create_pbuffer(egl.display, egl.config, pb);
     r->ctx = r->surface ? egl.create_context(egl.display, egl.config, NULL, NULL) : NULL;
     if (!r->ctx) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -23,6 +24,23 @@ func newRenderer(t *testing.T, m *Model, w, h int) *Renderer {
 	}
 	t.Cleanup(func() { r.Close() })
 	return r
+}
+
+// onNewThread runs f on an OS thread of its own, which ends with it (the
+// goroutine exits locked to it), so no two calls share a thread.
+func onNewThread[T any](f func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	c := make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		v, err := f()
+		c <- result{v, err}
+	}()
+	r := <-c
+	return r.v, r.err
 }
 
 // ballCam looks at the ball's start position from the side, fixed.
@@ -174,17 +192,34 @@ func TestRenderBackends(t *testing.T) {
 		}
 		return
 	default:
+		// The back end is opened, the renderer made and each frame drawn
+		// on three different OS threads, as a goroutine may move between
+		// calls: nothing an OpenGL library keeps per thread (EGL's bound
+		// API) may be set only at open.
 		m, d := load(t)
-		backend, err := GLBackend()
+		backend, err := onNewThread(GLBackend)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if want := os.Getenv(GLEnv); backend != want {
 			t.Fatalf("MUJOCO_GL=%s opened %s", want, backend)
 		}
-		img := render(t, newRenderer(t, m, 32, 24), d, ballCam)
-		if distinctColors(img) < 5 {
-			t.Fatalf("%s rendered a blank frame", backend)
+		r, err := onNewThread(func() (*Renderer, error) { return NewRenderer(m, 32, 24) })
+		if err != nil {
+			t.Fatalf("NewRenderer on a thread other than the one that opened %s: %v", backend, err)
+		}
+		defer r.Close()
+		for i := 0; i < 2; i++ {
+			img, err := onNewThread(func() (*image.RGBA, error) {
+				img := image.NewRGBA(image.Rect(0, 0, 32, 24))
+				return img, r.Render(d.Qpos(), d.Qvel(), ballCam, img)
+			})
+			if err != nil {
+				t.Fatalf("frame %d on a new thread: %v", i, err)
+			}
+			if distinctColors(img) < 5 {
+				t.Fatalf("%s rendered a blank frame %d", backend, i)
+			}
 		}
 		return
 	}

@@ -34,7 +34,7 @@ func commands() []command {
 		{"envs", "", "list the benchmark environments", runEnvs},
 		{"sweep", "[flags]", "train a grid of envs × ablations × seeds, resumable; or emit it as a Slurm or Kubernetes job", runSweep},
 		{"report", "[flags] DIR", "learning curves and tables of a sweep's (or any) runs, beside the paper's results", runReport},
-		{"analyze", "WHAT [flags] RUN_DIR", "the paper's analyses of a run: compounding-error, exploitation", runAnalyze},
+		{"analyze", "WHAT [flags] RUN_DIR", "a run's analyses: compounding-error, exploitation, buffers", runAnalyze},
 		{"export", "[flags] RUN_DIR", "write a run's networks as safetensors (all of them) or ONNX (the policy)", runExport},
 		{"bench", "WHAT [flags]", "measure throughput (" + strings.Join(benchNames(), ", ") + ")", runBench},
 	}

@@ -106,7 +106,7 @@ func TestTrainNeverOverwritesARun(t *testing.T) {
 	before = files(t, dir)
 	other := filepath.Join(t.TempDir(), "other")
 	code, _, stderr = runMbpo("train", "--resume", dir, "--G", "3", "--hidden", "8", "--env", "Hopper-v4", "--run-dir", other)
-	if code != 2 || !strings.Contains(stderr, "--G, --env, --hidden, --run-dir: --resume continues a run with its own settings (only --steps, --threads, --checkpoint-every and --checkpoint-model-buffer-mib may change)") {
+	if code != 2 || !strings.Contains(stderr, "--G, --env, --hidden, --run-dir: --resume continues a run with its own settings (only --steps, --threads, --checkpoint-every, --checkpoint-model-buffer-mib, and --precision with --change-precision may change)") {
 		t.Errorf("resume with other flags: exit %d, %q", code, stderr)
 	}
 	if _, err := os.Stat(other); !errors.Is(err, os.ErrNotExist) || !equalFiles(before, files(t, dir)) {

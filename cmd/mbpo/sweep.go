@@ -34,8 +34,9 @@ mbpo exits with status 3 (interrupted; re-run to resume).
 sweep takes all its cells to a milestone before any goes further: the same
 command with a larger --until, or without, goes on from there.
 
-Ablations: none (MBPO), no-model (SAC at MBPO's G, real data only), sac, and
-kN, MBPO with a fixed rollout length N (k1, k200, k500).
+Ablations: none (MBPO), no-model (SAC at MBPO's G, real data only), no-restore
+(MBPO with each ensemble member left at its last retrain epoch), sac, and kN,
+MBPO with a fixed rollout length N (k1, k200, k500).
 Presets: --preset paper (Hopper, Walker2d, HalfCheetah, Ant, Humanoid with the
 published configurations) and --preset ablations (Hopper: none, k1, k200, k500,
 no-model, sac); both use seeds 0-4 unless --seeds says otherwise.
@@ -69,7 +70,7 @@ func (s *settingsFlag) Set(v string) error {
 func runSweep(a *app, args []string) error {
 	fs := a.newFlags("sweep", "[flags]", sweepAbout)
 	envs := fs.String("envs", "", "environments, comma-separated (e.g. Hopper-v4,Walker2d-v4)")
-	ablations := fs.String("ablations", "", "ablations, comma-separated: none, no-model, sac, kN (e.g. none,no-model,k1)")
+	ablations := fs.String("ablations", "", "ablations, comma-separated: none, no-model, no-restore, sac, kN (e.g. none,no-model,k1)")
 	seeds := fs.String("seeds", "", "seeds: a range, a list or both (e.g. 0-4 or 0,2,10-12)")
 	preset := fs.String("preset", "", "a grid from the paper: paper or ablations")
 	config := fs.String("config", "", "sweep.yaml with the grid and settings (flags given here win)")

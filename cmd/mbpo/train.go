@@ -89,7 +89,7 @@ func runTrain(a *app, args []string) error {
 	out := fs.String("out", "runs", "parent directory of new run directories")
 	runDir := fs.String("run-dir", "", "exact run directory (default: OUT/ENV__ALGO__SEED__TIME); one that holds a run is refused")
 	overwrite := fs.Bool("overwrite", false, "delete the run that --run-dir holds (its config, metrics and checkpoint) and start a new one there")
-	fs.StringVar(&resume, "resume", "", "continue the run in this directory from its checkpoint; only --steps, the checkpoint settings and --threads (none of which changes a result but --steps) may change")
+	fs.StringVar(&resume, "resume", "", "continue the run in this directory from its checkpoint; of its settings only --steps, --threads, the checkpoint settings, and --precision with --change-precision may change (besides the log, progress, profile and video flags)")
 	repair := fs.Bool("repair-metrics", false, "with --resume: rebuild damaged or missing metrics files from what is readable in either, saying what is lost")
 	changePrecision := fs.Bool("change-precision", false, "with --resume: continue the run in the --precision given (its results then no longer repeat an uninterrupted run's)")
 	progress := fs.Bool("progress", true, "show a progress bar with ETA when stderr is a terminal")
@@ -114,7 +114,7 @@ func runTrain(a *app, args []string) error {
 			}
 		})
 		if len(other) > 0 {
-			return usagef("%s: --resume continues a run with its own settings (only --steps, --threads, --checkpoint-every and --checkpoint-model-buffer-mib may change): start a new run to use %s",
+			return usagef("%s: --resume continues a run with its own settings (only --steps, --threads, --checkpoint-every, --checkpoint-model-buffer-mib, and --precision with --change-precision may change): start a new run to use %s",
 				strings.Join(other, ", "), map[bool]string{true: "it", false: "them"}[len(other) == 1])
 		}
 		if flagSet(fs, "steps") && cfg.Steps <= 0 {

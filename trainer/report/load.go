@@ -39,7 +39,7 @@ type Run struct {
 	Dir      string // as found under the report's root
 	Config   trainer.Config
 	Env      string
-	Ablation string // sweep ablation name (none, no-model, sac, kN)
+	Ablation string // sweep ablation name (none, no-model, no-restore, sac, kN)
 	Seed     uint64
 	Rows     []trainer.Metrics // valid rows, by increasing env steps, each env step once
 }

@@ -1,4 +1,4 @@
-// ablation.go: the ablation names of a grid (none, no-model, sac, kN) and
+// ablation.go: the ablation names of a grid (none, no-model, no-restore, sac, kN) and
 // the presets (paper, ablations).
 
 package sweep

@@ -56,8 +56,9 @@ type checkpointHeader struct {
 	Env         env.State            `json:"env"`
 	AgentStep   int64                `json:"agent_step"`
 	ModelStep   int64                `json:"model_step"`
-	// ModelBufferSaved is false when the model buffer was too large to save:
-	// resume then refills it with one fresh round of rollouts.
+	// ModelBufferSaved is false when the model buffer was too large to save,
+	// or left out by Pack: resume then refills it with one fresh round of
+	// rollouts.
 	ModelBufferSaved bool `json:"model_buffer_saved"`
 	// Epoch holds the statistics and clocks of the epoch in progress (at an
 	// epoch's end: none, and clocks just started), so that a run stopped
@@ -179,28 +180,22 @@ func (t *Trainer) SaveCheckpoint() error {
 		LastModel: t.lastModel, LastRollout: t.lastRollout, Env: t.env.State(), Epoch: t.epochAcc.state(),
 		PrevCritic: t.prevCritic, RMax: t.rMax, RealAdded: t.realAdded,
 	}
-	var w checkpoint.Writer
-	addState := func(prefix string, st engine.State) {
-		for _, name := range sortedNames(st.Buffers) {
-			w.Floats(prefix+name, st.Buffers[name])
-		}
-	}
 	as := t.agent.State()
 	h.AgentStep = as.Step
-	addState("agent/", as)
+	secs := checkpointSections{f32: map[string]map[string][]float32{"agent/": as.Buffers}, replay: map[string]*stages.Replay{}}
 	real, err := stages.Download(t.st.Real(), t.spec.ObsDim, t.spec.ActDim)
 	if err != nil {
 		return fmt.Errorf("checkpoint: real buffer: %w", err)
 	}
-	w.Replay("real", real)
+	secs.replay["real"] = real
 	if t.pending != nil {
-		w.Replay("pending", t.pending)
+		secs.replay["pending"] = t.pending
 	}
 	if t.ens != nil {
 		ms := t.ens.State()
 		h.ModelStep = ms.Step
 		h.Elites = t.elites
-		addState("model/", ms)
+		secs.f32["model/"] = ms.Buffers
 		rowBytes := int64(4 * (2*t.spec.ObsDim + t.spec.ActDim + 2))
 		n, err := t.st.Model().Len()
 		if err != nil {
@@ -212,14 +207,14 @@ func (t *Trainer) SaveCheckpoint() error {
 				return fmt.Errorf("checkpoint: model buffer: %w", err)
 			}
 			h.ModelBufferSaved = true
-			w.Replay("model_buffer", mb)
+			secs.replay["model_buffer"] = mb
 		} else if !t.capWarned {
 			t.capWarned = true
 			t.log.Warn().Int64("model_buffer_mib", int64(n)*rowBytes>>20).Int("cap_mib", t.Cfg.CheckpointModelBufferMiB).
 				Msg("the model buffer has outgrown --checkpoint-model-buffer-mib: checkpoints leave it out, so a resume refills it with fresh rollouts and no longer repeats an uninterrupted run; raise the cap (a resume can; in a sweep, --set checkpoint-model-buffer-mib=N) to keep resumes exact")
 		}
 	}
-	if err := w.WriteFile(filepath.Join(t.RunDir, rundir.CheckpointFile), h); err != nil {
+	if err := writeCheckpoint(filepath.Join(t.RunDir, rundir.CheckpointFile), h, secs); err != nil {
 		return err
 	}
 	t.savedAt = t.envSteps
@@ -378,7 +373,7 @@ func ResumeWith(runDir string, eng engine.Engine, s ResumeSettings, log zerolog.
 		}
 	}
 	if t.ens != nil && !h.ModelBufferSaved && t.retrains > 0 {
-		log.Warn().Msg("the checkpoint holds no model buffer (too large to save): refilling it with one round of rollouts, so the run will not repeat an uninterrupted one exactly")
+		log.Warn().Msg("the checkpoint holds no model buffer (it outgrew --checkpoint-model-buffer-mib, or the run was packed): refilling it with one round of rollouts, so the run will not repeat an uninterrupted one exactly")
 		if _, err := t.rollout(t.retrains - 1); err != nil {
 			return fail(err)
 		}
@@ -486,6 +481,29 @@ func readCheckpoint(path string) (checkpointHeader, checkpointSections, error) {
 		secs.f32[prefix][rest] = buf
 	}
 	return h, secs, nil
+}
+
+// writeCheckpoint writes a checkpoint file of h and secs at path: the
+// agent's buffers, the real buffer, the pending episode, the ensemble's
+// buffers and the model buffer, in that order, each that secs holds.
+func writeCheckpoint(path string, h checkpointHeader, secs checkpointSections) error {
+	var w checkpoint.Writer
+	floats := func(prefix string) {
+		for _, name := range sortedNames(secs.f32[prefix]) {
+			w.Floats(prefix+name, secs.f32[prefix][name])
+		}
+	}
+	replay := func(name string) {
+		if r := secs.replay[name]; r != nil {
+			w.Replay(name, r)
+		}
+	}
+	floats("agent/")
+	replay("real")
+	replay("pending")
+	floats("model/")
+	replay("model_buffer")
+	return w.WriteFile(path, h)
 }
 
 func splitSection(name string) (prefix, rest string) {

@@ -36,6 +36,7 @@ func commands() []command {
 		{"report", "[flags] DIR", "learning curves and tables of a sweep's (or any) runs, beside the paper's results", runReport},
 		{"analyze", "WHAT [flags] RUN_DIR", "a run's analyses: compounding-error, exploitation, buffers", runAnalyze},
 		{"export", "[flags] RUN_DIR", "write a run's networks as safetensors (all of them) or ONNX (the policy)", runExport},
+		{"pack", "SRC DEST", "copy runs as small resumable run directories (checkpoint less the model buffer) to commit or move", runPack},
 		{"bench", "WHAT [flags]", "measure throughput (" + strings.Join(benchNames(), ", ") + ")", runBench},
 	}
 }

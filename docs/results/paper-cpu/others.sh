@@ -6,6 +6,8 @@
 # TARGET takes every env further. Several instances may run at once (one per
 # free core): each claims an env with mkdir locks/NAME, so no env runs twice.
 # At the start of a session, before any instance: rm -rf locks (in this directory).
+# ENVS (env:name pairs, in order) narrows or reorders the list, e.g.
+# ENVS="Walker2d-v4:walker2d HalfCheetah-v4:halfcheetah".
 # It lives in the runs directory (../runs beside the repository, with bin/ and
 # logs/ in it); docs/results/paper-cpu/others.sh is its committed copy.
 cd "$(dirname "$0")"
@@ -17,7 +19,8 @@ trap '[ -n "$held" ] && rmdir "locks/$held" 2>/dev/null' EXIT
 last() {
 	tail -1 "$1/metrics.jsonl" 2>/dev/null | sed -n 's/.*"env_steps":\([0-9]*\).*/\1/p' | grep . || echo 0
 }
-for e in Ant-v4:ant HumanoidTruncatedObs-v4:humanoid Walker2d-v4:walker2d HalfCheetah-v4:halfcheetah; do
+ENVS=${ENVS:-Ant-v4:ant HumanoidTruncatedObs-v4:humanoid Walker2d-v4:walker2d HalfCheetah-v4:halfcheetah}
+for e in $ENVS; do
 	env=${e%%:*}
 	name=${e##*:}
 	dir=$PWD/paper-cpu/$name/$env/none/seed_0

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -463,9 +464,19 @@ func CheckpointEnvSteps(runDir string) (int, error) {
 
 // readCheckpoint reads and verifies a whole checkpoint file.
 func readCheckpoint(path string) (checkpointHeader, checkpointSections, error) {
+	return readCheckpointWithout(path)
+}
+
+// readCheckpointWithout is readCheckpoint reading past the replay sections
+// named in skip (still checksummed) instead of holding them.
+func readCheckpointWithout(path string, skip ...string) (checkpointHeader, checkpointSections, error) {
 	var h checkpointHeader
 	secs := checkpointSections{f32: map[string]map[string][]float32{}, replay: map[string]*stages.Replay{}}
 	floats, err := checkpoint.ReadFile(path, &h, func(name string, body io.Reader) error {
+		if slices.Contains(skip, name) {
+			_, err := io.Copy(io.Discard, body)
+			return err
+		}
 		rb, err := stages.ReadReplay(body)
 		secs.replay[name] = rb
 		return err

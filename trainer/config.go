@@ -322,6 +322,33 @@ func (c Config) Numerics() Config {
 	return c
 }
 
+// NumericsDiff names the first setting (by its JSON name, in sorted order)
+// in which c's Numerics differ from o's, with c's and o's values; name is ""
+// when they are equal.
+func (c Config) NumericsDiff(o Config) (name string, mine, theirs any) {
+	var mc, mo map[string]any
+	jc, _ := json.Marshal(c.Numerics())
+	jo, _ := json.Marshal(o.Numerics())
+	json.Unmarshal(jc, &mc)
+	json.Unmarshal(jo, &mo)
+	keys := make([]string, 0, len(mc)+len(mo))
+	for k := range mc {
+		keys = append(keys, k)
+	}
+	for k := range mo {
+		if _, ok := mc[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if fmt.Sprint(mc[k]) != fmt.Sprint(mo[k]) {
+			return k, mc[k], mo[k]
+		}
+	}
+	return "", nil, nil
+}
+
 // Normalize applies what the algorithm and ablation imply: SAC runs G = 1 on
 // real data only; the no-model ablation keeps G but uses only real data.
 func (c *Config) Normalize() {

@@ -23,8 +23,9 @@ type Packed struct {
 
 // Pack copies the run in runDir to dest (made if missing) as a run directory
 // that resumes where runDir's checkpoint stands, small enough to commit or
-// move: its config.json, its metrics files and its checkpoint less the model
-// buffer (the largest part: up to rollout batch × k × 4 rows). Resume refills
+// move: its config.json, its metrics files (and metrics-repair.json, if any)
+// and its checkpoint less the model buffer (the largest part: up to rollout
+// batch × k rows per retrain of the last retain epochs). Resume refills
 // the model buffer with one round of rollouts from the checkpoint's
 // ensemble, so a run resumed from a pack goes on from the same networks,
 // optimiser states, real buffer and env state but does not repeat the
@@ -35,71 +36,78 @@ type Packed struct {
 // rename, so Pack reads a whole one, and it copies the metrics after it, so
 // that they hold every row up to it (Resume drops the later ones). Pack holds
 // dest's lock while it writes, and refuses a dest that holds another run, or
-// this run at more env steps than runDir's checkpoint.
+// this run at more env steps than runDir's checkpoint. It writes the
+// checkpoint last, so a pack stopped part-way over an older one leaves the
+// older checkpoint with newer metrics, which Resume trims. TensorBoard's
+// event files are not copied.
 func Pack(runDir, dest string) (Packed, error) {
 	src := filepath.Join(runDir, rundir.CheckpointFile)
 	from, err := os.Stat(src)
 	if err != nil {
-		return Packed{}, fmt.Errorf("pack %s: no checkpoint to pack (%w)", runDir, err)
+		return Packed{}, fmt.Errorf("%s has no checkpoint to pack (a run writes its first at the end of its first epoch, or when stopped): %w", runDir, err)
 	}
 	if same, err := sameDir(runDir, dest); err != nil || same {
 		if err == nil {
 			err = errors.New("the destination is the run directory itself")
 		}
-		return Packed{}, fmt.Errorf("pack %s into %s: %w", runDir, dest, err)
+		return Packed{}, fmt.Errorf("%s into %s: %w", runDir, dest, err)
 	}
-	h, secs, err := readCheckpoint(src)
+	h, secs, err := readCheckpointWithout(src, "model_buffer")
 	if err != nil {
 		return Packed{}, err
 	}
 	if err := os.MkdirAll(dest, 0o755); err != nil {
-		return Packed{}, fmt.Errorf("pack: %w", err)
+		return Packed{}, err
 	}
 	lock, err := rundir.Acquire(dest)
 	if err != nil {
-		return Packed{}, fmt.Errorf("pack: %w", err)
-	}
-	defer lock.Unlock()
-	if err := checkPackDest(dest, h); err != nil {
 		return Packed{}, err
 	}
-	delete(secs.replay, "model_buffer")
-	h.ModelBufferSaved = false
-	out := filepath.Join(dest, rundir.CheckpointFile)
-	if err := writeCheckpoint(out, h, secs); err != nil {
-		return Packed{}, fmt.Errorf("pack: %w", err)
+	defer lock.Unlock()
+	if _, err := rundir.RemoveTemps(dest); err != nil { // of a pack killed while writing
+		return Packed{}, err
 	}
-	for _, name := range []string{rundir.ConfigFile, rundir.MetricsJSONLFile, rundir.MetricsCSVFile} {
+	if err := checkPackDest(runDir, dest, h); err != nil {
+		return Packed{}, err
+	}
+	h.ModelBufferSaved = false
+	for _, name := range []string{rundir.ConfigFile, rundir.MetricsJSONLFile, rundir.MetricsCSVFile, rundir.RepairFile} {
 		b, err := os.ReadFile(filepath.Join(runDir, name))
 		if errors.Is(err, os.ErrNotExist) && name != rundir.ConfigFile {
-			continue // a run stopped before its first epoch's row
+			continue // no row yet, or never repaired
 		}
 		if err != nil {
-			return Packed{}, fmt.Errorf("pack: %w", err)
+			return Packed{}, err
 		}
 		if err := rundir.WriteFile(filepath.Join(dest, name), b); err != nil {
-			return Packed{}, fmt.Errorf("pack: %w", err)
+			return Packed{}, err
 		}
+	}
+	out := filepath.Join(dest, rundir.CheckpointFile)
+	if err := writeCheckpoint(out, h, secs); err != nil {
+		return Packed{}, err
 	}
 	st, err := os.Stat(out)
 	if err != nil {
-		return Packed{}, fmt.Errorf("pack: %w", err)
+		return Packed{}, err
 	}
 	return Packed{Dir: dest, EnvSteps: h.EnvSteps, Bytes: st.Size(), From: from.Size()}, nil
 }
 
 // checkPackDest refuses a dest that holds another run than h's, or h's run
 // further on.
-func checkPackDest(dest string, h checkpointHeader) error {
+func checkPackDest(runDir, dest string, h checkpointHeader) error {
 	if !rundir.HoldsRun(dest) {
 		return nil
 	}
 	cfg, err := ReadConfig(dest)
 	if err != nil {
-		return fmt.Errorf("pack: %s holds files of a run that cannot be read (%w): pack into another directory", dest, err)
+		return fmt.Errorf("%s holds files of a run that cannot be read (%w): pack into another directory", dest, err)
 	}
-	if !sameRun(cfg, h.Config) {
-		return fmt.Errorf("pack: %s holds another run (%s seed %d, %s): pack into another directory", dest, cfg.Env, cfg.Seed, cfg.Ablation)
+	a, b := cfg, h.Config
+	a.Steps, b.Steps = 0, 0
+	if k, x, y := a.NumericsDiff(b); k != "" {
+		return fmt.Errorf("%s holds another run than %s (%s %v, not %v): pack into another directory", dest, runDir, k, x, y)
 	}
 	var d checkpointHeader
 	err = checkpoint.ReadHeader(filepath.Join(dest, rundir.CheckpointFile), &d)
@@ -107,10 +115,10 @@ func checkPackDest(dest string, h checkpointHeader) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("pack: %s: %w", dest, err)
+		return fmt.Errorf("%s: %w (remove it to pack there again)", dest, err)
 	}
 	if d.EnvSteps > h.EnvSteps {
-		return fmt.Errorf("pack: %s holds this run at %d env steps, further than the checkpoint being packed (%d): nothing was written", dest, d.EnvSteps, h.EnvSteps)
+		return fmt.Errorf("%s holds this run at %d env steps, further than %s's checkpoint (%d): nothing was written; resume the packed run there, or remove it to pack over it", dest, d.EnvSteps, runDir, h.EnvSteps)
 	}
 	return nil
 }

@@ -43,6 +43,10 @@ func stoppedRun(t *testing.T, c Config, stop int) string {
 func TestPackResumesWithoutTheModelBuffer(t *testing.T) {
 	c := tinyConfig(t)
 	dir := stoppedRun(t, c, 600)
+	// A run repaired once carries its record of lost rows along.
+	if err := os.WriteFile(filepath.Join(dir, rundir.RepairFile), []byte("[]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	dest := filepath.Join(t.TempDir(), "packed", "seed_0")
 	p, err := Pack(dir, dest)
 	if err != nil {
@@ -78,7 +82,7 @@ func TestPackResumesWithoutTheModelBuffer(t *testing.T) {
 	if a.Len() == 0 || !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Errorf("packed real buffer (%d bytes) differs from the run's (%d)", b.Len(), a.Len())
 	}
-	for _, f := range []string{rundir.ConfigFile, rundir.MetricsJSONLFile, rundir.MetricsCSVFile} {
+	for _, f := range []string{rundir.ConfigFile, rundir.MetricsJSONLFile, rundir.MetricsCSVFile, rundir.RepairFile} {
 		x, err1 := os.ReadFile(filepath.Join(dir, f))
 		y, err2 := os.ReadFile(filepath.Join(dest, f))
 		if err1 != nil || err2 != nil || !bytes.Equal(x, y) {
@@ -101,7 +105,7 @@ func TestPackResumesWithoutTheModelBuffer(t *testing.T) {
 	}
 	after := readMetrics(t, dest)
 	if len(after) != len(before)+1 || after[len(after)-1].EnvSteps != c.Steps {
-		t.Fatalf("resumed pack: %d rows ending at %d env steps; want the run's %d and one to %d", len(after), after[len(after)-1].EnvSteps, len(before), c.Steps)
+		t.Fatalf("resumed pack: %d rows; want the run's %d and one more, to %d env steps", len(after), len(before), c.Steps)
 	}
 	for i := range before {
 		x, _ := json.Marshal(learningFields(after[i]))
@@ -148,7 +152,7 @@ func TestPackRefusesToLoseWork(t *testing.T) {
 
 	other := c
 	other.Seed = 1
-	if _, err := Pack(stoppedRun(t, other, 600), dest); err == nil || !strings.Contains(err.Error(), "another run") {
+	if _, err := Pack(stoppedRun(t, other, 600), dest); err == nil || !strings.Contains(err.Error(), "another run") || !strings.Contains(err.Error(), "seed 0, not 1") {
 		t.Errorf("packing seed 1 over seed 0: %v", err)
 	}
 }

@@ -22,6 +22,15 @@ func TestPackCommand(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(src, "empty"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A run without a checkpoint yet: its config only.
+	noCkpt := filepath.Join(src, "fresh", "seed_0")
+	if err := os.MkdirAll(noCkpt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := os.ReadFile(filepath.Join(src, "InvertedPendulum-v4", "seed_0", "config.json"))
+	if err := os.WriteFile(filepath.Join(noCkpt, "config.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	dest := filepath.Join(t.TempDir(), "packed")
 	code, stdout, stderr := runMbpo("pack", src, dest)
 	if code != 0 {
@@ -38,8 +47,29 @@ func TestPackCommand(t *testing.T) {
 			}
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dest, "empty")); err == nil {
-		t.Error("pack made a directory for a run-less one")
+	if !strings.Contains(stdout, noCkpt+": no checkpoint yet, skipped") {
+		t.Errorf("pack did not name the run without a checkpoint:\n%s", stdout)
+	}
+	for _, d := range []string{"empty", "fresh"} {
+		if _, err := os.Stat(filepath.Join(dest, d)); err == nil {
+			t.Errorf("pack made %s for a directory without a checkpoint", d)
+		}
+	}
+	// One run directory as SRC, through a symbolic link; DEST inside SRC is
+	// left out of the walk the second time.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(filepath.Join(src, "InvertedPendulum-v4", "seed_1"), link); err != nil {
+		t.Fatal(err)
+	}
+	inside := filepath.Join(link, "packed")
+	for i := 0; i < 2; i++ {
+		code, stdout, stderr := runMbpo("pack", link, inside)
+		if code != 0 || strings.Count(stdout, "env steps") != 1 || !strings.Contains(stdout, inside+": 600 env steps") {
+			t.Errorf("pack of a linked run directory into itself/packed (try %d): exit %d\n%s%s", i+1, code, stdout, stderr)
+		}
+	}
+	if code, _, stderr := runMbpo("pack", link, filepath.Join(src, "InvertedPendulum-v4", "seed_1")); code != exitUsage || !strings.Contains(stderr, "same directory") {
+		t.Errorf("pack of a run into itself: exit %d\n%s", code, stderr)
 	}
 	packed := filepath.Join(dest, "InvertedPendulum-v4", "seed_0")
 	if code, _, stderr := runMbpo("train", "--resume", packed, "--steps", "900"); code != 0 || !strings.Contains(stderr, "refilling") {

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -376,20 +375,8 @@ func Inspect(dir string, cfg trainer.Config) (Progress, error) {
 // configDiff names the first setting (by JSON name) in which a and b differ,
 // ignoring those that leave the numbers as they are (Config.Numerics).
 func configDiff(a, b trainer.Config) string {
-	var ma, mb map[string]any
-	ja, _ := json.Marshal(a.Numerics())
-	jb, _ := json.Marshal(b.Numerics())
-	json.Unmarshal(ja, &ma)
-	json.Unmarshal(jb, &mb)
-	keys := make([]string, 0, len(ma))
-	for k := range ma {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if fmt.Sprint(ma[k]) != fmt.Sprint(mb[k]) {
-			return fmt.Sprintf("%s %v, the grid wants %v", k, ma[k], mb[k])
-		}
+	if k, x, y := a.NumericsDiff(b); k != "" {
+		return fmt.Sprintf("%s %v, the grid wants %v", k, x, y)
 	}
 	return ""
 }

@@ -20,7 +20,7 @@ runs=${1:-../runs/paper-cpu}
 here=docs/results/paper-cpu
 sh docs/results/copy-runs.sh "$runs" "$here/runs"
 if [ "${PACK:-1}" = 1 ]; then
-	go run ./cmd/mbpo pack "$runs" "$here/packs"
+	go run ./cmd/mbpo pack "$runs" "$here/packs" || echo "update.sh: not every run was packed (above)" >&2
 fi
 go run ./cmd/mbpo report --out "$here" "$here/runs" >/dev/null
 echo "update.sh: report in $here/report.md"
